@@ -1,0 +1,25 @@
+# Per-target settings applied to chatkit's own targets only (never global flags).
+
+# Warnings (and -Werror when CHATKIT_WARNINGS_AS_ERRORS is ON).
+function(chatkit_set_warnings target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+    if(CHATKIT_WARNINGS_AS_ERRORS)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  endif()
+endfunction()
+
+# Sanitizers from CHATKIT_SANITIZE (e.g. "address,undefined"), on compile and link.
+function(chatkit_enable_sanitizers target)
+  if(CHATKIT_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${CHATKIT_SANITIZE} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${target} PUBLIC -fsanitize=${CHATKIT_SANITIZE})
+  endif()
+endfunction()
+
+function(chatkit_target_settings target)
+  chatkit_set_warnings(${target})
+  chatkit_enable_sanitizers(${target})
+endfunction()

@@ -1,0 +1,99 @@
+// chatkit-cpp protocol: JSON readers and writers, byte-compatible with the Python reference (PROTOCOL.md §1.2, §2).
+#pragma once
+
+#include <chatkit/error.hpp>
+#include <chatkit/protocol/events.hpp>
+#include <chatkit/protocol/items.hpp>
+#include <chatkit/protocol/requests.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chatkit {
+
+/// Who a JSON form is for.
+enum class JsonMode {
+    /// What clients see: attachment `metadata` dropped, thread `metadata` written as `{}`.
+    wire,
+    /// What stores keep: every field, attachment and thread metadata included.
+    store,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Writers. Keys come in the reference's declaration order, nulls of declared fields are omitted,
+// defaults are always written, nulls inside free-form values are kept, nulls inside widgets are
+// stripped at every depth.
+
+CHATKIT_API JsonValue to_json(ThreadMetadata const& thread, JsonMode mode = JsonMode::wire);
+CHATKIT_API JsonValue to_json(Thread const& thread, JsonMode mode = JsonMode::wire);
+CHATKIT_API JsonValue to_json(ThreadItem const& item, JsonMode mode = JsonMode::wire);
+CHATKIT_API JsonValue to_json(Attachment const& attachment, JsonMode mode = JsonMode::wire);
+CHATKIT_API JsonValue to_json(ThreadStreamEvent const& event);
+CHATKIT_API JsonValue to_json(ThreadItemUpdate const& update);
+CHATKIT_API JsonValue to_json(Task const& task);
+CHATKIT_API JsonValue to_json(Source const& source);
+CHATKIT_API JsonValue to_json(Annotation const& annotation);
+CHATKIT_API JsonValue to_json(AssistantMessageContent const& content);
+CHATKIT_API JsonValue to_json(Workflow const& workflow);
+CHATKIT_API JsonValue to_json(StructuredInput const& input);
+CHATKIT_API JsonValue to_json(Page<ThreadItem> const& page, JsonMode mode = JsonMode::wire);
+CHATKIT_API JsonValue to_json(Page<ThreadMetadata> const& page, JsonMode mode = JsonMode::wire);
+CHATKIT_API JsonValue to_json(SyncCustomActionResponse const& response);
+CHATKIT_API JsonValue to_json(TranscriptionResult const& result);
+
+/// A copy of a widget tree with every null removed at every depth (objects and arrays).
+CHATKIT_API JsonValue strip_nulls(JsonValue const& widget);
+
+/// Serializes JSON exactly as the reference does: compact, raw UTF-8, `\uXXXX` for control
+/// characters, floats in shortest round-trip form with Python's layout (`1.0`, `1e-7`, `1e+22`),
+/// NaN and infinities as `null`.
+CHATKIT_API std::string serialize(JsonValue const& value);
+/// Appends the serialized form of `value` to `out`.
+CHATKIT_API void serialize_to(std::string& out, JsonValue const& value);
+
+/// The SSE frame of an event: `data: <json>\n\n`.
+CHATKIT_API std::string sse_frame(ThreadStreamEvent const& event);
+
+// ---------------------------------------------------------------------------------------------
+// Readers. Exactly as tolerant as the reference (pydantic lax mode): unknown keys are ignored,
+// nullable keys may be absent or null, a null for a non-nullable key is rejected even when it has a
+// default, integers accept integral floats and numeric strings, literals and tags are checked.
+// Failures throw `Error(error::invalid_request, "<json path>: <reason>")`.
+
+/// Reads a value of type T (any protocol shape declared above).
+template <class T>
+T from_json(JsonValue const& value);
+
+template <> CHATKIT_API ThreadMetadata from_json<ThreadMetadata>(JsonValue const&);
+template <> CHATKIT_API Thread from_json<Thread>(JsonValue const&);
+template <> CHATKIT_API ThreadItem from_json<ThreadItem>(JsonValue const&);
+template <> CHATKIT_API Attachment from_json<Attachment>(JsonValue const&);
+template <> CHATKIT_API ThreadStreamEvent from_json<ThreadStreamEvent>(JsonValue const&);
+template <> CHATKIT_API ThreadItemUpdate from_json<ThreadItemUpdate>(JsonValue const&);
+template <> CHATKIT_API Task from_json<Task>(JsonValue const&);
+template <> CHATKIT_API Source from_json<Source>(JsonValue const&);
+template <> CHATKIT_API UserMessageInput from_json<UserMessageInput>(JsonValue const&);
+template <> CHATKIT_API Page<ThreadItem> from_json<Page<ThreadItem>>(JsonValue const&);
+template <> CHATKIT_API Page<ThreadMetadata> from_json<Page<ThreadMetadata>>(JsonValue const&);
+
+/// Parses a request body. Throws `Error(error::invalid_request, ...)` naming the offending JSON path
+/// (`$.params.input.content[0].type: ...`) when the body is not a valid ChatKit request.
+CHATKIT_API ChatKitRequest parse_request(std::string_view body);
+
+/// Non-throwing form of `parse_request`: on failure `diagnostics` receives the message.
+CHATKIT_API boost::system::result<ChatKitRequest> parse_request(std::string_view body,
+                                                                std::string& diagnostics) noexcept;
+
+/// Parses a JSON text with Boost.JSON, rejecting duplicate-free violations as the reference would
+/// (invalid JSON, trailing characters). Throws `Error(error::invalid_request, ...)`.
+CHATKIT_API JsonValue parse_json(std::string_view text);
+
+/// Decodes standard base64 as the reference does: characters outside the alphabet are skipped,
+/// incorrect padding is an `invalid_request` error.
+CHATKIT_API std::string decode_base64(std::string_view text);
+/// Encodes standard base64 with padding.
+CHATKIT_API std::string encode_base64(std::string_view bytes);
+
+}  // namespace chatkit

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Installs what chatkit-cpp needs on Debian bookworm, and only what is missing.
+#
+#   scripts/install-deps.sh          build dependencies (compiler, CMake, Ninja, Boost, OpenSSL, SQLite, Catch2)
+#   scripts/install-deps.sh --test   also what the test suite needs (Chromium, Node.js + npm, curl)
+#
+# Idempotent: every package is checked with dpkg-query first; `apt-get update` and `apt-get install`
+# run only when something is missing. Runs as root, or through sudo otherwise.
+set -euo pipefail
+
+usage() {
+    sed -n '2,8s/^# \{0,1\}//p' "$0"
+}
+
+with_test=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) with_test=1 ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            echo "install-deps: unknown argument '$arg' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+# Keep this list in step with README.md and DESIGN.md ("No vendored code").
+build_packages=(
+    build-essential g++ cmake ninja-build ccache pkg-config
+    libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+    libssl-dev libsqlite3-dev sqlite3 catch2
+    python3 openssl git
+)
+test_packages=(chromium nodejs npm curl)
+
+packages=("${build_packages[@]}")
+if ((with_test)); then
+    packages+=("${test_packages[@]}")
+fi
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: dpkg-query/apt-get not found; this script supports Debian bookworm only." >&2
+    echo "install-deps: install these packages (or their equivalents) by hand: ${packages[*]}" >&2
+    exit 1
+fi
+
+if [[ -r /etc/os-release ]]; then
+    # shellcheck source=/dev/null
+    codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+    if [[ "$codename" != "bookworm" ]]; then
+        log "warning: this is '${codename:-unknown}', not Debian bookworm; package names may differ"
+    fi
+fi
+
+# True when the package itself is installed.
+is_installed() {
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+# Prints the installed package that provides the virtual package "$1", if any. Example: the NodeSource
+# build of nodejs bundles npm and declares "Provides: npm" (and conflicts with Debian's npm package),
+# so installing Debian's npm there would fail.
+provider_of() {
+    # awk reads all of its input (no early `exit`), so dpkg-query never dies of SIGPIPE under pipefail.
+    dpkg-query -W -f='${Package}\t${Status}\t${Provides}\n' 2>/dev/null |
+        awk -F'\t' -v want="$1" '
+            found == "" && $2 == "install ok installed" {
+                n = split($3, provided, /, */)
+                for (i = 1; i <= n; i++) {
+                    name = provided[i]
+                    sub(/ .*/, "", name)
+                    if (name == want) found = $1
+                }
+            }
+            END { if (found != "") print found }'
+}
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if is_installed "$pkg"; then
+        continue
+    fi
+    provider="$(provider_of "$pkg")"
+    if [[ -n "$provider" ]]; then
+        log "$pkg: provided by installed package '$provider'"
+        continue
+    fi
+    missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+    log "all ${#packages[@]} packages present, nothing to do"
+    exit 0
+fi
+
+log "missing: ${missing[*]}"
+
+sudo_cmd=()
+if ((EUID != 0)); then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo_cmd=(sudo)
+        log "not root: using sudo"
+    else
+        echo "install-deps: not root and sudo is not available; run as root:" >&2
+        echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+# sudo drops the environment, so the frontend setting goes through env(1). The lock timeout lets
+# us wait for an apt run that is already in progress instead of failing at once.
+apt=("${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300)
+
+log "apt-get update"
+"${apt[@]}" update -q
+
+log "apt-get install ${missing[*]}"
+"${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
+
+still_missing=()
+for pkg in "${missing[@]}"; do
+    if ! is_installed "$pkg" && [[ -z "$(provider_of "$pkg")" ]]; then
+        still_missing+=("$pkg")
+    fi
+done
+if ((${#still_missing[@]} > 0)); then
+    echo "install-deps: still missing after apt-get install: ${still_missing[*]}" >&2
+    exit 1
+fi
+log "installed ${#missing[@]} package(s): ${missing[*]}"

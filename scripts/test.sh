@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# The one command that builds chatkit-cpp and runs every test (README.md and .ci/run use it).
+#
+# Phases, in order:
+#   deps           scripts/install-deps.sh --test
+#   release-build  RelWithDebInfo, warnings as errors, Ninja, in build/release
+#   release-tests  ctest in build/release (all labels: unit, integration, packaging, ...)
+#   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration
+#   conformance    conformance_server against the conformance kit (compare --strict-errors)
+#   install        cmake --install build/release into a temp prefix, then the tests/cmake/find_package
+#                  consumer built against it
+#
+# Environment (all optional):
+#   CHATKIT_SKIP_DEPS=1 CHATKIT_SKIP_BUILD=1 CHATKIT_SKIP_TESTS=1 CHATKIT_SKIP_ASAN=1
+#   CHATKIT_SKIP_CONFORMANCE=1 CHATKIT_SKIP_INSTALL=1
+#                        skip a phase (SKIP_BUILD reuses build/release as it is; SKIP_TESTS skips the
+#                        release ctest run)
+#   CHATKIT_JOBS=N       build and ctest parallelism (default 2)
+#   CHATKIT_CTEST_ARGS   extra ctest arguments for both ctest runs, e.g. "-R protocol"
+#   CHATKIT_CMAKE_ARGS   extra arguments for both configure steps
+#   CHATKIT_SHARED_DIR   the shared/ folder that holds conformance/ (default: ../shared beside the repo)
+#
+# Every phase runs even when an earlier one failed (unless it needs a build that failed); a summary
+# closes the output and the exit status is non-zero when anything failed.
+
+# The phase functions are called indirectly (run_phase NAME VAR FUNCTION), which shellcheck reads as
+# unreachable code.
+# shellcheck disable=SC2317
+set -euo pipefail
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+    sed -n '2,25s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
+if (($# > 0)); then
+    echo "test.sh: takes no arguments (configure it with CHATKIT_* variables, see --help)" >&2
+    exit 2
+fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+JOBS="${CHATKIT_JOBS:-2}"
+RELEASE_DIR="build/release"
+ASAN_DIR="build/asan"
+read -r -a CTEST_EXTRA <<<"${CHATKIT_CTEST_ARGS:-}"
+read -r -a CMAKE_EXTRA <<<"${CHATKIT_CMAKE_ARGS:-}"
+
+CMAKE_COMMON=(-G Ninja)
+if command -v ccache >/dev/null 2>&1; then
+    CMAKE_COMMON+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    # Relative paths in the cache key let a fresh clone elsewhere (CI) reuse this checkout's cache;
+    # the sloppiness lets ccache cache the TUs that use the tests' precompiled header.
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+    export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
+fi
+
+STATE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chatkit-test.XXXXXX")"
+trap 'rm -rf "$STATE_DIR"' EXIT
+# Ctrl-C ends the whole run (bash acts on it once the running phase has cleaned up), not one phase.
+trap 'echo; echo "test.sh: interrupted" >&2; exit 130' INT
+trap 'echo "test.sh: terminated" >&2; exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+say() { printf '\n==> %s\n' "$*"; }
+
+fmt_duration() {
+    local s=$1
+    if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
+}
+
+# record_counts PASSED FAILED: adds to the test totals of the final summary line.
+record_counts() {
+    printf '%d %d\n' "$1" "$2" >>"$STATE_DIR/counts"
+}
+
+# Runs ctest with the given arguments, streaming its output, and records its pass/fail counts.
+run_ctest() {
+    local log="$STATE_DIR/ctest.log" rc=0
+    ctest --output-on-failure --no-tests=error -j "$JOBS" "${CTEST_EXTRA[@]}" "$@" 2>&1 | tee "$log" || rc=$?
+    # "100% tests passed, 0 tests failed out of 42"
+    local line
+    line="$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)"
+    if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+        record_counts $((BASH_REMATCH[2] - BASH_REMATCH[1])) "${BASH_REMATCH[1]}"
+    fi
+    return "$rc"
+}
+
+PHASES=()
+declare -A RESULT DURATION NOTE
+
+# run_phase NAME SKIP_VAR FUNCTION: runs FUNCTION in a subshell with `set -e` in force (so a
+# failing command ends the phase, not the script) and records its result and duration.
+run_phase() {
+    local name=$1 skip_var=$2 fn=$3
+    PHASES+=("$name")
+    if [[ "${!skip_var:-0}" == "1" ]]; then
+        RESULT[$name]=skipped
+        NOTE[$name]="$skip_var=1"
+        DURATION[$name]=0
+        say "$name: skipped ($skip_var=1)"
+        return 0
+    fi
+    say "$name"
+    local start=$SECONDS rc=0
+    # `set +e` around a plain subshell (not `( ... ) || rc=$?`, where bash would ignore `set -e`
+    # inside the subshell).
+    set +e
+    (
+        set -euo pipefail
+        "$fn"
+    )
+    rc=$?
+    set -e
+    DURATION[$name]=$((SECONDS - start))
+    if ((rc == 0)); then
+        RESULT[$name]=ok
+    else
+        RESULT[$name]=FAILED
+        NOTE[$name]="exit status $rc"
+    fi
+    printf -- '--> %s: %s in %s\n' "$name" "${RESULT[$name]}" "$(fmt_duration "${DURATION[$name]}")"
+}
+
+# skip_phase NAME REASON: records a phase that cannot run because something it needs failed.
+skip_phase() {
+    PHASES+=("$1")
+    RESULT[$1]=FAILED
+    NOTE[$1]="not run: $2"
+    DURATION[$1]=0
+    say "$1: not run ($2)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Phases
+
+phase_deps() {
+    bash scripts/install-deps.sh --test
+}
+
+phase_release_build() {
+    cmake -S . -B "$RELEASE_DIR" "${CMAKE_COMMON[@]}" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCHATKIT_WARNINGS_AS_ERRORS=ON \
+        "${CMAKE_EXTRA[@]}"
+    cmake --build "$RELEASE_DIR" -j "$JOBS"
+}
+
+phase_release_tests() {
+    run_ctest --test-dir "$RELEASE_DIR"
+}
+
+phase_asan() {
+    # Examples are off here: this variant only runs the unit and integration tests.
+    cmake -S . -B "$ASAN_DIR" "${CMAKE_COMMON[@]}" \
+        -DCMAKE_BUILD_TYPE=Debug \
+        -DCHATKIT_SANITIZE=address,undefined \
+        -DCHATKIT_BUILD_EXAMPLES=OFF \
+        "${CMAKE_EXTRA[@]}"
+    cmake --build "$ASAN_DIR" -j "$JOBS"
+    export ASAN_OPTIONS=detect_leaks=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    run_ctest --test-dir "$ASAN_DIR" -L '^(unit|integration)$'
+}
+
+find_shared_dir() {
+    local candidate
+    for candidate in "${CHATKIT_SHARED_DIR:-}" "$ROOT/../shared"; do
+        if [[ -n "$candidate" && -f "$candidate/conformance/run_scenarios.py" ]]; then
+            (cd "$candidate" && pwd)
+            return 0
+        fi
+    done
+    return 1
+}
+
+phase_conformance() {
+    local shared
+    if ! shared="$(find_shared_dir)"; then
+        echo "ERROR: conformance kit not found." >&2
+        echo "  Looked for conformance/run_scenarios.py in:" >&2
+        if [[ -n "${CHATKIT_SHARED_DIR:-}" ]]; then
+            echo "    \$CHATKIT_SHARED_DIR = $CHATKIT_SHARED_DIR" >&2
+        fi
+        echo "    $ROOT/../shared" >&2
+        echo "  Put the shared/ folder beside the repository or set CHATKIT_SHARED_DIR." >&2
+        return 1
+    fi
+    echo "conformance kit: $shared/conformance"
+
+    local server="$RELEASE_DIR/examples/conformance_server/conformance_server"
+    if [[ ! -x "$server" ]]; then
+        echo "ERROR: $server was not built (is examples/conformance_server in the build?)" >&2
+        return 1
+    fi
+
+    local out="$RELEASE_DIR/conformance-server.out" err="$RELEASE_DIR/conformance-server.err"
+    "$server" --host 127.0.0.1 --port 0 </dev/null >"$out" 2>"$err" &
+    local pid=$!
+    # The server runs in the background, where SIGINT is ignored: always stop it explicitly.
+    # shellcheck disable=SC2064  # expand $pid now
+    trap "kill $pid 2>/dev/null || true" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    # DESIGN.md §4: the first stdout line is exactly "listening on http://HOST:PORT".
+    local line="" deadline=$((SECONDS + 30))
+    while :; do
+        # A complete first line (newline included) is there.
+        if [[ "$(wc -l <"$out")" -ge 1 ]]; then
+            line="$(head -n 1 "$out")"
+            break
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            local status=0
+            wait "$pid" || status=$?
+            echo "ERROR: conformance_server exited with status $status before it was listening" >&2
+            tail -n 40 "$err" >&2 || true
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "ERROR: no 'listening on' line from conformance_server within 30s (is stdout flushed?)" >&2
+            tail -n 40 "$err" >&2 || true
+            return 1
+        fi
+        sleep 0.1
+    done
+    line="${line%$'\r'}"
+    if [[ ! "$line" =~ ^listening\ on\ (http://[^[:space:]/]+)/?$ ]]; then
+        echo "ERROR: unexpected first line from conformance_server: '$line'" >&2
+        echo "       (DESIGN.md §4 wants exactly 'listening on http://HOST:PORT')" >&2
+        return 1
+    fi
+    local url="${BASH_REMATCH[1]}/chatkit"
+    echo "conformance_server (pid $pid) at $url"
+
+    local rc=0 log="$STATE_DIR/conformance.log"
+    python3 "$shared/conformance/run_scenarios.py" compare --strict-errors --url "$url" 2>&1 | tee "$log" || rc=$?
+    local summary
+    summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)"
+    if [[ "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        record_counts "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    fi
+
+    # Graceful shutdown (DESIGN.md §4: SIGTERM, then exit status 0).
+    kill -TERM "$pid" 2>/dev/null || true
+    local waited=0
+    while kill -0 "$pid" 2>/dev/null && ((waited < 50)); do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "warning: conformance_server did not stop within 5s of SIGTERM; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    local status=0
+    wait "$pid" 2>/dev/null || status=$?
+    trap - EXIT
+    if ((status != 0)); then
+        echo "warning: conformance_server exited with status $status after SIGTERM (DESIGN.md §4 wants 0)" >&2
+    fi
+    if ((rc != 0)) && [[ -s "$err" ]]; then
+        echo "--- conformance_server stderr (last 40 lines) ---" >&2
+        tail -n 40 "$err" >&2 || true
+    fi
+    return "$rc"
+}
+
+phase_install() {
+    local tmp
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/chatkit-install.XXXXXX")"
+    # shellcheck disable=SC2064  # expand $tmp now
+    trap "rm -rf '$tmp'" EXIT
+    local prefix="$tmp/prefix" build="$tmp/find_package"
+
+    cmake --install "$RELEASE_DIR" --prefix "$prefix"
+    cmake -S tests/cmake/find_package -B "$build" "${CMAKE_COMMON[@]}" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_PREFIX_PATH="$prefix"
+    # Make sure the consumer found the installed package, not something else.
+    local found
+    found="$(sed -n 's/^chatkit_DIR:[A-Z]*=//p' "$build/CMakeCache.txt")"
+    if [[ "$found" != "$prefix"/* ]]; then
+        echo "ERROR: find_package(chatkit) used '$found', not the install in $prefix" >&2
+        return 1
+    fi
+    cmake --build "$build" -j "$JOBS"
+    local rc=0
+    "$build/chatkit_consumer" || rc=$?
+    if ((rc == 0)); then record_counts 1 0; else record_counts 0 1; fi
+    return "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+TOTAL_START=$SECONDS
+echo "chatkit-cpp test run in $ROOT (jobs: $JOBS)"
+
+run_phase deps CHATKIT_SKIP_DEPS phase_deps
+run_phase release-build CHATKIT_SKIP_BUILD phase_release_build
+release_ok=1
+if [[ "${RESULT[release-build]}" == FAILED ]]; then
+    release_ok=0
+fi
+
+if ((release_ok)); then
+    run_phase release-tests CHATKIT_SKIP_TESTS phase_release_tests
+else
+    skip_phase release-tests "release-build failed"
+fi
+run_phase asan CHATKIT_SKIP_ASAN phase_asan
+if ((release_ok)); then
+    run_phase conformance CHATKIT_SKIP_CONFORMANCE phase_conformance
+    run_phase install CHATKIT_SKIP_INSTALL phase_install
+else
+    skip_phase conformance "release-build failed"
+    skip_phase install "release-build failed"
+fi
+
+passed=0
+failed=0
+if [[ -f "$STATE_DIR/counts" ]]; then
+    while read -r p f; do
+        passed=$((passed + p))
+        failed=$((failed + f))
+    done <"$STATE_DIR/counts"
+fi
+
+status=0
+printf '\n==================== summary ====================\n'
+for name in "${PHASES[@]}"; do
+    printf '  %-14s %-8s %8s  %s\n' "$name" "${RESULT[$name]}" \
+        "$(fmt_duration "${DURATION[$name]}")" "${NOTE[$name]:-}"
+    if [[ "${RESULT[$name]}" == FAILED ]]; then
+        status=1
+    fi
+done
+printf '  %-14s %-8s %8s\n' total "$( ((status == 0)) && echo ok || echo FAILED)" \
+    "$(fmt_duration $((SECONDS - TOTAL_START)))"
+printf 'tests: %d passed, %d failed\n' "$passed" "$failed"
+exit "$status"

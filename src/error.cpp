@@ -1,0 +1,67 @@
+#include <chatkit/error.hpp>
+
+namespace chatkit {
+namespace {
+
+class category final : public boost::system::error_category {
+public:
+    char const* name() const noexcept override { return "chatkit"; }
+
+    std::string message(int ev) const override {
+        switch (static_cast<error>(ev)) {
+            case error::invalid_request: return "invalid request";
+            case error::not_found: return "not found";
+            case error::stream_cancelled: return "stream cancelled by the client";
+            case error::not_implemented: return "not implemented";
+            case error::no_attachment_store: return "no attachment store configured";
+            case error::store_failure: return "store failure";
+            case error::payload_too_large: return "payload too large";
+            case error::unauthorized: return "unauthorized";
+            case error::forbidden: return "forbidden";
+            case error::internal: return "internal error";
+        }
+        return "unknown chatkit error";
+    }
+};
+
+}  // namespace
+
+boost::system::error_category const& chatkit_category() noexcept {
+    static category const instance;
+    return instance;
+}
+
+unsigned http_status(boost::system::error_code const& ec) noexcept {
+    if (ec.category() != chatkit_category()) return 500;
+    switch (static_cast<error>(ec.value())) {
+        case error::invalid_request: return 400;
+        case error::not_found: return 404;
+        case error::payload_too_large: return 413;
+        case error::unauthorized: return 401;
+        case error::forbidden: return 403;
+        default: return 500;
+    }
+}
+
+char const* client_code(boost::system::error_code const& ec) noexcept {
+    if (ec.category() != chatkit_category()) return "internal";
+    switch (static_cast<error>(ec.value())) {
+        case error::invalid_request: return "invalid_request";
+        case error::not_found: return "not_found";
+        case error::payload_too_large: return "payload_too_large";
+        case error::unauthorized: return "unauthorized";
+        case error::forbidden: return "forbidden";
+        case error::not_implemented: return "not_implemented";
+        default: return "internal";
+    }
+}
+
+Error::Error(boost::system::error_code ec, std::string message)
+    : boost::system::system_error(ec, message), message_(std::move(message)) {}
+
+void throw_error(error e, std::string message) { throw Error(e, std::move(message)); }
+
+StreamError::StreamError(std::string code, std::optional<bool> allow_retry)
+    : code_(std::move(code)), allow_retry_(allow_retry.value_or(code_ == "stream.error")) {}
+
+}  // namespace chatkit

@@ -1,0 +1,11 @@
+// Precompiled header of the test executables.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <chatkit/protocol.hpp>
+
+#include <boost/json.hpp>
+
+#include <string>
+#include <vector>
