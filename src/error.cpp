@@ -3,6 +3,10 @@
 namespace chatkit {
 namespace {
 
+// boost::system::error_category has a protected non-virtual destructor by design (categories are
+// static singletons never deleted through a base pointer).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class category final : public boost::system::error_category {
 public:
     char const* name() const noexcept override { return "chatkit"; }
@@ -23,6 +27,7 @@ public:
         return "unknown chatkit error";
     }
 };
+#pragma GCC diagnostic pop
 
 }  // namespace
 

@@ -1,0 +1,60 @@
+// chatkit-cpp: EventSink, the streaming primitive respond() and action() emit into, and StreamWriter,
+// the transport interface the engine writes SSE frames through.
+#pragma once
+
+#include <chatkit/protocol/events.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chatkit {
+
+namespace asio = boost::asio;
+
+/// The write side of one SSE response, implemented by the transport (the HTTP layer, or a test).
+class StreamWriter {
+public:
+    virtual ~StreamWriter() = default;
+
+    /// Writes one complete SSE frame (`data: <json>\n\n`) and flushes it.
+    /// Throws (any exception) when the client is gone; the engine then runs the cancellation path.
+    virtual asio::awaitable<void> write(std::string_view frame) = 0;
+};
+
+namespace detail {
+class stream_engine;
+}
+
+/// What `respond()` and `action()` emit events into.
+///
+/// `emit` completes after the event has been persisted (for `thread.item.done`, `.replaced` and
+/// `.removed`) and written to the client, so a slow client slows the producer and order is kept.
+///
+/// @par Errors
+/// When the client has gone away, `emit` throws `chatkit::Error` with `error::stream_cancelled`;
+/// let it propagate (the engine then calls `handle_stream_cancelled`). A store failure while persisting
+/// throws too; the engine turns it into an `error` event. Once an emit has failed, every later emit
+/// fails the same way.
+///
+/// @par Thread safety
+/// At most one `emit` may be outstanding at a time.
+class CHATKIT_API EventSink {
+public:
+    explicit EventSink(detail::stream_engine& engine) noexcept : engine_(&engine) {}
+
+    /// Emits one event. Pass a named object or a function's result (see docs on g++ 12 coroutines).
+    asio::awaitable<void> emit(ThreadStreamEvent event);
+
+    /// A new id from the store's generator for an item of this thread (e.g. `StoreItemType::message`).
+    std::string generate_item_id(StoreItemType type);
+
+    /// The id of the thread this stream belongs to.
+    std::string const& thread_id() const noexcept;
+
+private:
+    detail::stream_engine* engine_;
+};
+
+}  // namespace chatkit

@@ -1,0 +1,112 @@
+// chatkit-cpp HTTP layer: the options of http::serve (ServeOptions) and of the bundled listener
+// http::Server (ServerOptions). Every field is described in docs/http.md.
+#pragma once
+
+#include <chatkit/config.hpp>
+
+#include <boost/beast/http/fields.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatkit::http {
+
+namespace beast = boost::beast;
+
+/// Options of one `http::serve` call (one ChatKit request on a stream the application owns).
+struct ServeOptions {
+    /// When set, a `: keepalive\n\n` SSE comment is written whenever a stream has been silent this
+    /// long. Off by default: the Python reference sends no heartbeats and ChatKit.js's SSE parser is
+    /// not published, so comments are an opt-in for deployments behind proxies with idle timeouts
+    /// (SSE parsers are required to ignore lines starting with `:`). Heartbeat writes never
+    /// interleave with event writes, and a failed heartbeat write cancels the stream like a disconnect.
+    std::optional<std::chrono::milliseconds> heartbeat;
+
+    /// Longest time one response write (a JSON response, the SSE header, one SSE frame) may take
+    /// before the connection is closed (a client that stopped reading). Applied through
+    /// `beast::basic_stream` timeouts, so it has no effect on streams whose lowest layer is not a
+    /// `basic_stream`. `std::nullopt` disables it.
+    std::optional<std::chrono::milliseconds> write_timeout = std::chrono::seconds(30);
+
+    /// While a stream runs, the disconnect watcher reads the connection; bytes that arrive (a
+    /// pipelined next request) are kept in the caller's buffer, up to this many. Beyond it the
+    /// watcher stops reading and disconnects are only noticed by failing writes.
+    std::size_t max_buffered_bytes = 64 * 1024;
+
+    /// Extra header fields set on every response `serve` writes (CORS headers, `Server`, ...).
+    beast::http::fields response_headers;
+};
+
+/// TLS settings of the bundled listener (PEM files, loaded by `Server::start()`).
+struct TlsOptions {
+    /// The server certificate followed by any intermediate certificates (PEM).
+    std::filesystem::path certificate_chain_file;
+    /// The private key of the certificate (PEM, unencrypted).
+    std::filesystem::path private_key_file;
+};
+
+/// Cross-origin resource sharing of the bundled listener. Nothing is allowed by default.
+struct CorsOptions {
+    /// Origins (`https://app.example.com`, compared byte for byte with the `Origin` header) that may
+    /// call the server from a browser. `"*"` allows every origin (then credentials are never allowed).
+    std::vector<std::string> allowed_origins;
+    /// `Access-Control-Allow-Methods` of preflight answers.
+    std::string allowed_methods = "POST, GET, OPTIONS";
+    /// `Access-Control-Allow-Headers` of preflight answers: add the headers your custom `fetch` sends.
+    std::string allowed_headers = "Authorization, Content-Type";
+    /// `Access-Control-Max-Age` of preflight answers.
+    std::chrono::seconds max_age{600};
+    /// Sends `Access-Control-Allow-Credentials: true` (cookies) to allowed origins.
+    bool allow_credentials = false;
+};
+
+/// Options of the bundled listener `http::Server`.
+struct ServerOptions {
+    /// Address or host name to bind (`0.0.0.0` or `::` for every interface).
+    std::string host = "127.0.0.1";
+    /// Port to bind; 0 binds an ephemeral port (read it back with `Server::port()`).
+    std::uint16_t port = 8000;
+    /// Number of threads running the server's io_context (connections run on their own strands).
+    unsigned threads = 1;
+    /// When set, every connection is TLS.
+    std::optional<TlsOptions> tls;
+
+    /// Path of the ChatKit endpoint (POST only).
+    std::string chatkit_path = "/chatkit";
+    /// Path of the health check (GET/HEAD answer `200 ok`).
+    std::string health_path = "/healthz";
+    /// When set, other GET/HEAD requests are answered with files under this directory.
+    std::optional<std::filesystem::path> static_dir;
+    /// File served for a directory (`/` included).
+    std::string index_file = "index.html";
+    /// Browser cross-origin access.
+    CorsOptions cors;
+
+    /// Largest request header (request line included); larger answers 431.
+    std::uint32_t header_limit = 8 * 1024;
+    /// Largest request body; larger answers 413.
+    std::uint64_t body_limit = 1024 * 1024;
+    /// Time allowed to receive a request header, from its first byte (or from the connection for
+    /// the first request); slower clients get 408 and are closed (slowloris).
+    std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
+    /// Time allowed to receive a request body; slower clients get 408 and are closed.
+    std::chrono::milliseconds body_timeout = std::chrono::seconds(30);
+    /// A kept-alive connection with no new request for this long is closed.
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(75);
+    /// Time allowed for a TLS handshake.
+    std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
+    /// Connections served at once; one more is answered 503 and closed.
+    std::size_t max_connections = 512;
+    /// How long `stop()` lets running requests (streams) finish before cancelling them.
+    std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
+
+    /// Options of the ChatKit endpoint (heartbeat, write timeout...).
+    ServeOptions serve;
+};
+
+}  // namespace chatkit::http

@@ -1,0 +1,144 @@
+// chatkit-cpp HTTP layer: http::serve, which answers one ChatKit request on a Beast stream the
+// application already owns (its own accept loop, TLS and routing), plus what a context factory sees.
+#pragma once
+
+#include <chatkit/http/options.hpp>
+#include <chatkit/server.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace chatkit::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+/// Thrown by a context factory to reject a request before any work, with an HTTP status.
+///
+/// The client receives `status` with the JSON body `{"error":{"code":...,"message":...}}`, where
+/// `code` is derived from the status (`unauthorized` for 401, `forbidden` for 403, ...) and
+/// `message` is the message given here, so it must be safe to show.
+class CHATKIT_API HttpError : public std::runtime_error {
+public:
+    /// @param status HTTP status (4xx or 5xx).
+    /// @param message Client-safe message.
+    /// @param www_authenticate Value of the `WWW-Authenticate` header sent with the answer (401),
+    ///        e.g. `Bearer error="invalid_token"`; empty sends none.
+    HttpError(unsigned status, std::string message, std::string www_authenticate = {});
+
+    /// The HTTP status.
+    unsigned status() const noexcept { return status_; }
+    /// The client-safe message.
+    std::string_view message() const noexcept { return what(); }
+    /// The `WWW-Authenticate` value (may be empty).
+    std::string const& www_authenticate() const noexcept { return www_authenticate_; }
+
+private:
+    unsigned status_;
+    std::string www_authenticate_;
+};
+
+/// The machine-readable code chatkit sends with an HTTP status (`invalid_request` for 400,
+/// `unauthorized` for 401, `payload_too_large` for 413, `internal` for other 5xx...).
+CHATKIT_API char const* status_code_name(unsigned status) noexcept;
+
+/// What a context factory knows about the request it builds a context for.
+///
+/// @par Object lifetimes
+/// Everything referenced here (header fields, target, the parsed request) belongs to the request
+/// being served and is valid only during the factory call: copy what the context keeps.
+struct CHATKIT_API RequestInfo {
+    /// The request method (always POST for the ChatKit endpoint).
+    beast::http::verb method = beast::http::verb::unknown;
+    /// The request target (path and query), as received.
+    std::string_view target;
+    /// The peer's address as `ip:port` (`[ip]:port` for IPv6), or empty when the stream has no socket.
+    std::string remote_endpoint;
+    /// The parsed ChatKit request: `request->type()`, `request->metadata` (the body's top-level
+    /// `metadata`: page context, hints from the front end), the parameters.
+    ChatKitRequest const* request = nullptr;
+    /// The request header fields (null means none).
+    beast::http::fields const* fields = nullptr;
+
+    /// The request header fields.
+    beast::http::fields const& headers() const noexcept;
+    /// The value of the first header field named `name` (case-insensitive), or empty.
+    std::string_view header(std::string_view name) const;
+    /// @copydoc header(std::string_view) const
+    std::string_view header(beast::http::field name) const;
+    /// The value of cookie `name` from the `Cookie` header fields (surrounding quotes removed), or
+    /// nullopt when absent. Names compare case-sensitively, as browsers send them.
+    std::optional<std::string_view> cookie(std::string_view name) const;
+    /// The target's path (before any `?`).
+    std::string_view path() const noexcept;
+};
+
+/// Builds the per-request `Context` from the request. May throw `HttpError` (any status, e.g. 401
+/// with a `WWW-Authenticate` value) or `chatkit::Error` (mapped through `chatkit::http_status`) to
+/// reject the request before any work; any other exception answers 500 and is logged.
+template <class Context>
+using ContextFactory = std::function<Context(RequestInfo const&)>;
+
+/// Answers one ChatKit request (the `POST` to the ChatKit endpoint) on `stream`.
+///
+/// A non-POST method answers 405 (`Allow: POST`); a body that is not a valid ChatKit request
+/// answers 400 `{"error":{"code":"invalid_request","message":...}}`; then `factory` builds the
+/// context, `server.process()` runs the request and the answer is written: JSON (with the request's
+/// keep-alive) or an SSE stream (`text/event-stream; charset=utf-8`, `Cache-Control: no-cache`,
+/// `X-Accel-Buffering: no`, chunked with one chunk per event; close-delimited for HTTP/1.0).
+///
+/// While a stream runs, a disconnect watcher reads the connection: EOF or an error means the
+/// client left, and the stream is cancelled at once (even while `respond()` waits on a timer or a
+/// model), so the engine runs `handle_stream_cancelled` and saves pending items. Bytes that arrive
+/// meanwhile are appended to `buffer` for the next request.
+///
+/// @param server The ChatKit server.
+/// @param stream A connected stream: `beast::tcp_stream`, `beast::ssl_stream<beast::tcp_stream>`
+///        (handshake done) or any Beast-compatible `AsyncReadStream` + `AsyncWriteStream`.
+/// @param buffer The buffer the request was read with; may hold bytes of the next request.
+/// @param request The complete request (its body is the JSON document).
+/// @param factory Builds the request's context; see `ContextFactory`.
+/// @param options Heartbeat, write timeout, extra response headers.
+/// @returns Whether the connection may be used for another request: false after `Connection:
+///          close`, HTTP/1.0 streams, failed writes and cancelled or interrupted streams.
+///
+/// @par Exception safety
+/// I/O failures are reported through the result, never thrown. Cancellation of the calling
+/// coroutine is: a running stream is cancelled (the engine runs `handle_stream_cancelled`) and
+/// `serve` returns false, and at other points Asio may throw `operation_aborted` as usual.
+///
+/// @par Object lifetimes
+/// All arguments must outlive the returned awaitable.
+///
+/// @par Executor
+/// Run it on the connection's strand (or a single-threaded io_context): the stream is read and
+/// written from two coroutines at once while a stream runs.
+template <class Context, class AsyncStream, class Body, class Allocator>
+asio::awaitable<bool> serve(ChatKitServer<Context>& server, AsyncStream& stream, beast::flat_buffer& buffer,
+                            beast::http::request<Body, beast::http::basic_fields<Allocator>> const& request,
+                            std::type_identity_t<ContextFactory<Context>> const& factory,
+                            ServeOptions const& options);
+
+/// `serve` with default `ServeOptions`.
+///
+/// (A separate overload rather than a defaulted `ServeOptions const& = {}` argument: a defaulted
+/// argument would build a temporary inside the caller's `co_await` full-expression, the pattern
+/// g++ 12 miscompiles; see docs/http.md.)
+template <class Context, class AsyncStream, class Body, class Allocator>
+asio::awaitable<bool> serve(ChatKitServer<Context>& server, AsyncStream& stream, beast::flat_buffer& buffer,
+                            beast::http::request<Body, beast::http::basic_fields<Allocator>> const& request,
+                            std::type_identity_t<ContextFactory<Context>> const& factory);
+
+}  // namespace chatkit::http
+
+#include <chatkit/impl/http_serve.hpp>

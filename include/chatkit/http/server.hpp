@@ -1,0 +1,119 @@
+// chatkit-cpp HTTP layer: http::Server, the bundled listener (plain or TLS, CORS, static files,
+// health check, limits, graceful shutdown) around a ChatKitServer.
+#pragma once
+
+#include <chatkit/http/options.hpp>
+#include <chatkit/http/serve.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace chatkit::http {
+
+namespace detail {
+
+/// The compiled listener behind `Server<Context>` (src/http.cpp); it sees the ChatKit server only
+/// through a `request_handler`.
+class CHATKIT_API listener {
+public:
+    listener(ServerOptions options, request_handler& handler);
+    ~listener();
+    listener(listener const&) = delete;
+    listener& operator=(listener const&) = delete;
+
+    asio::ip::tcp::endpoint start();
+    std::uint16_t port() const noexcept;
+    std::string url() const;
+    void run();
+    void stop();
+    void run_until_signal();
+    asio::io_context& context() noexcept;
+    ServerOptions const& options() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace detail
+
+/// A ready-made HTTP/1.1 server for a `ChatKitServer<Context>`: `POST <chatkit_path>` runs ChatKit
+/// requests through `http::serve`, `GET <health_path>` answers `200 ok`, other GET/HEAD requests
+/// serve files from `static_dir` when configured, CORS preflights are answered for the configured
+/// origins, and everything else is a JSON 404/405.
+///
+/// Limits and defences (ServerOptions): header size (431), body size (413), header and body read
+/// timeouts (408, then close), idle keep-alive timeout, a connection cap (503, then close), and the
+/// request-smuggling checks Beast 1.81 lacks (a `Transfer-Encoding` other than one final `chunked`,
+/// `Transfer-Encoding` with `Content-Length`, `Transfer-Encoding` on HTTP/1.0, differing
+/// `Content-Length` values: 400, then close).
+///
+/// @par Thread safety
+/// `stop()` may be called from any thread (or a signal handler's Asio completion); the other
+/// members must not be called concurrently with each other.
+///
+/// @par Executor
+/// One io_context run by `ServerOptions::threads` threads; every connection runs on its own strand,
+/// so hooks of different requests run concurrently and the store must be thread-safe.
+///
+/// @par Object lifetimes
+/// The ChatKitServer must outlive this object. A Server runs once: after `run()` returned it cannot
+/// be started again. Destroying it while another thread is inside `run()` is undefined.
+template <class Context>
+class Server {
+public:
+    /// A server for `server`, building each request's context with `factory`.
+    Server(ChatKitServer<Context>& server, ServerOptions options, ContextFactory<Context> factory)
+        : factory_(std::move(factory)), handler_(server, factory_), listener_(std::move(options), handler_) {}
+
+    /// A server whose contexts are value-initialized (`Context{}`) for every request.
+    Server(ChatKitServer<Context>& server, ServerOptions options)
+        requires std::default_initializable<Context>
+        : Server(server, std::move(options), [](RequestInfo const&) { return Context{}; }) {}
+
+    Server(Server const&) = delete;
+    Server& operator=(Server const&) = delete;
+
+    /// Loads the TLS files, binds and starts accepting (connections are served once `run()` runs).
+    /// Idempotent. @returns The bound endpoint. @throws boost::system::system_error when binding or
+    /// loading the TLS files or the static directory fails.
+    asio::ip::tcp::endpoint start() { return listener_.start(); }
+
+    /// The bound port (0 before `start()`).
+    std::uint16_t port() const noexcept { return listener_.port(); }
+
+    /// `http://HOST:PORT` (`https://` with TLS), HOST as configured and PORT as bound; examples
+    /// print `listening on <url>` as their first line.
+    std::string url() const { return listener_.url(); }
+
+    /// Starts if needed, then runs the io_context on `ServerOptions::threads` threads (the calling
+    /// thread is one of them) until the server has stopped and its connections are closed.
+    void run() { listener_.run(); }
+
+    /// Graceful stop: stops accepting, closes idle connections, lets running requests finish for
+    /// `ServerOptions::shutdown_grace`, then cancels the rest (a cancelled stream still runs
+    /// `handle_stream_cancelled`, so its pending items are saved). Returns at once; `run()` returns
+    /// when everything is closed. Thread-safe.
+    void stop() { listener_.stop(); }
+
+    /// `run()`, stopping gracefully on SIGINT or SIGTERM; returns normally after the stop.
+    void run_until_signal() { listener_.run_until_signal(); }
+
+    /// The io_context the server runs on (to post application work onto the same threads).
+    asio::io_context& context() noexcept { return listener_.context(); }
+
+    /// The options the server was built with.
+    ServerOptions const& options() const noexcept { return listener_.options(); }
+
+private:
+    ContextFactory<Context> factory_;
+    detail::bound_handler<Context> handler_;
+    detail::listener listener_;
+};
+
+}  // namespace chatkit::http
