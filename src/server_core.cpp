@@ -31,7 +31,7 @@ std::string error_body(std::string_view code, std::string_view message) {
     inner["message"] = message;
     JsonObject outer;
     outer["error"] = std::move(inner);
-    return serialize(outer);
+    return chatkit::serialize(outer);
 }
 
 namespace detail {
@@ -168,6 +168,8 @@ public:
 
         auto state = co_await asio::this_coro::cancellation_state;
         if (cancelled_ || cancellation_requested(state)) {
+            // Reset first: while the cancellation state is set, every co_await throws operation_aborted.
+            co_await asio::this_coro::reset_cancellation_state();
             co_await finish_cancelled();
             co_return;
         }
@@ -179,7 +181,10 @@ public:
         } catch (...) {
             failure = std::current_exception();
         }
-        if (cancelled_) co_await finish_cancelled();
+        if (cancelled_) {
+            co_await asio::this_coro::reset_cancellation_state();
+            co_await finish_cancelled();
+        }
     }
 
 private:
@@ -229,8 +234,8 @@ private:
         co_await write(updated);
     }
 
+    // Runs handle_stream_cancelled with the pending items. The cancellation state must be reset.
     asio::awaitable<void> finish_cancelled() {
-        co_await asio::this_coro::reset_cancellation_state();
         std::vector<ThreadItem> pending;
         pending.reserve(pending_.size());
         for (auto& entry : pending_) pending.push_back(std::move(entry.second));
@@ -476,7 +481,7 @@ asio::awaitable<std::string> Response::collect() {
 namespace detail {
 namespace {
 
-Response json_response(JsonValue const& value) { return Response(200, serialize(value)); }
+Response json_response(JsonValue const& value) { return Response(200, chatkit::serialize(value)); }
 
 Response empty_object_response() { return Response(200, "{}"); }
 

@@ -88,13 +88,10 @@ void run_store_contract() {
         run(store.save_thread(thread("thr_1", 0), alice));
         UserMessageItem user{"msg_1", "thr_1", at(1), {UserMessageTextContent{"hi"}}, {file_attachment("atc_1")},
                              "quoted", InferenceOptions{ToolChoice{"tool"}, "model"}};
-        WidgetItem widget{"msg_3", "thr_1", at(3),
-                          JsonObject{{"type", "Card"},
-                                     {"children", boost::json::array{JsonObject{
-                                                      {"type", "Col"},
-                                                      {"children", boost::json::array{JsonObject{{"type", "Text"}, {"value", "v"}}}},
-                                                      {"gap", 2}}}}}},
-                          "copy"};
+        JsonObject text{{"type", "Text"}, {"value", "v"}};
+        JsonObject col{{"type", "Col"}, {"children", boost::json::array{text}}, {"gap", 2}};
+        JsonObject card{{"type", "Card"}, {"children", boost::json::array{col}}};
+        WidgetItem widget{"msg_3", "thr_1", at(3), card, "copy"};
         std::vector<ThreadItem> items{user, message("msg_2", "thr_1", 2), widget};
         for (auto const& item : items) run(store.add_thread_item("thr_1", item, alice));
         auto page = run(store.load_thread_items("thr_1", none, 10, Order::asc, alice));

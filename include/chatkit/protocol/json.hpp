@@ -46,6 +46,9 @@ CHATKIT_API JsonValue to_json(TranscriptionResult const& result);
 /// A copy of a widget tree with every null removed at every depth (objects and arrays).
 CHATKIT_API JsonValue strip_nulls(JsonValue const& widget);
 
+/// Serializes JSON exactly as the reference does. Call it qualified (`chatkit::serialize(v)`): an
+/// unqualified call also finds `boost::json::serialize` by argument-dependent lookup.
+///
 /// Serializes JSON exactly as the reference does: compact, raw UTF-8, `\uXXXX` for control
 /// characters, floats in shortest round-trip form with Python's layout (`1.0`, `1e-7`, `1e+22`),
 /// NaN and infinities as `null`.

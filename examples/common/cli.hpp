@@ -1,0 +1,128 @@
+// Command-line options shared by the example servers (DESIGN.md §4): every option also reads an
+// environment variable, `--help` lists them all.
+#pragma once
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace examples {
+
+/// A tiny declarative option parser: `--name value`, `--name=value` and boolean `--flag`.
+class Cli {
+public:
+    Cli(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
+
+    /// Declares an option with a value, its environment variable and default.
+    Cli& option(std::string name, std::string env, std::string fallback, std::string help) {
+        specs_.push_back({std::move(name), std::move(env), std::move(fallback), std::move(help), false});
+        return *this;
+    }
+    /// Declares a boolean flag (`--name`), also set by its environment variable being `1`/`true`.
+    Cli& flag(std::string name, std::string env, std::string help) {
+        specs_.push_back({std::move(name), std::move(env), "", std::move(help), true});
+        return *this;
+    }
+
+    /// Parses argv; prints help and exits 0 for `--help`, prints an error and exits 2 for bad usage.
+    void parse(int argc, char** argv) {
+        for (auto const& spec : specs_) {
+            char const* env = spec.env.empty() ? nullptr : std::getenv(spec.env.c_str());
+            values_[spec.name] = env ? env : spec.fallback;
+        }
+        for (int i = 1; i < argc; ++i) {
+            std::string arg = argv[i];
+            if (arg == "--help" || arg == "-h") {
+                print_help(std::cout);
+                std::exit(0);
+            }
+            if (!arg.starts_with("--")) fail("unexpected argument '" + arg + "'");
+            std::string name = arg.substr(2);
+            std::optional<std::string> value;
+            if (auto eq = name.find('='); eq != std::string::npos) {
+                value = name.substr(eq + 1);
+                name = name.substr(0, eq);
+            }
+            Spec const* spec = find(name);
+            if (!spec) fail("unknown option '--" + name + "'");
+            if (spec->is_flag) {
+                values_[name] = value.value_or("1");
+                continue;
+            }
+            if (!value) {
+                if (i + 1 >= argc) fail("option '--" + name + "' needs a value");
+                value = argv[++i];
+            }
+            values_[name] = *value;
+        }
+    }
+
+    /// The value of an option.
+    std::string const& get(std::string const& name) const { return values_.at(name); }
+    /// The value of a flag.
+    bool is_set(std::string const& name) const {
+        auto const& v = values_.at(name);
+        return v == "1" || v == "true" || v == "yes" || v == "on";
+    }
+    /// The value of an option as a port number (0-65535).
+    unsigned short port(std::string const& name) const {
+        try {
+            std::size_t used = 0;
+            unsigned long v = std::stoul(get(name), &used);
+            if (used != get(name).size() || v > 65535) throw std::out_of_range("port");
+            return static_cast<unsigned short>(v);
+        } catch (std::exception const&) {
+            fail("option '--" + name + "' must be a port number (0-65535), got '" + get(name) + "'");
+        }
+    }
+    /// The value of an option as a positive integer.
+    unsigned positive(std::string const& name) const {
+        try {
+            std::size_t used = 0;
+            unsigned long v = std::stoul(get(name), &used);
+            if (used != get(name).size() || v == 0 || v > 1024) throw std::out_of_range("count");
+            return static_cast<unsigned>(v);
+        } catch (std::exception const&) {
+            fail("option '--" + name + "' must be a positive integer, got '" + get(name) + "'");
+        }
+    }
+
+    [[noreturn]] void fail(std::string const& message) const {
+        std::cerr << program_ << ": " << message << "\n(try --help)\n";
+        std::exit(2);
+    }
+
+private:
+    struct Spec {
+        std::string name, env, fallback, help;
+        bool is_flag;
+    };
+
+    Spec const* find(std::string const& name) const {
+        for (auto const& spec : specs_)
+            if (spec.name == name) return &spec;
+        return nullptr;
+    }
+
+    void print_help(std::ostream& out) const {
+        out << "usage: " << program_ << " [options]\n\n" << summary_ << "\n\noptions:\n";
+        for (auto const& spec : specs_) {
+            std::string left = "  --" + spec.name + (spec.is_flag ? "" : " VALUE");
+            out << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << spec.help;
+            if (!spec.is_flag && !spec.fallback.empty()) out << " (default " << spec.fallback << ")";
+            if (!spec.env.empty()) out << " [env " << spec.env << "]";
+            out << "\n";
+        }
+        out << "  --help                    show this help\n";
+    }
+
+    std::string program_, summary_;
+    std::vector<Spec> specs_;
+    std::map<std::string, std::string> values_;
+};
+
+}  // namespace examples

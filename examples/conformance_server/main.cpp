@@ -1,0 +1,48 @@
+// conformance_server: the conformance kit's scripted server (../shared/conformance/CONTRACT.md) on chatkit-cpp.
+//
+// Run it, then point the kit at it:
+//   conformance_server --port 0        # prints "listening on http://127.0.0.1:PORT"
+//   python3 ../shared/conformance/run_scenarios.py compare --strict-errors --url http://127.0.0.1:PORT/chatkit
+//
+// Each request's tenant comes from the X-Conformance-Tenant header ("default" when absent or empty);
+// stores are partitioned by it. Everything is kept in memory.
+#include "app.hpp"
+
+#include "../common/cli.hpp"
+
+#include <chatkit/http/server.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    examples::Cli cli("conformance_server", "The ChatKit conformance kit's scripted server (CONTRACT.md).");
+    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
+        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
+        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+        .flag("verbose", "CHATKIT_VERBOSE", "log request failures and cancelled streams to stderr");
+    cli.parse(argc, argv);
+
+    conformance::ConformanceServer app;
+    if (cli.is_set("verbose")) app.set_logger(chatkit::Logger::stderr_logger(chatkit::LogLevel::info));
+
+    chatkit::http::ServerOptions options;
+    options.host = cli.get("host");
+    options.port = cli.port("port");
+    options.threads = cli.positive("threads");
+    auto factory = [](chatkit::http::RequestInfo const& request) {
+        conformance::Context ctx;
+        auto tenant = request.header("X-Conformance-Tenant");
+        if (!tenant.empty()) ctx.tenant = std::string(tenant);
+        return ctx;
+    };
+    try {
+        chatkit::http::Server<conformance::Context> server(app, options, factory);
+        server.start();
+        std::cout << "listening on " << server.url() << std::endl;
+        server.run_until_signal();
+    } catch (std::exception const& e) {
+        std::cerr << "conformance_server: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
