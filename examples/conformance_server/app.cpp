@@ -35,11 +35,13 @@ AssistantMessageItem message(EventSink& events, std::string text, std::optional<
     return item;
 }
 
+//[reply
 // reply(text): one thread.item.done of a new assistant message.
 asio::awaitable<void> reply(EventSink& events, std::string text) {
     ThreadStreamEvent event = ThreadItemDoneEvent{message(events, std::move(text))};
     co_await events.emit(std::move(event));
 }
+//]
 
 // Emits `thread.item.updated`. Call it with a named update: g++ 12 double-frees aggregate temporaries built
 // inside a co_await expression (docs/coroutines.md).
@@ -54,6 +56,7 @@ asio::awaitable<void> sleep_ms(int ms) {
     co_await timer.async_wait(asio::use_awaitable);
 }
 
+//[stream_tokens
 // stream(d1 ... dn), waiting delay_ms before each delta.
 asio::awaitable<void> stream_tokens(EventSink& events, int n, int delay_ms = 0) {
     std::string const id = events.generate_item_id(StoreItemType::message);
@@ -74,6 +77,7 @@ asio::awaitable<void> stream_tokens(EventSink& events, int n, int delay_ms = 0) 
     ThreadStreamEvent done = ThreadItemDoneEvent{message(events, full, id, created_at)};
     co_await events.emit(std::move(done));
 }
+//]
 
 WidgetRoot widget_json(std::string const& text) { return json::parse(text).as_object(); }
 
@@ -337,8 +341,8 @@ asio::awaitable<void> reasoning(EventSink& events) {
     co_await events.emit(std::move(added));
     ThreadItemUpdate u21 = WorkflowTaskAdded{0, ThoughtTask{TaskStatusIndicator::none, {}, "Thinking"}};
     co_await emit_update(events, id, std::move(u21));
-    co_await emit_update(events, id,
-                         WorkflowTaskUpdated{0, ThoughtTask{TaskStatusIndicator::none, {}, "Thinking harder"}});
+    ThreadItemUpdate harder = WorkflowTaskUpdated{0, ThoughtTask{TaskStatusIndicator::none, {}, "Thinking harder"}};
+    co_await emit_update(events, id, std::move(harder));
     ThreadStreamEvent done = ThreadItemDoneEvent{WorkflowItem{
         id, events.thread_id(), created_at,
         Workflow{WorkflowType::reasoning, {ThoughtTask{TaskStatusIndicator::none, {}, "Thinking harder"}},
@@ -403,10 +407,10 @@ asio::awaitable<void> image(EventSink& events) {
     GeneratedImageItem item{events.generate_item_id(StoreItemType::message), events.thread_id(), now(), std::nullopt};
     ThreadStreamEvent added = ThreadItemAddedEvent{item};
     co_await events.emit(std::move(added));
-    co_await emit_update(events, item.id,
-                         GeneratedImageUpdated{{"img_conformance", "https://images.example.test/partial-1.png"}, 0.25});
-    co_await emit_update(events, item.id,
-                         GeneratedImageUpdated{{"img_conformance", "https://images.example.test/partial-2.png"}, 0.75});
+    ThreadItemUpdate first = GeneratedImageUpdated{{"img_conformance", "https://images.example.test/partial-1.png"}, 0.25};
+    co_await emit_update(events, item.id, std::move(first));
+    ThreadItemUpdate second = GeneratedImageUpdated{{"img_conformance", "https://images.example.test/partial-2.png"}, 0.75};
+    co_await emit_update(events, item.id, std::move(second));
     item.image = GeneratedImage{"img_conformance", "data:image/png;base64,iVBORw0KGgo="};
     ThreadStreamEvent done = ThreadItemDoneEvent{std::move(item)};
     co_await events.emit(std::move(done));
@@ -587,8 +591,8 @@ asio::awaitable<void> ConformanceServer::respond(ThreadMetadata& thread, std::op
         ThreadStreamEvent e29 = NoticeEvent{NoticeLevel::warning,
                                                 "A **markdown** warning with \"quotes\" and a backslash \\.", "Careful"};
         co_await emit_event(events, std::move(e29));
-        co_await emit_event(events,
-                            NoticeEvent{NoticeLevel::danger, "Danger zone: [docs](https://example.com/docs)", std::nullopt});
+        ThreadStreamEvent danger = NoticeEvent{NoticeLevel::danger, "Danger zone: [docs](https://example.com/docs)", std::nullopt};
+        co_await emit_event(events, std::move(danger));
         co_await reply(events, "notices sent");
     } else if (cmd == "effect") {
         ThreadStreamEvent e30 = ClientEffectEvent{"highlight", json::object{{"selector", "#composer"},
@@ -752,6 +756,7 @@ asio::awaitable<void> ConformanceServer::action(ThreadMetadata& thread, Action c
     }
 }
 
+//[sync_action
 asio::awaitable<SyncCustomActionResponse> ConformanceServer::sync_action(ThreadMetadata& thread, Action const& action,
                                                                          std::optional<WidgetItem> const& sender,
                                                                          Context& ctx) {
@@ -768,6 +773,7 @@ asio::awaitable<SyncCustomActionResponse> ConformanceServer::sync_action(ThreadM
     if (action.type == "noop") co_return SyncCustomActionResponse{};
     throw std::runtime_error("Unknown sync action: " + action.type);
 }
+//]
 
 asio::awaitable<void> ConformanceServer::add_feedback(std::string const& thread_id,
                                                       std::vector<std::string> const& item_ids, FeedbackKind kind,
