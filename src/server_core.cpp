@@ -682,7 +682,10 @@ Response error_response(std::exception_ptr const& failure, Logger const& logger)
     } catch (Error const& e) {
         unsigned const status = http_status(e.code());
         if (status >= 500) logger.log(LogLevel::error, std::string("request failed: ") + e.what());
-        return Response(status, error_body(client_code(e.code()), e.message()));
+        // Store and internal failures may describe the server's insides: clients get a generic text.
+        bool const opaque = e.code() == make_error_code(error::store_failure) ||
+                            e.code() == make_error_code(error::internal);
+        return Response(status, error_body(client_code(e.code()), opaque ? "Internal server error" : e.message()));
     } catch (std::exception const& e) {
         logger.log(LogLevel::error, std::string("request failed: ") + e.what());
     } catch (...) {
