@@ -197,8 +197,22 @@ phase_conformance() {
         return 1
     fi
 
-    local out="$RELEASE_DIR/conformance-server.out" err="$RELEASE_DIR/conformance-server.err"
-    "$server" --host 127.0.0.1 --port 0 </dev/null >"$out" 2>"$err" &
+    # The kit runs against the in-memory store and against SqliteStore (issue 4: both must pass).
+    local db_dir rc=0
+    db_dir="$(mktemp -d "${TMPDIR:-/tmp}/chatkit-conformance.XXXXXX")"
+    conformance_run memory "$shared" "$server" --store memory || rc=1
+    conformance_run sqlite "$shared" "$server" --store sqlite --db "$db_dir/conformance.db" || rc=1
+    rm -rf "$db_dir"
+    return "$rc"
+}
+
+# conformance_run LABEL SHARED SERVER [SERVER ARGS...]: one kit run against one server process.
+conformance_run() {
+    local label="$1" shared="$2" server="$3"
+    shift 3
+    echo "--- conformance kit against conformance_server ($label store) ---"
+    local out="$RELEASE_DIR/conformance-server-$label.out" err="$RELEASE_DIR/conformance-server-$label.err"
+    "$server" --host 127.0.0.1 --port 0 "$@" </dev/null >"$out" 2>"$err" &
     local pid=$!
     # The server runs in the background, where SIGINT is ignored: always stop it explicitly.
     # shellcheck disable=SC2064  # expand $pid now
@@ -237,7 +251,7 @@ phase_conformance() {
     local url="${BASH_REMATCH[1]}/chatkit"
     echo "conformance_server (pid $pid) at $url"
 
-    local rc=0 log="$STATE_DIR/conformance.log"
+    local rc=0 log="$STATE_DIR/conformance-$label.log"
     python3 "$shared/conformance/run_scenarios.py" compare --strict-errors --url "$url" 2>&1 | tee "$log" || rc=$?
     local summary
     summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)"

@@ -508,8 +508,7 @@ asio::awaitable<void> UploadAttachmentStore::delete_attachment(std::string const
 
 // --- the server ------------------------------------------------------------------------------------
 
-ConformanceServer::ConformanceServer()
-    : ChatKitServer<Context>(store_, &attachments_), store_([](Context const& ctx) { return ctx.tenant; }) {}
+ConformanceServer::ConformanceServer(Store<Context>& store) : ChatKitServer<Context>(store, &attachments_) {}
 
 asio::awaitable<void> ConformanceServer::respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
                                                  EventSink& events, Context& ctx) {

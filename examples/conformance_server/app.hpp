@@ -4,7 +4,6 @@
 // the Python reference's (the golden transcripts of the conformance kit).
 #pragma once
 
-#include <chatkit/memory_store.hpp>
 #include <chatkit/server.hpp>
 
 #include <mutex>
@@ -30,7 +29,8 @@ public:
 /// The scripted ChatKit server of CONTRACT.md §3-7.
 class ConformanceServer final : public chatkit::ChatKitServer<Context> {
 public:
-    ConformanceServer();
+    /// A server over `store`, which must scope its data by `Context::tenant`.
+    explicit ConformanceServer(chatkit::Store<Context>& store);
 
 protected:
     boost::asio::awaitable<void> respond(chatkit::ThreadMetadata& thread,
@@ -58,7 +58,6 @@ private:
                                                 Context& ctx);
     std::string feedback_text(std::string const& tenant, std::string const& thread_id);
 
-    chatkit::InMemoryStore<Context> store_;
     UploadAttachmentStore attachments_;
     std::mutex feedback_mutex_;
     std::unordered_map<std::string, std::vector<Feedback>> feedback_;

@@ -5,12 +5,17 @@
 //   python3 ../shared/conformance/run_scenarios.py compare --strict-errors --url http://127.0.0.1:PORT/chatkit
 //
 // Each request's tenant comes from the X-Conformance-Tenant header ("default" when absent or empty);
-// stores are partitioned by it. Everything is kept in memory.
+// stores are partitioned by it. `--store memory` (default) keeps everything in memory; `--store sqlite`
+// uses SqliteStore on `--db` (the kit passes with both).
 #include "app.hpp"
 
 #include "../common/cli.hpp"
 
 #include <chatkit/http/server.hpp>
+#include <chatkit/memory_store.hpp>
+#include <chatkit/sqlite/store.hpp>
+
+#include <memory>
 
 #include <iostream>
 
@@ -19,10 +24,28 @@ int main(int argc, char** argv) {
     cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
         .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
         .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+        .option("store", "CHATKIT_STORE", "memory", "where threads live: memory or sqlite")
+        .option("db", "CHATKIT_DB", "conformance.db", "SQLite database file for --store sqlite")
         .flag("verbose", "CHATKIT_VERBOSE", "log request failures and cancelled streams to stderr");
     cli.parse(argc, argv);
 
-    conformance::ConformanceServer app;
+    auto tenant_of = [](conformance::Context const& ctx) { return ctx.tenant; };
+    std::unique_ptr<chatkit::Store<conformance::Context>> store;
+    try {
+        if (cli.get("store") == "memory") {
+            store = std::make_unique<chatkit::InMemoryStore<conformance::Context>>(tenant_of);
+        } else if (cli.get("store") == "sqlite") {
+            chatkit::SqliteOptions sqlite;
+            sqlite.path = cli.get("db");
+            store = std::make_unique<chatkit::SqliteStore<conformance::Context>>(sqlite, tenant_of);
+        } else {
+            cli.fail("--store must be memory or sqlite");
+        }
+    } catch (std::exception const& e) {
+        std::cerr << "conformance_server: cannot open the store: " << e.what() << "\n";
+        return 1;
+    }
+    conformance::ConformanceServer app(*store);
     if (cli.is_set("verbose")) app.set_logger(chatkit::Logger::stderr_logger(chatkit::LogLevel::info));
 
     chatkit::http::ServerOptions options;
