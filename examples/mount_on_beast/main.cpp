@@ -10,6 +10,8 @@
 //          "params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],
 //          "inference_options":{}}}}'
 // Stop:  Ctrl-C (SIGINT) or SIGTERM; exits 0.
+#include "../common/cli.hpp"
+
 #include <chatkit/http/serve.hpp>
 #include <chatkit/memory_store.hpp>
 
@@ -29,12 +31,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
-#include <functional>
-#include <iostream>
 #include <string>
-#include <string_view>
 
 namespace example {
 
@@ -53,7 +51,8 @@ public:
     using ChatKitServer::ChatKitServer;
 
 protected:
-    asio::awaitable<void> respond(chatkit::ThreadMetadata& thread, std::optional<chatkit::UserMessageItem> const& input,
+    asio::awaitable<void> respond(chatkit::ThreadMetadata& thread,
+                                  std::optional<chatkit::UserMessageItem> const& input,
                                   chatkit::EventSink& events, Context& ctx) override {
         std::string text = "Hello " + ctx.user;
         if (input)
@@ -71,7 +70,8 @@ protected:
 };
 
 // The application's own routes.
-asio::awaitable<bool> answer_other(beast::tcp_stream& stream, http::request<http::string_body> const& request) {
+asio::awaitable<bool> answer_other(beast::tcp_stream& stream,
+                                   http::request<http::string_body> const& request) {
     bool const health = request.target() == "/healthz";
     http::response<http::string_body> response{health ? http::status::ok : http::status::not_found,
                                                request.version()};
@@ -125,10 +125,13 @@ asio::awaitable<void> session(EchoServer& server, chatkit::http::ContextFactory<
     beast::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
+//]
 
+//[mount_listen
 // The accept loop: every connection runs on its own strand, behind an exception barrier that logs.
 asio::awaitable<void> listen(asio::ip::tcp::acceptor& acceptor, EchoServer& server,
-                             chatkit::http::ContextFactory<Context> const& factory, Connections& connections) {
+                             chatkit::http::ContextFactory<Context> const& factory,
+                             Connections& connections) {
     for (;;) {
         asio::any_io_executor const strand = asio::make_strand(acceptor.get_executor());
         auto [ec, socket] = co_await acceptor.async_accept(strand, asio::as_tuple(asio::use_awaitable));
@@ -149,29 +152,18 @@ asio::awaitable<void> listen(asio::ip::tcp::acceptor& acceptor, EchoServer& serv
 }
 //]
 
-std::string option(int argc, char** argv, std::string_view name, char const* env, std::string fallback) {
-    for (int i = 1; i + 1 < argc; ++i)
-        if (argv[i] == name) return argv[i + 1];
-    if (char const* value = std::getenv(env)) return value;
-    return fallback;
-}
-
 }  // namespace example
 
 int main(int argc, char** argv) {
     namespace asio = example::asio;
-    for (int i = 1; i < argc; ++i) {
-        if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-            std::cout << "usage: mount_on_beast [--host HOST] [--port PORT]\n"
-                         "  --host HOST  address to bind (env CHATKIT_HOST, default 127.0.0.1)\n"
-                         "  --port PORT  port to bind, 0 for any free port (env CHATKIT_PORT, default 8000)\n";
-            return 0;
-        }
-    }
+    examples::Cli cli("mount_on_beast",
+                      "An echo ChatKit server: chatkit::http::serve on a hand-written Beast listener.");
+    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
+        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port");
+    cli.parse(argc, argv);
     try {
-        std::string const host = example::option(argc, argv, "--host", "CHATKIT_HOST", "127.0.0.1");
-        auto const port = static_cast<unsigned short>(
-            std::stoi(example::option(argc, argv, "--port", "CHATKIT_PORT", "8000")));
+        std::string const host = cli.get("host");
+        auto const port = cli.port("port");
 
         asio::io_context ioc;
         chatkit::InMemoryStore<example::Context> store;
@@ -180,12 +172,13 @@ int main(int argc, char** argv) {
 
         //[mount_factory
         // The context factory: runs before any work, may reject with an HTTP status.
-        chatkit::http::ContextFactory<example::Context> const factory = [](chatkit::http::RequestInfo const& info) {
-            std::string user(info.header("X-User"));
-            if (user.empty()) user = std::string(info.cookie("user").value_or(""));
-            if (user == "mallory") throw chatkit::http::HttpError(403, "You may not chat here");
-            return example::Context{user.empty() ? "guest" : user};
-        };
+        chatkit::http::ContextFactory<example::Context> const factory =
+            [](chatkit::http::RequestInfo const& info) {
+                std::string user(info.header("X-User"));
+                if (user.empty()) user = std::string(info.cookie("user").value_or(""));
+                if (user == "mallory") throw chatkit::http::HttpError(403, "You may not chat here");
+                return example::Context{user.empty() ? "guest" : user};
+            };
         //]
 
         asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address(host), port});
@@ -206,9 +199,10 @@ int main(int argc, char** argv) {
                 if (!timer_ec) ioc.stop();
             });
         });
-        asio::co_spawn(ioc, example::listen(acceptor, server, factory, connections), [](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);
-        });
+        asio::co_spawn(ioc, example::listen(acceptor, server, factory, connections),
+                       [](std::exception_ptr e) {
+                           if (e) std::rethrow_exception(e);
+                       });
         ioc.run();
         return 0;
     } catch (std::exception const& e) {
