@@ -22,6 +22,7 @@
 #include <chatkit/http/server.hpp>
 #include <chatkit/sqlite/store.hpp>
 #include <chatkit/server.hpp>
+#include <chatkit/streaming.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -160,6 +161,7 @@ public:
         : ChatKitServer<Context>(store), word_delay_(word_delay) {}
 
 protected:
+    //[respond
     asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
                                   EventSink& events, Context&) override {
         if (!input) {
@@ -180,6 +182,7 @@ protected:
                                 : "You said: " + text;
         co_await stream_reply(events, std::move(reply));
     }
+    //]
 
     asio::awaitable<void> add_feedback(std::string const& thread_id, std::vector<std::string> const& item_ids,
                                        FeedbackKind kind, Context& ctx) override {
@@ -191,47 +194,24 @@ protected:
     }
 
 private:
-    /// Emits one `thread.item.updated` for item `id`. The update is a named parameter: g++ 12
-    /// double-frees aggregates built inside a co_await expression (docs/coroutines.md).
-    static asio::awaitable<void> emit_update(EventSink& events, std::string const& id, ThreadItemUpdate update) {
-        ThreadStreamEvent event = ThreadItemUpdatedEvent{id, std::move(update)};
-        co_await events.emit(std::move(event));
-    }
-
+    //[stream_reply
     /// Streams `text` as one assistant message, one word per `word_delay_`.
     ///
     /// If the client goes away meanwhile, the timer wait (or the next emit) throws; the exception
     /// propagates and the engine saves what was streamed so far (handle_stream_cancelled).
     asio::awaitable<void> stream_reply(EventSink& events, std::string text) {
-        std::string const id = events.generate_item_id(StoreItemType::message);
-        Timestamp const created_at = now();
-
-        AssistantMessageItem empty{id, events.thread_id(), created_at, {}};
-        ThreadStreamEvent added = ThreadItemAddedEvent{std::move(empty)};
-        co_await events.emit(std::move(added));
-
-        ThreadItemUpdate part_added = AssistantMessageContentPartAdded{0, AssistantMessageContent{}};
-        co_await emit_update(events, id, std::move(part_added));
-
+        AssistantMessageStream message(events);
+        co_await message.start();
         asio::steady_timer timer(co_await asio::this_coro::executor);
-        std::string streamed;
         std::vector<std::string> words = words_of(text);
         for (std::string& word : words) {
             timer.expires_after(word_delay_);
             co_await timer.async_wait(asio::use_awaitable);  // cancelled when the client leaves
-            streamed += word;
-            ThreadItemUpdate delta = AssistantMessageContentPartTextDelta{0, std::move(word)};
-            co_await emit_update(events, id, std::move(delta));
+            co_await message.append(std::move(word));
         }
-
-        AssistantMessageContent final_part{{}, streamed};
-        ThreadItemUpdate part_done = AssistantMessageContentPartDone{0, final_part};
-        co_await emit_update(events, id, std::move(part_done));
-
-        AssistantMessageItem message{id, events.thread_id(), created_at, {std::move(final_part)}};
-        ThreadStreamEvent done = ThreadItemDoneEvent{std::move(message)};
-        co_await events.emit(std::move(done));
+        co_await message.finish();
     }
+    //]
 
     std::chrono::milliseconds word_delay_;
 };

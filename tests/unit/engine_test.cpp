@@ -1,6 +1,8 @@
 // The streaming engine under cancellation and failing transports (PROTOCOL.md §6.6, checklist §10.1 items 1-5).
 #include "support/test_support.hpp"
 
+#include <chatkit/streaming.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -52,6 +54,9 @@ struct Fixture {
     std::vector<ThreadItem> items(std::string const& thread_id) {
         std::optional<std::string> after;
         return test::run(store.load_thread_items(thread_id, after, 100, Order::asc, Ctx{})).data;
+    }
+    static std::string thread_of_result(test::Result const& result) {
+        return std::string(result.events.at(0).at("thread").at("id").as_string());
     }
     std::string thread_of(FlakyWriter const& writer) {
         return std::string(json::parse(writer.frames.at(0).substr(6)).at("thread").at("id").as_string());
@@ -322,4 +327,37 @@ TEST_CASE("diff_widget follows the reference's rules", "[widgets]") {
     // A component whose id changes is a structural change.
     auto renamed = card({text({{"id", "other"}, {"value", "Hello"}, {"streaming", true}})});
     CHECK(std::holds_alternative<WidgetRootUpdated>(diff_widget(a, renamed).at(0)));
+}
+
+TEST_CASE_METHOD(Fixture, "AssistantMessageStream emits the reference's event sequence", "[engine][streaming]") {
+    server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink& events,
+                          Ctx&) -> asio::awaitable<void> {
+        AssistantMessageStream message(events);
+        co_await message.start();
+        co_await message.append("Hello");
+        co_await message.append("");
+        co_await message.append(", world!");
+        Annotation cite{URLSource{"Docs", {}, {}, {}, "https://example.com", {}}, 5};
+        co_await message.annotate(std::move(cite));
+        co_await message.finish();
+    };
+    auto result = test::call(server, test::create_request("x"));
+    std::vector<std::string> expected{"thread.item.added/assistant_message",
+                                      "thread.item.updated/assistant_message.content_part.added",
+                                      "thread.item.updated/assistant_message.content_part.text_delta",
+                                      "thread.item.updated/assistant_message.content_part.text_delta",
+                                      "thread.item.updated/assistant_message.content_part.annotation_added",
+                                      "thread.item.updated/assistant_message.content_part.done",
+                                      "thread.item.done/assistant_message"};
+    auto all = result.detailed_types();
+    REQUIRE(all.size() == 10);
+    CHECK(std::vector<std::string>(all.begin() + 3, all.end()) == expected);
+    auto const& done = result.events.back().at("item");
+    CHECK(done.at("content").at(0).at("text") == "Hello, world!");
+    CHECK(done.at("content").at(0).at("annotations").as_array().size() == 1);
+    CHECK(done.at("id") == result.events[3].at("item").at("id"));
+    CHECK(done.at("created_at") == result.events[3].at("item").at("created_at"));
+    auto stored = items(thread_of_result(result));
+    REQUIRE(stored.size() == 2);
+    CHECK(std::get<AssistantMessageItem>(stored[1]).content.at(0).text == "Hello, world!");
 }

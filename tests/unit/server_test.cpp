@@ -34,7 +34,7 @@ struct Fixture {
     }
 };
 
-json::value list_items(TestServer& server, std::string const& thread_id, json::object extra = {}) {
+json::value list_items(TestServer&, std::string const& thread_id, json::object extra = {}) {
     extra["thread_id"] = thread_id;
     return json::object{{"type", "items.list"}, {"params", extra}};
 }

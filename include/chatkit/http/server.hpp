@@ -72,16 +72,18 @@ public:
         : factory_(std::move(factory)), handler_(server, factory_), listener_(std::move(options), handler_) {}
 
     /// A server whose contexts are value-initialized (`Context{}`) for every request.
-    Server(ChatKitServer<Context>& server, ServerOptions options)
-        requires std::default_initializable<Context>
+    Server(ChatKitServer<Context>& server, ServerOptions options) requires std::default_initializable<Context>
         : Server(server, std::move(options), [](RequestInfo const&) { return Context{}; }) {}
 
     Server(Server const&) = delete;
     Server& operator=(Server const&) = delete;
 
     /// Loads the TLS files, binds and starts accepting (connections are served once `run()` runs).
-    /// Idempotent. @returns The bound endpoint. @throws boost::system::system_error when binding or
-    /// loading the TLS files or the static directory fails.
+    /// Idempotent.
+    /// @returns The bound endpoint.
+    /// @throws boost::system::system_error when the host does not resolve, the address cannot be bound
+    ///         or the TLS files cannot be loaded; std::filesystem::filesystem_error when `static_dir`
+    ///         does not exist.
     asio::ip::tcp::endpoint start() { return listener_.start(); }
 
     /// The bound port (0 before `start()`).

@@ -91,7 +91,8 @@ public:
 
     asio::awaitable<boost::system::error_code> write(
         beast::http::response<beast::http::string_body>& message) override {
-        auto [ec, n] = co_await beast::http::async_write(stream_, message, asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] =
+            co_await beast::http::async_write(stream_, message, asio::as_tuple(asio::use_awaitable));
         (void)n;
         co_return ec;
     }
@@ -99,8 +100,8 @@ public:
     asio::awaitable<boost::system::error_code> write_header(
         beast::http::response<beast::http::empty_body>& header) override {
         beast::http::response_serializer<beast::http::empty_body> serializer(header);
-        auto [ec, n] =
-            co_await beast::http::async_write_header(stream_, serializer, asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] = co_await beast::http::async_write_header(stream_, serializer,
+                                                                asio::as_tuple(asio::use_awaitable));
         (void)n;
         co_return ec;
     }
@@ -188,8 +189,8 @@ private:
 
 /// The stream-independent part of serve() (src/http.cpp). `info.request` is set during the factory call.
 CHATKIT_API asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
-                                             std::string_view body, request_line line, request_handler& handler,
-                                             ServeOptions const& options);
+                                             std::string_view body, request_line line,
+                                             request_handler& handler, ServeOptions const& options);
 
 /// `ip:port`, or `[ip]:port` for IPv6.
 CHATKIT_API std::string format_endpoint(asio::ip::address const& address, unsigned short port);
@@ -216,7 +217,8 @@ template <class T>
 concept contiguous_bytes = requires(T const& t) {
     std::data(t);
     std::size(t);
-} && sizeof(*std::data(std::declval<T const&>())) == 1;
+}
+&&sizeof(*std::data(std::declval<T const&>())) == 1;
 
 /// The text of a request body: a view of string and contiguous bodies, a copy (in `owned`) of
 /// dynamic-buffer bodies (`dynamic_body`, `flat_buffer`...).
@@ -252,7 +254,8 @@ asio::awaitable<bool> serve(ChatKitServer<Context>& server, AsyncStream& stream,
     if constexpr (std::is_same_v<beast::http::basic_fields<Allocator>, beast::http::fields>) {
         info.fields = &request.base();
     } else {
-        for (auto const& field : request.base()) copied.insert(field.name_string(), field.value());
+        for (auto const& field : request.base())
+            copied.insert(field.name_string(), field.value());
         info.fields = &copied;
     }
 

@@ -1,0 +1,1263 @@
+// The compiled HTTP layer: serve_core (JSON answers, the SSE writer, the disconnect watcher, heartbeats),
+// the stream transports of the two common streams, request validation (smuggling checks), CORS, static
+// files and the bundled listener behind http::Server.
+#include <chatkit/http/serve.hpp>
+#include <chatkit/http/server.hpp>
+#include <chatkit/protocol/json.hpp>
+#include <chatkit/response.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace chatkit::http {
+
+namespace http_ = beast::http;
+using error_code = boost::system::error_code;
+using steady_clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// Public helpers
+
+HttpError::HttpError(unsigned status, std::string message, std::string www_authenticate)
+    : std::runtime_error(std::move(message)),
+      status_(status >= 400 && status <= 599 ? status : 500),
+      www_authenticate_(std::move(www_authenticate)) {}
+
+char const* status_code_name(unsigned status) noexcept {
+    switch (status) {
+        case 400: return "invalid_request";
+        case 401: return "unauthorized";
+        case 403: return "forbidden";
+        case 404: return "not_found";
+        case 405: return "method_not_allowed";
+        case 408: return "request_timeout";
+        case 409: return "conflict";
+        case 413: return "payload_too_large";
+        case 415: return "unsupported_media_type";
+        case 429: return "rate_limited";
+        case 431: return "headers_too_large";
+        case 501: return "not_implemented";
+        case 503: return "unavailable";
+        default: return status < 500 ? "invalid_request" : "internal";
+    }
+}
+
+namespace {
+
+// The fields named `name`, as a range (`equal_range` gives an iterator pair).
+struct field_range {
+    beast::http::fields::const_iterator first, last;
+    beast::http::fields::const_iterator begin() const noexcept { return first; }
+    beast::http::fields::const_iterator end() const noexcept { return last; }
+};
+
+field_range fields_named(beast::http::fields const& fields, beast::http::field name) {
+    auto const range = fields.equal_range(name);
+    return {range.first, range.second};
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    auto const first = s.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    auto const last = s.find_last_not_of(" \t");
+    return s.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+beast::http::fields const& RequestInfo::headers() const noexcept {
+    static beast::http::fields const empty;
+    return fields ? *fields : empty;
+}
+
+std::string_view RequestInfo::header(std::string_view name) const {
+    auto const& all = headers();
+    auto const it = all.find(name);
+    if (it == all.end()) return {};
+    return it->value();
+}
+
+std::string_view RequestInfo::header(beast::http::field name) const {
+    auto const& all = headers();
+    auto const it = all.find(name);
+    if (it == all.end()) return {};
+    return it->value();
+}
+
+std::optional<std::string_view> RequestInfo::cookie(std::string_view name) const {
+    for (auto const& field : fields_named(headers(), beast::http::field::cookie)) {
+        std::string_view rest = field.value();
+        while (!rest.empty()) {
+            auto const semicolon = rest.find(';');
+            std::string_view const pair = trim(rest.substr(0, semicolon));
+            rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+            auto const equals = pair.find('=');
+            if (equals == std::string_view::npos) continue;
+            if (trim(pair.substr(0, equals)) != name) continue;
+            std::string_view value = trim(pair.substr(equals + 1));
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                value = value.substr(1, value.size() - 2);
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view RequestInfo::path() const noexcept { return target.substr(0, target.find('?')); }
+
+namespace detail {
+
+// The two streams of the bundled listener, compiled once here (see impl/http_serve.hpp).
+template class stream_transport<beast::tcp_stream>;
+template class stream_transport<beast::ssl_stream<beast::tcp_stream>>;
+
+std::string format_endpoint(asio::ip::address const& address, unsigned short port) {
+    std::string host = address.to_string();
+    if (address.is_v6()) host = "[" + host + "]";
+    return host + ":" + std::to_string(port);
+}
+
+ServeOptions const& default_serve_options() noexcept {
+    static ServeOptions const options;
+    return options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve_core
+
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+
+http_::response<http_::string_body> json_response(unsigned status, std::string body, request_line line,
+                                                  ServeOptions const& options) {
+    http_::response<http_::string_body> res{static_cast<http_::status>(status), line.version};
+    for (auto const& field : options.response_headers)
+        res.insert(field.name_string(), field.value());
+    res.set(http_::field::content_type, "application/json");
+    res.keep_alive(line.keep_alive);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+// Writes a complete response under the write timeout; true when the connection stays usable.
+asio::awaitable<bool> write_response(transport& stream, http_::response<http_::string_body>& res,
+                                     ServeOptions const& options) {
+    stream.set_timeout(options.write_timeout);
+    auto const ec = co_await stream.write(res);
+    stream.set_timeout(std::nullopt);
+    co_return !ec && res.keep_alive();
+}
+
+// The StreamWriter of one SSE response: one chunk per frame, one write at a time (events and
+// heartbeats take turns), each under the write timeout.
+class sse_writer final : public StreamWriter {
+public:
+    sse_writer(transport& stream, asio::any_io_executor const& executor, ServeOptions const& options,
+               bool chunked)
+        : stream_(stream),
+          wake_(executor),
+          options_(options),
+          chunked_(chunked),
+          last_write_(steady_clock::now()) {}
+
+    asio::awaitable<void> write(std::string_view frame) override {
+        auto const ec = co_await send(frame);
+        if (ec) throw boost::system::system_error(ec, "writing an SSE frame");
+    }
+
+    // Writes `data` once no other write is in flight. A failure is sticky: later sends fail at once.
+    // Once this coroutine thread is cancelled every send fails (see run_events).
+    asio::awaitable<error_code> send(std::string_view data) {
+        for (;;) {
+            if (failure_) co_return failure_;
+            auto const state = co_await asio::this_coro::cancellation_state;
+            if (state.cancelled() != asio::cancellation_type::none) {
+                failure_ = asio::error::operation_aborted;
+                co_return failure_;
+            }
+            if (!busy_) break;
+            wake_.expires_at(asio::steady_timer::time_point::max());
+            auto [ec] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;  // woken by the other writer's release, or cancelled (checked above)
+        }
+        busy_guard guard(*this);
+        stream_.set_timeout(options_.write_timeout);
+        auto const ec = co_await stream_.write_chunk(data, chunked_);
+        stream_.set_timeout(std::nullopt);
+        if (ec)
+            failure_ = ec;
+        else
+            last_write_ = steady_clock::now();
+        co_return ec;
+    }
+
+    bool busy() const noexcept { return busy_; }
+    bool failed() const noexcept { return static_cast<bool>(failure_); }
+    steady_clock::time_point last_write() const noexcept { return last_write_; }
+
+private:
+    struct busy_guard {
+        explicit busy_guard(sse_writer& w) : w_(w) { w_.busy_ = true; }
+        ~busy_guard() {
+            w_.busy_ = false;
+            try {
+                w_.wake_.cancel();
+            } catch (...) {
+            }
+        }
+        busy_guard(busy_guard const&) = delete;
+        busy_guard& operator=(busy_guard const&) = delete;
+        sse_writer& w_;
+    };
+
+    transport& stream_;
+    asio::steady_timer wake_;
+    ServeOptions const& options_;
+    bool chunked_;
+    bool busy_ = false;
+    error_code failure_;
+    steady_clock::time_point last_write_;
+};
+
+// Writes `: keepalive` comments while the stream is idle. Returns normally only when a write failed
+// (the client is gone), which makes `||` cancel the events; ends by throwing when cancelled.
+asio::awaitable<void> heartbeat(sse_writer& writer, std::chrono::milliseconds interval) {
+    interval = std::max(interval, std::chrono::milliseconds(1));
+    auto const executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor);
+    for (;;) {
+        timer.expires_at(writer.last_write() + interval);
+        co_await timer.async_wait(asio::use_awaitable);
+        if (writer.busy() || steady_clock::now() < writer.last_write() + interval) continue;
+        auto const ec = co_await writer.send(": keepalive\n\n");
+        if (ec) co_return;
+    }
+}
+
+// Runs the engine. Never throws.
+//
+// Cancellation (the watcher saw the client leave, or the caller was cancelled) reaches respond() as an
+// aborted operation, the engine then awaits its cancellation path (handle_stream_cancelled). With
+// Asio's default every later co_await of this coroutine thread would throw `operation_aborted` at
+// once, before the engine resets the cancellation state, and the cancellation path would never run;
+// so this thread does not throw on co_await after cancellation. A respond() that swallows the aborted
+// operation still cannot stream on: every write fails once cancelled (sse_writer::send), which the
+// engine reports to it as `stream_cancelled`.
+asio::awaitable<void> run_events(Response& response, sse_writer& writer) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    try {
+        co_await response.stream(writer);
+    } catch (...) {
+    }
+}
+
+asio::awaitable<void> run_stream(Response& response, sse_writer& writer,
+                                 std::optional<std::chrono::milliseconds> heartbeat_interval) {
+    try {
+        if (!heartbeat_interval) {
+            co_await run_events(response, writer);
+            co_return;
+        }
+        auto events = run_events(response, writer);
+        auto beats = heartbeat(writer, *heartbeat_interval);
+        auto race = std::move(events) || std::move(beats);
+        co_await std::move(race);
+    } catch (...) {
+    }
+}
+
+// Reads the connection while a stream runs. EOF or an error means the client left: sets
+// `client_gone` and returns (so `||` cancels the stream). Data is kept in `buffer` (a pipelined
+// request) up to `cap` bytes; beyond that the watcher stops reading. Throws when cancelled.
+asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& buffer, std::size_t cap,
+                                       bool& client_gone) {
+    cap = std::min(cap, buffer.max_size());
+    for (;;) {
+        if (buffer.size() >= cap) {
+            auto const executor = co_await asio::this_coro::executor;
+            asio::steady_timer forever(executor, asio::steady_timer::time_point::max());
+            co_await forever.async_wait(asio::use_awaitable);
+            co_return;
+        }
+        auto const ec = co_await stream.read_some(buffer, cap - buffer.size());
+        if (!ec) continue;
+        auto const state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none)
+            throw boost::system::system_error(asio::error::operation_aborted, "disconnect watcher");
+        client_gone = true;
+        co_return;
+    }
+}
+
+asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buffer, Response& response,
+                                      request_line line, ServeOptions const& options) {
+    bool const chunked = line.version >= 11;  // HTTP/1.0 has no chunked coding: close-delimited body
+    http_::response<http_::empty_body> header{http_::status::ok, line.version};
+    for (auto const& field : options.response_headers)
+        header.insert(field.name_string(), field.value());
+    header.set(http_::field::content_type, "text/event-stream; charset=utf-8");
+    header.set(http_::field::cache_control, "no-cache");
+    header.set("X-Accel-Buffering", "no");
+    if (chunked) {
+        header.chunked(true);
+        header.keep_alive(line.keep_alive);
+    } else {
+        header.keep_alive(false);
+    }
+
+    stream.set_timeout(options.write_timeout);
+    auto ec = co_await stream.write_header(header);
+    stream.set_timeout(std::nullopt);
+    if (ec) co_return false;  // gone before the stream started: nothing was saved yet
+
+    auto const executor = co_await asio::this_coro::executor;
+    sse_writer writer(stream, executor, options, chunked);
+    bool client_gone = false;
+    bool interrupted = false;
+    try {
+        auto events = run_stream(response, writer, options.heartbeat);
+        auto watcher = watch_disconnect(stream, buffer, options.max_buffered_bytes, client_gone);
+        auto race = std::move(events) || std::move(watcher);
+        co_await std::move(race);
+    } catch (std::exception const&) {
+        interrupted = true;  // cancelled from outside before the race could start
+    }
+
+    auto const state = co_await asio::this_coro::cancellation_state;
+    if (interrupted || client_gone || writer.failed() || state.cancelled() != asio::cancellation_type::none)
+        co_return false;
+    if (!chunked) co_return false;
+    stream.set_timeout(options.write_timeout);
+    ec = co_await stream.write_last_chunk();
+    stream.set_timeout(std::nullopt);
+    co_return !ec && line.keep_alive;
+}
+
+}  // namespace
+
+asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
+                                 std::string_view body, request_line line, request_handler& handler,
+                                 ServeOptions const& options) {
+    Logger const& logger = handler.logger();
+    if (line.method != http_::verb::post) {
+        auto res = json_response(
+            405, error_body("method_not_allowed", "The ChatKit endpoint only accepts POST"), line, options);
+        res.set(http_::field::allow, "POST");
+        co_return co_await write_response(stream, res, options);
+    }
+
+    std::string diagnostics;
+    auto parsed = parse_request(body, diagnostics);
+    if (!parsed) {
+        auto res = json_response(400, error_body("invalid_request", diagnostics), line, options);
+        co_return co_await write_response(stream, res, options);
+    }
+    ChatKitRequest request = std::move(*parsed);
+
+    std::optional<Response> response;
+    std::optional<http_::response<http_::string_body>> rejection;
+    try {
+        info.request = &request;
+        auto work = handler.handle(request, info);  // the factory runs here and may throw
+        info.request = nullptr;
+        response.emplace(co_await std::move(work));
+    } catch (HttpError const& e) {
+        logger.log(LogLevel::debug, "request rejected with HTTP " + std::to_string(e.status()));
+        rejection.emplace(
+            json_response(e.status(), error_body(status_code_name(e.status()), e.message()), line, options));
+        if (!e.www_authenticate().empty())
+            rejection->set(http_::field::www_authenticate, e.www_authenticate());
+    } catch (Error const& e) {
+        unsigned const status = http_status(e.code());
+        if (status >= 500) logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
+        rejection.emplace(
+            json_response(status, error_body(client_code(e.code()), e.message()), line, options));
+        if (status == 401) rejection->set(http_::field::www_authenticate, "Bearer");
+    } catch (boost::system::system_error const& e) {
+        if (e.code() == asio::error::operation_aborted) throw;  // cancellation of the caller
+        logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
+        rejection.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+    } catch (std::exception const& e) {
+        logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
+        rejection.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+    } catch (...) {
+        logger.log(LogLevel::error, "context factory failed: unknown exception");
+        rejection.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+    }
+    info.request = nullptr;
+    if (rejection) co_return co_await write_response(stream, *rejection, options);
+
+    if (!response->is_streaming()) {
+        auto res = json_response(response->status(), response->body(), line, options);
+        co_return co_await write_response(stream, res, options);
+    }
+    co_return co_await stream_response(stream, buffer, *response, line, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request validation, static files, CORS
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept { return beast::iequals(a, b); }
+
+// RFC 9112 §6.1/§6.3 checks Beast 1.81's parser does not make (SECURITY.md §1). Returns the reason
+// for a 400 (the connection is then closed), or nullopt.
+std::optional<std::string_view> smuggling_problem(http_::fields const& fields, unsigned version) {
+    bool has_te = false;
+    std::size_t codings = 0;
+    bool chunked_only = true;
+    for (auto const& field : fields_named(fields, http_::field::transfer_encoding)) {
+        has_te = true;
+        std::string_view rest = field.value();
+        while (true) {
+            auto const comma = rest.find(',');
+            std::string_view const coding = trim(rest.substr(0, comma));
+            if (!coding.empty()) {
+                ++codings;
+                if (!iequals(coding, "chunked")) chunked_only = false;
+            }
+            if (comma == std::string_view::npos) break;
+            rest = rest.substr(comma + 1);
+        }
+    }
+    if (has_te) {
+        if (version < 11) return "Transfer-Encoding is not allowed in HTTP/1.0 requests";
+        if (codings != 1 || !chunked_only)
+            return "unsupported Transfer-Encoding (only a single chunked is accepted)";
+        if (fields.count(http_::field::content_length) > 0)
+            return "Transfer-Encoding together with Content-Length";
+    }
+    std::optional<std::string_view> length;
+    for (auto const& field : fields_named(fields, http_::field::content_length)) {
+        std::string_view rest = field.value();
+        while (true) {
+            auto const comma = rest.find(',');
+            std::string_view const value = trim(rest.substr(0, comma));
+            if (value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos)
+                return "invalid Content-Length";
+            if (length && *length != value) return "conflicting Content-Length values";
+            length = value;
+            if (comma == std::string_view::npos) break;
+            rest = rest.substr(comma + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> percent_decode(std::string_view in) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out.push_back(in[i]);
+            continue;
+        }
+        if (i + 2 >= in.size()) return std::nullopt;
+        int const hi = hex(in[i + 1]);
+        int const lo = hex(in[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+bool within(std::filesystem::path const& root, std::filesystem::path const& p) {
+    auto const [r, q] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
+    (void)q;
+    return r == root.end();
+}
+
+// The file a GET of `raw_path` names under `root` (canonical), or nullopt: percent-decoded once,
+// `.`/`..`/dot-file segments, NUL and backslashes rejected, symlinks resolved and required to stay
+// inside the root, directories mapped to `index`.
+std::optional<std::filesystem::path> resolve_static(std::filesystem::path const& root,
+                                                    std::string_view raw_path, std::string const& index) {
+    auto decoded = percent_decode(raw_path);
+    if (!decoded || decoded->empty() || decoded->front() != '/') return std::nullopt;
+    if (decoded->find('\0') != std::string::npos || decoded->find('\\') != std::string::npos)
+        return std::nullopt;
+    std::filesystem::path relative;
+    std::string_view rest = *decoded;
+    while (!rest.empty()) {
+        auto const slash = rest.find('/');
+        std::string_view const segment = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (segment.empty()) continue;
+        if (segment.front() == '.') return std::nullopt;  // `.`, `..`, and hidden files (.env, .git)
+        relative /= std::filesystem::path(std::string(segment));
+    }
+    std::error_code ec;
+    auto real = std::filesystem::canonical(root / relative, ec);
+    if (ec || !within(root, real)) return std::nullopt;
+    if (std::filesystem::is_directory(real, ec)) {
+        real = std::filesystem::canonical(real / index, ec);
+        if (ec || !within(root, real)) return std::nullopt;
+    }
+    if (!std::filesystem::is_regular_file(real, ec)) return std::nullopt;
+    return real;
+}
+
+char const* mime_type(std::filesystem::path const& file) {
+    std::string ext = file.extension().string();
+    for (auto& c : ext)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    struct entry {
+        char const* ext;
+        char const* type;
+    };
+    static constexpr entry table[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".json", "application/json"},
+        {".map", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".md", "text/markdown; charset=utf-8"},
+        {".xml", "application/xml"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".webp", "image/webp"},
+        {".avif", "image/avif"},
+        {".ico", "image/x-icon"},
+        {".woff", "font/woff"},
+        {".woff2", "font/woff2"},
+        {".ttf", "font/ttf"},
+        {".otf", "font/otf"},
+        {".wasm", "application/wasm"},
+        {".pdf", "application/pdf"},
+        {".mp3", "audio/mpeg"},
+        {".mp4", "video/mp4"},
+        {".webm", "video/webm"},
+    };
+    for (auto const& e : table)
+        if (ext == e.ext) return e.type;
+    return "application/octet-stream";
+}
+
+// The HTTP status a failed request read answers with, or nullopt to close silently (the peer left).
+std::optional<unsigned> read_failure_status(error_code const& ec) {
+    if (ec == http_::error::header_limit || ec == http_::error::buffer_overflow) return 431;
+    if (ec == http_::error::body_limit) return 413;
+    if (ec == http_::error::end_of_stream || ec == http_::error::partial_message) return std::nullopt;
+    if (ec.category() == http_::make_error_code(http_::error::bad_target).category()) return 400;
+    return std::nullopt;  // socket and TLS errors, cancellation
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The bundled listener
+
+namespace {
+
+// One connection's state, shared by its coroutine and the listener. Every field but `remote` is
+// touched on the connection's strand only.
+struct session_state {
+    explicit session_state(asio::any_io_executor ex) : executor(std::move(ex)) {}
+    asio::any_io_executor executor;
+    asio::cancellation_signal signal;
+    std::string remote;
+    bool idle = true;       // waiting for a request (or in the TLS handshake): stop() closes it at once
+    bool draining = false;  // stop() was called: close after the current response
+    bool finished = false;  // the coroutine completed: the signal must not be emitted any more
+};
+
+template <class T>
+asio::awaitable<std::optional<T>> with_deadline(asio::awaitable<T> op, std::chrono::milliseconds timeout) {
+    auto const executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor, timeout);
+    auto wait = timer.async_wait(asio::use_awaitable);
+    auto race = std::move(op) || std::move(wait);
+    auto result = co_await std::move(race);
+    if (result.index() == 0) co_return std::get<0>(std::move(result));
+    co_return std::nullopt;
+}
+
+template <class Stream>
+asio::awaitable<error_code> read_more(Stream& stream, beast::flat_buffer& buffer) {
+    auto space = buffer.prepare(std::min<std::size_t>(4096, buffer.max_size() - buffer.size()));
+    auto [ec, n] = co_await stream.async_read_some(space, asio::as_tuple(asio::use_awaitable));
+    buffer.commit(n);
+    co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<error_code> read_header(Stream& stream, beast::flat_buffer& buffer,
+                                        http_::request_parser<http_::string_body>& parser) {
+    auto [ec, n] =
+        co_await http_::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<error_code> read_body(Stream& stream, beast::flat_buffer& buffer,
+                                      http_::request_parser<http_::string_body>& parser) {
+    auto [ec, n] = co_await http_::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<error_code> write_text(Stream& stream, std::string_view text) {
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text.data(), text.size()),
+                                              asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    co_return ec;
+}
+
+std::string service_unavailable_response() {
+    std::string const body = error_body("unavailable", "Too many connections, retry later");
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+struct listener::impl {
+    impl(ServerOptions o, request_handler& h)
+        : options(std::move(o)),
+          handler(h),
+          ioc(static_cast<int>(std::max(1u, options.threads))),
+          control(asio::make_strand(ioc)),
+          acceptor(control),
+          grace_timer(control),
+          hard_timer(control),
+          rejection_text(service_unavailable_response()) {}
+
+    ~impl() {
+        // Coroutines still queued (a server started but never run, or one whose io_context was
+        // stopped) are destroyed with the io_context below; drop our references to their state so
+        // nothing holding a strand outlives it.
+        std::lock_guard lock(mutex);
+        sessions.clear();
+    }
+
+    // Members are destroyed in reverse order: I/O objects before the io_context, the io_context
+    // (and the coroutine frames it still holds) before the TLS context and the session registry.
+    ServerOptions options;
+    request_handler& handler;
+    std::mutex mutex;
+    std::unordered_set<std::shared_ptr<session_state>> sessions;
+    std::atomic<std::size_t> active{0};
+    std::atomic<std::size_t> rejecting{0};
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint16_t> bound_port{0};
+    std::filesystem::path static_root;
+    std::optional<asio::ssl::context> ssl;
+    asio::io_context ioc;
+    asio::strand<asio::io_context::executor_type> control;  // acceptor, timers, signals
+    asio::ip::tcp::acceptor acceptor;
+    asio::steady_timer grace_timer;
+    asio::steady_timer hard_timer;
+    std::optional<asio::signal_set> signals;
+    asio::ip::tcp::endpoint bound;
+    std::string rejection_text;
+    bool started = false;
+
+    Logger const& logger() const noexcept { return handler.logger(); }
+    void log(LogLevel level, std::string_view message) const noexcept { logger().log(level, message); }
+
+    void log_failure(std::string_view what, std::exception_ptr const& e) const {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (boost::system::system_error const& x) {
+            if (x.code() == asio::error::operation_aborted) {
+                log(LogLevel::debug, std::string(what) + ": cancelled");
+                return;
+            }
+            log(LogLevel::error, std::string(what) + " failed: " + x.what());
+        } catch (std::exception const& x) {
+            log(LogLevel::error, std::string(what) + " failed: " + x.what());
+        } catch (...) {
+            log(LogLevel::error, std::string(what) + " failed: unknown exception");
+        }
+    }
+
+    std::optional<std::chrono::milliseconds> write_timeout() const { return options.serve.write_timeout; }
+
+    // ---- lifecycle -------------------------------------------------------------------------
+
+    asio::ip::tcp::endpoint start() {
+        if (started) return bound;
+        if (options.tls) {
+            asio::ssl::context context(asio::ssl::context::tls_server);
+            context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                                asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                                asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+            context.use_certificate_chain_file(options.tls->certificate_chain_file.string());
+            context.use_private_key_file(options.tls->private_key_file.string(), asio::ssl::context::pem);
+            ssl.emplace(std::move(context));
+        }
+        if (options.static_dir) static_root = std::filesystem::canonical(*options.static_dir);
+
+        asio::ip::tcp::resolver resolver(ioc);
+        auto const results =
+            resolver.resolve(options.host, std::to_string(options.port),
+                             asio::ip::tcp::resolver::passive | asio::ip::tcp::resolver::numeric_service);
+        auto const endpoint = results.begin()->endpoint();
+        try {
+            acceptor.open(endpoint.protocol());
+            acceptor.set_option(asio::socket_base::reuse_address(true));
+            acceptor.bind(endpoint);
+            acceptor.listen(asio::socket_base::max_listen_connections);
+            bound = acceptor.local_endpoint();
+        } catch (...) {
+            error_code ignored;
+            acceptor.close(ignored);
+            throw;
+        }
+        bound_port = bound.port();
+        started = true;
+        asio::co_spawn(control, accept_loop(),
+                       [this](std::exception_ptr e) { log_failure("accept loop", e); });
+        return bound;
+    }
+
+    std::string url() const {
+        std::string host = options.host;
+        if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+        return std::string(options.tls ? "https://" : "http://") + host + ":" +
+               std::to_string(bound_port.load());
+    }
+
+    void run() {
+        start();
+        unsigned const n = std::max(1u, options.threads);
+        std::vector<std::thread> threads;
+        threads.reserve(n - 1);
+        for (unsigned i = 1; i < n; ++i)
+            threads.emplace_back([this] { run_thread(); });
+        run_thread();
+        for (auto& t : threads)
+            t.join();
+    }
+
+    void run_thread() {
+        for (;;) {
+            try {
+                ioc.run();
+                return;
+            } catch (std::exception const& e) {
+                log(LogLevel::error, std::string("exception escaped to an I/O thread: ") + e.what());
+            } catch (...) {
+                log(LogLevel::error, "exception escaped to an I/O thread");
+            }
+        }
+    }
+
+    void run_until_signal() {
+        asio::post(control, [this] {
+            if (stopping) return;
+            signals.emplace(control, SIGINT, SIGTERM);
+            signals->async_wait([this](error_code ec, int number) {
+                if (ec) return;
+                log(LogLevel::info, "signal " + std::to_string(number) + " received: stopping");
+                begin_stop();
+            });
+        });
+        run();
+    }
+
+    void stop() {
+        asio::post(control, [this] { begin_stop(); });
+    }
+
+    std::vector<std::shared_ptr<session_state>> snapshot() {
+        std::lock_guard lock(mutex);
+        return {sessions.begin(), sessions.end()};
+    }
+
+    // On `control`: stop accepting, close idle connections, let the others finish their request.
+    void begin_stop() {
+        if (stopping.exchange(true)) return;
+        error_code ignored;
+        acceptor.close(ignored);
+        if (signals) signals->cancel(ignored);
+        for (auto& s : snapshot()) {
+            asio::dispatch(s->executor, [s] {
+                s->draining = true;
+                if (s->idle && !s->finished) s->signal.emit(asio::cancellation_type::terminal);
+            });
+        }
+        if (active == 0) return;
+        grace_timer.expires_after(options.shutdown_grace);
+        grace_timer.async_wait([this](error_code ec) {
+            if (!ec) cancel_sessions();
+        });
+    }
+
+    // On `control`, after the grace period: cancel what still runs (streams end through
+    // handle_stream_cancelled), and as a last resort stop the io_context.
+    void cancel_sessions() {
+        auto const remaining = snapshot();
+        if (remaining.empty()) return;
+        log(LogLevel::info, "cancelling " + std::to_string(remaining.size()) +
+                                " connection(s) still busy after the shutdown grace period");
+        for (auto& s : remaining) {
+            asio::dispatch(s->executor, [s] {
+                if (!s->finished) s->signal.emit(asio::cancellation_type::terminal);
+            });
+        }
+        hard_timer.expires_after(std::chrono::seconds(5));
+        hard_timer.async_wait([this](error_code ec) {
+            if (ec || active == 0) return;
+            log(LogLevel::warning, "connections still open 5 s after cancellation: stopping the io_context");
+            ioc.stop();
+        });
+    }
+
+    // On the session's strand (the co_spawn completion handler).
+    void session_finished(std::shared_ptr<session_state> const& s, std::exception_ptr const& e) {
+        s->finished = true;
+        log_failure("connection " + s->remote, e);
+        {
+            std::lock_guard lock(mutex);
+            sessions.erase(s);
+        }
+        if (--active == 0 && stopping) {
+            asio::post(control, [this] {
+                grace_timer.cancel();
+                hard_timer.cancel();
+            });
+        }
+    }
+
+    // ---- accepting ---------------------------------------------------------------------------
+
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            asio::any_io_executor const strand = asio::make_strand(ioc);
+            auto [ec, socket] = co_await acceptor.async_accept(strand, asio::as_tuple(asio::use_awaitable));
+            if (stopping || !acceptor.is_open()) co_return;
+            if (ec) {
+                if (ec == asio::error::operation_aborted) co_return;
+                log(LogLevel::warning, "accept failed: " + ec.message());
+                asio::steady_timer pause(control, std::chrono::milliseconds(50));  // e.g. EMFILE: don't spin
+                auto [wait_ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+                (void)wait_ec;
+                continue;
+            }
+            if (active >= options.max_connections) {
+                reject(std::move(socket));
+                continue;
+            }
+            spawn_session(std::move(socket));
+        }
+    }
+
+    void spawn_session(asio::ip::tcp::socket socket) {
+        auto state = std::make_shared<session_state>(socket.get_executor());
+        error_code ec;
+        auto const remote = socket.remote_endpoint(ec);
+        if (!ec) state->remote = format_endpoint(remote.address(), remote.port());
+        {
+            std::lock_guard lock(mutex);
+            sessions.insert(state);
+        }
+        ++active;
+        auto const executor = state->executor;
+        auto task = ssl ? run_tls(state, std::move(socket)) : run_plain(state, std::move(socket));
+        asio::co_spawn(
+            executor, std::move(task),
+            asio::bind_cancellation_slot(
+                state->signal.slot(), [this, state](std::exception_ptr e) { session_finished(state, e); }));
+    }
+
+    // Over the connection cap: answer 503 and close, spending at most 2 s on it.
+    void reject(asio::ip::tcp::socket socket) {
+        if (rejecting >= 64) {
+            error_code ignored;
+            socket.close(ignored);
+            return;
+        }
+        ++rejecting;
+        auto const executor = socket.get_executor();
+        asio::co_spawn(executor, reject_connection(std::move(socket)), [this](std::exception_ptr e) {
+            --rejecting;
+            log_failure("rejected connection", e);
+        });
+    }
+
+    asio::awaitable<void> reject_connection(asio::ip::tcp::socket socket) {
+        log(LogLevel::warning, "connection limit reached: answering 503");
+        if (ssl) {
+            beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ssl);
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+            auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                        asio::as_tuple(asio::use_awaitable));
+            if (!ec) {
+                auto const write_ec = co_await write_text(stream, rejection_text);
+                if (!write_ec) {
+                    auto [shutdown_ec] = co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+                    (void)shutdown_ec;
+                }
+            }
+            beast::get_lowest_layer(stream).close();
+            co_return;
+        }
+        beast::tcp_stream stream(std::move(socket));
+        stream.expires_after(std::chrono::seconds(2));
+        auto const write_ec = co_await write_text(stream, rejection_text);
+        if (!write_ec) co_await linger_close(stream);
+        stream.close();
+    }
+
+    // ---- connections -------------------------------------------------------------------------
+
+    asio::awaitable<void> run_plain(std::shared_ptr<session_state> state, asio::ip::tcp::socket socket) {
+        beast::tcp_stream stream(std::move(socket));
+        bool graceful = true;
+        try {
+            co_await serve_connection(*state, stream);
+        } catch (boost::system::system_error const& e) {
+            if (e.code() != asio::error::operation_aborted) throw;
+            graceful = false;
+        }
+        co_await asio::this_coro::reset_cancellation_state();
+        if (graceful) {
+            stream.expires_after(std::chrono::seconds(1));
+            co_await linger_close(stream);
+        }
+        stream.close();
+    }
+
+    asio::awaitable<void> run_tls(std::shared_ptr<session_state> state, asio::ip::tcp::socket socket) {
+        beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ssl);
+        auto& lowest = beast::get_lowest_layer(stream);
+        lowest.expires_after(options.handshake_timeout);
+        auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                    asio::as_tuple(asio::use_awaitable));
+        lowest.expires_never();
+        if (ec) {
+            log(LogLevel::debug, "TLS handshake with " + state->remote + " failed: " + ec.message());
+            lowest.close();
+            co_return;
+        }
+        bool graceful = true;
+        try {
+            co_await serve_connection(*state, stream);
+        } catch (boost::system::system_error const& e) {
+            if (e.code() != asio::error::operation_aborted) throw;
+            graceful = false;
+        }
+        co_await asio::this_coro::reset_cancellation_state();
+        if (graceful) {
+            // Send close_notify (and wait briefly for the peer's), so the peer can tell a complete
+            // response from a truncated one.
+            lowest.expires_after(std::chrono::seconds(1));
+            auto [shutdown_ec] = co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+            (void)shutdown_ec;
+        }
+        lowest.close();
+    }
+
+    // Half-closes, then reads and drops what the client still sends until it closes (bounded by the
+    // stream's timeout), so unread request bytes do not turn the close into a reset that destroys the
+    // last response before the client read it.
+    asio::awaitable<void> linger_close(beast::tcp_stream& stream) {
+        error_code ec;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        if (ec) co_return;
+        std::array<char, 4096> scratch{};
+        std::size_t total = 0;
+        for (;;) {
+            auto [read_ec, n] =
+                co_await stream.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+            total += n;
+            if (read_ec || total > 1024 * 1024) co_return;
+        }
+    }
+
+    template <class Stream>
+    asio::awaitable<void> serve_connection(session_state& st, Stream& stream) {
+        std::size_t const buffer_limit =
+            std::size_t{options.header_limit} + 65536 + options.serve.max_buffered_bytes;
+        beast::flat_buffer buffer(buffer_limit);
+        bool first = true;
+        for (;;) {
+            // Wait for the first byte of a request: the header timeout on a new connection, the idle
+            // timeout on a kept-alive one. Nothing received: close without an answer.
+            st.idle = true;
+            if (st.draining) co_return;
+            if (buffer.size() == 0) {
+                auto read = read_more(stream, buffer);
+                auto guarded =
+                    with_deadline(std::move(read), first ? options.header_timeout : options.idle_timeout);
+                auto const result = co_await std::move(guarded);
+                if (!result || *result) co_return;
+            }
+            st.idle = false;
+            first = false;
+
+            http_::request_parser<http_::string_body> parser;
+            parser.header_limit(options.header_limit);
+            parser.body_limit(options.body_limit);
+            {
+                auto read = read_header(stream, buffer, parser);
+                auto guarded = with_deadline(std::move(read), options.header_timeout);
+                auto const result = co_await std::move(guarded);
+                if (!result) {
+                    co_await send_error(stream, 408, "Request header timeout", 11, false);
+                    co_return;
+                }
+                if (*result) {
+                    if (auto const status = read_failure_status(*result)) {
+                        std::string const message =
+                            *status == 413 ? body_limit_message() : (*result).message();
+                        co_await send_error(stream, *status, message, 11, false);
+                    }
+                    co_return;
+                }
+            }
+
+            auto const& head = parser.get();
+            unsigned const version = head.version();
+            if (auto const problem = smuggling_problem(head.base(), version)) {
+                co_await send_error(stream, 400, *problem, version, false);
+                co_return;
+            }
+            if (!parser.is_done() && version >= 11 && iequals(head[http_::field::expect], "100-continue")) {
+                auto const ec = co_await write_text(stream, "HTTP/1.1 100 Continue\r\n\r\n");
+                if (ec) co_return;
+            }
+            if (!parser.is_done()) {
+                auto read = read_body(stream, buffer, parser);
+                auto guarded = with_deadline(std::move(read), options.body_timeout);
+                auto const result = co_await std::move(guarded);
+                if (!result) {
+                    co_await send_error(stream, 408, "Request body timeout", version, false);
+                    co_return;
+                }
+                if (*result) {
+                    if (auto const status = read_failure_status(*result)) {
+                        std::string const message =
+                            *status == 413 ? body_limit_message() : (*result).message();
+                        co_await send_error(stream, *status, message, version, false);
+                    }
+                    co_return;
+                }
+            }
+
+            auto request = parser.release();
+            if (st.draining) request.keep_alive(false);
+            bool const keep = co_await dispatch_request(st, stream, buffer, request);
+            if (!keep) co_return;
+        }
+    }
+
+    std::string body_limit_message() const {
+        return "Request body is larger than " + std::to_string(options.body_limit) + " bytes";
+    }
+
+    template <class Stream, class Body>
+    asio::awaitable<bool> send(Stream& stream, http_::response<Body>& res) {
+        auto& lowest = beast::get_lowest_layer(stream);
+        if (auto const timeout = write_timeout())
+            lowest.expires_after(*timeout);
+        else
+            lowest.expires_never();
+        auto [ec, n] = co_await http_::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        lowest.expires_never();
+        co_return !ec && res.keep_alive();
+    }
+
+    template <class Stream>
+    asio::awaitable<bool> send_error(Stream& stream, unsigned status, std::string_view message,
+                                     unsigned version, bool keep_alive) {
+        http_::response<http_::string_body> res{static_cast<http_::status>(status), version};
+        res.set(http_::field::content_type, "application/json");
+        res.keep_alive(keep_alive);
+        res.body() = error_body(status_code_name(status), message);
+        res.prepare_payload();
+        co_return co_await send(stream, res);
+    }
+
+    bool origin_allowed(std::string_view origin) const {
+        for (auto const& allowed : options.cors.allowed_origins)
+            if (allowed == "*" || allowed == origin) return true;
+        return false;
+    }
+
+    void add_cors(http_::fields& fields, std::string_view origin) const {
+        bool const wildcard =
+            std::find(options.cors.allowed_origins.begin(), options.cors.allowed_origins.end(), "*") !=
+            options.cors.allowed_origins.end();
+        if (wildcard) {
+            fields.set(http_::field::access_control_allow_origin, "*");
+            return;
+        }
+        fields.set(http_::field::access_control_allow_origin, origin);
+        fields.set(http_::field::vary, "Origin");
+        if (options.cors.allow_credentials)
+            fields.set(http_::field::access_control_allow_credentials, "true");
+    }
+
+    template <class Stream>
+    asio::awaitable<bool> dispatch_request(session_state& st, Stream& stream, beast::flat_buffer& buffer,
+                                           http_::request<http_::string_body>& req) {
+        std::string_view const target = req.target();
+        std::string_view const path = target.substr(0, target.find('?'));
+        std::string_view const origin = req[http_::field::origin];
+        bool const cors_allowed = !origin.empty() && origin_allowed(origin);
+        unsigned const version = req.version();
+        bool const keep_alive = req.keep_alive();
+        auto const method = req.method();
+
+        // CORS preflight.
+        if (method == http_::verb::options && !origin.empty() &&
+            req.find(http_::field::access_control_request_method) != req.end()) {
+            if (!cors_allowed)
+                co_return co_await send_error(stream, 403, "Origin not allowed", version, keep_alive);
+            http_::response<http_::empty_body> res{http_::status::no_content, version};
+            add_cors(res.base(), origin);
+            res.set(http_::field::access_control_allow_methods, options.cors.allowed_methods);
+            res.set(http_::field::access_control_allow_headers, options.cors.allowed_headers);
+            res.set(http_::field::access_control_max_age, std::to_string(options.cors.max_age.count()));
+            res.keep_alive(keep_alive);
+            co_return co_await send(stream, res);
+        }
+
+        if (path == options.chatkit_path) {
+            ServeOptions const* serve_options = &options.serve;
+            std::optional<ServeOptions> with_cors;
+            if (cors_allowed) {
+                with_cors.emplace(options.serve);
+                add_cors(with_cors->response_headers, origin);
+                serve_options = &*with_cors;
+            }
+            RequestInfo info;
+            info.method = method;
+            info.target = target;
+            info.remote_endpoint = st.remote;
+            info.fields = &req.base();
+            stream_transport<Stream> transport(stream);
+            request_line const line{method, version, keep_alive};
+            co_return co_await serve_core(transport, buffer, info, req.body(), line, handler, *serve_options);
+        }
+
+        if (path == options.health_path) {
+            if (method != http_::verb::get && method != http_::verb::head) {
+                http_::response<http_::string_body> res{http_::status::method_not_allowed, version};
+                res.set(http_::field::content_type, "application/json");
+                res.set(http_::field::allow, "GET, HEAD");
+                res.keep_alive(keep_alive);
+                res.body() = error_body("method_not_allowed", "Use GET");
+                res.prepare_payload();
+                co_return co_await send(stream, res);
+            }
+            http_::response<http_::string_body> res{http_::status::ok, version};
+            res.set(http_::field::content_type, "text/plain; charset=utf-8");
+            res.set(http_::field::cache_control, "no-store");
+            res.keep_alive(keep_alive);
+            res.body() = "ok";
+            res.prepare_payload();
+            if (method == http_::verb::head) res.body().clear();
+            co_return co_await send(stream, res);
+        }
+
+        if (options.static_dir) {
+            if (method == http_::verb::get || method == http_::verb::head)
+                co_return co_await serve_file(stream, method, path, version, keep_alive);
+            http_::response<http_::string_body> res{http_::status::method_not_allowed, version};
+            res.set(http_::field::content_type, "application/json");
+            res.set(http_::field::allow, "GET, HEAD");
+            res.keep_alive(keep_alive);
+            res.body() = error_body("method_not_allowed", "Only GET and HEAD are allowed here");
+            res.prepare_payload();
+            co_return co_await send(stream, res);
+        }
+        co_return co_await send_error(stream, 404, "Not found", version, keep_alive);
+    }
+
+    template <class Stream>
+    asio::awaitable<bool> serve_file(Stream& stream, http_::verb method, std::string_view path,
+                                     unsigned version, bool keep_alive) {
+        auto const file = resolve_static(static_root, path, options.index_file);
+        if (!file) co_return co_await send_error(stream, 404, "Not found", version, keep_alive);
+        beast::error_code ec;
+        http_::file_body::value_type body;
+        body.open(file->c_str(), beast::file_mode::scan, ec);
+        if (ec) co_return co_await send_error(stream, 404, "Not found", version, keep_alive);
+        auto const size = body.size();
+        char const* const type = mime_type(*file);
+        if (method == http_::verb::head) {
+            http_::response<http_::empty_body> res{http_::status::ok, version};
+            res.set(http_::field::content_type, type);
+            res.set("X-Content-Type-Options", "nosniff");
+            res.set(http_::field::cache_control, "no-cache");
+            res.content_length(size);
+            res.keep_alive(keep_alive);
+            co_return co_await send(stream, res);
+        }
+        http_::response<http_::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                              std::make_tuple(http_::status::ok, version)};
+        res.set(http_::field::content_type, type);
+        res.set("X-Content-Type-Options", "nosniff");
+        res.set(http_::field::cache_control, "no-cache");
+        res.content_length(size);
+        res.keep_alive(keep_alive);
+        co_return co_await send(stream, res);
+    }
+};
+
+listener::listener(ServerOptions options, request_handler& handler)
+    : impl_(std::make_unique<impl>(std::move(options), handler)) {}
+
+listener::~listener() = default;
+
+asio::ip::tcp::endpoint listener::start() { return impl_->start(); }
+std::uint16_t listener::port() const noexcept { return impl_->bound_port.load(); }
+std::string listener::url() const { return impl_->url(); }
+void listener::run() { impl_->run(); }
+void listener::stop() { impl_->stop(); }
+void listener::run_until_signal() { impl_->run_until_signal(); }
+asio::io_context& listener::context() noexcept { return impl_->ioc; }
+ServerOptions const& listener::options() const noexcept { return impl_->options; }
+
+}  // namespace detail
+}  // namespace chatkit::http

@@ -1,0 +1,307 @@
+// http::Server as a whole (TLS, several I/O threads, graceful stop, signals) and http::serve mounted on
+// a hand-written Beast accept loop.
+#include "http_support.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/dynamic_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+
+using namespace test;
+
+namespace {
+
+std::string reply_text(Response const& r) {
+    std::string text;
+    for (auto const& e : events_of(r))
+        if (e.at("type") == "thread.item.done" && e.at("item").at("type") == "assistant_message")
+            text = std::string(e.at("item").at("content").at(0).at("text").as_string());
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("TLS: every connection is TLS, streams and keep-alive included", "[integration][http][tls]") {
+    TestCertificate certificate;
+    Fixture f([&](chatkit::http::ServerOptions& o) {
+        o.tls = chatkit::http::TlsOptions{certificate.cert_file, certificate.key_file};
+    });
+    CHECK(f.server->url() == "https://127.0.0.1:" + std::to_string(f.port()));
+    auto const client = certificate.client_context();
+
+    Conn conn(f.port(), client.get());
+    conn.send(get_request("/healthz"));
+    CHECK(conn.read_response().body == "ok");
+    conn.send(post_request("/chatkit", create_body("over tls")));
+    auto const stream = conn.read_response();
+    CHECK(stream.chunked);
+    CHECK(reply_text(stream) == "echo: over tls");
+    conn.send(post_request("/chatkit", request_body("threads.list", {})));
+    CHECK(conn.read_response().json().at("data").as_array().size() == 1);
+
+    // A disconnect mid-stream is noticed over TLS too.
+    {
+        Conn leaving(f.port(), client.get());
+        leaving.send(post_request("/chatkit", create_body("slow")));
+        REQUIRE(leaving.read_until("partial answer"));
+    }
+    CHECK(eventually([&] { return f.chatkit_server.cancelled.load() == 1; }));
+
+    // A plain-text client on the TLS port gets nothing.
+    Conn plain(f.port());
+    plain.send(get_request("/healthz"));
+    std::string received;
+    CHECK(plain.wait_closed(5s, &received));
+    CHECK(received.find("200") == std::string::npos);
+}
+
+TEST_CASE("a 4-thread io_context serves concurrent clients", "[integration][http]") {
+    Fixture f([](chatkit::http::ServerOptions& o) { o.threads = 4; });
+    constexpr int clients = 8;
+    constexpr int rounds = 4;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            try {
+                Conn conn(f.port());
+                for (int i = 0; i < rounds; ++i) {
+                    std::string const text = "client " + std::to_string(c) + " round " + std::to_string(i);
+                    conn.send(post_request("/chatkit", create_body(text)));
+                    auto const r = conn.read_response();
+                    auto const events = events_of(r);
+                    std::string thread_id;
+                    for (auto const& e : events) {
+                        if (e.at("type") == "thread.created") thread_id = e.at("thread").at("id").as_string();
+                        if (e.at("type") == "thread.item.done" &&
+                            e.at("item").at("thread_id").as_string() != thread_id)
+                            ++failures;  // cross-talk between streams
+                    }
+                    if (reply_text(r) != "echo: " + text) ++failures;
+                }
+            } catch (std::exception const&) {
+                ++failures;
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    CHECK(failures == 0);
+    auto const listed = post(f.port(), request_body("threads.list", json::object{{"limit", 100}}));
+    CHECK(listed.json().at("data").as_array().size() == clients * rounds);
+    CHECK(f.error_log().empty());
+}
+
+TEST_CASE("stop() lets a short stream finish within the grace period", "[integration][http]") {
+    Fixture f([](chatkit::http::ServerOptions& o) { o.shutdown_grace = 5s; });
+    Conn conn(f.port());
+    conn.send(post_request("/chatkit", create_body("pause")));
+    REQUIRE(conn.read_until("\"first\""));
+    f.server->stop();
+    auto const r = conn.read_response();  // the whole stream, properly terminated
+    CHECK(reply_text(r) == "second");
+    CHECK(conn.wait_closed());  // no further request on a draining connection
+    f.stop();
+    CHECK(f.chatkit_server.cancelled == 0);
+}
+
+TEST_CASE("stop() cancels streams still running after the grace period; their items are saved",
+          "[integration][http]") {
+    Fixture f([](chatkit::http::ServerOptions& o) { o.shutdown_grace = 200ms; });
+    Conn idle(f.port());
+    idle.send(get_request("/healthz"));
+    CHECK(idle.read_response().keep_alive);
+
+    Conn conn(f.port());
+    conn.send(post_request("/chatkit", create_body("slow")));
+    REQUIRE(conn.read_until("partial answer"));
+    std::string const raw = conn.raw();
+    auto const at = raw.find("\"id\":\"thr_");
+    REQUIRE(at != std::string::npos);
+    std::string const thread_id = raw.substr(at + 6, raw.find('"', at + 6) - at - 6);
+
+    auto const started = steady::now();
+    f.stop();  // returns once run() returned
+    CHECK(steady::now() - started < 3s);
+    CHECK(idle.wait_closed(1s));
+    CHECK(conn.wait_closed(1s));
+    CHECK(f.chatkit_server.cancelled == 1);
+    auto const items = f.stored_items(thread_id);
+    REQUIRE(items.size() == 3);
+    CHECK(std::get<chatkit::AssistantMessageItem>(items[1]).content.at(0).text == "partial answer");
+    CHECK(std::holds_alternative<chatkit::SDKHiddenContextItem>(items[2]));
+}
+
+TEST_CASE("run_until_signal() stops gracefully on SIGTERM and returns", "[integration][http]") {
+    struct sigaction before {};
+    sigaction(SIGTERM, nullptr, &before);
+
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server(store, nullptr);
+    chatkit::http::ServerOptions options;
+    options.port = 0;
+    chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
+    server.start();
+    std::atomic<bool> returned{false};
+    std::thread runner([&] {
+        server.run_until_signal();
+        returned = true;
+    });
+    CHECK(exchange(server.port(), get_request("/healthz")).body == "ok");
+    // The handler is installed on the server's thread; wait until it replaced the previous one.
+    REQUIRE(eventually([&] {
+        struct sigaction now {};
+        sigaction(SIGTERM, nullptr, &now);
+        return now.sa_handler != before.sa_handler;
+    }));
+    ::kill(::getpid(), SIGTERM);
+    CHECK(eventually([&] { return returned.load(); }));
+    runner.join();
+}
+
+TEST_CASE("a Server with a default-constructed context and the url() examples print", "[integration][http]") {
+    struct Plain {};
+    chatkit::InMemoryStore<Plain> store;
+    class EchoServer final : public chatkit::ChatKitServer<Plain> {
+    public:
+        using ChatKitServer::ChatKitServer;
+
+    protected:
+        asio::awaitable<void> respond(chatkit::ThreadMetadata&,
+                                      std::optional<chatkit::UserMessageItem> const&, chatkit::EventSink&,
+                                      Plain&) override {
+            co_return;
+        }
+    } chatkit_server(store);
+    chatkit::http::ServerOptions options;
+    options.port = 0;
+    chatkit::http::Server<Plain> server(chatkit_server, options);
+    auto const endpoint = server.start();
+    CHECK(endpoint.port() == server.port());
+    CHECK(server.url() == "http://127.0.0.1:" + std::to_string(server.port()));
+    std::thread runner([&] { server.run(); });
+    auto const r = post(server.port(), create_body("hi"));
+    CHECK(r.status == 200);
+    server.stop();
+    runner.join();
+}
+
+TEST_CASE("a Server started but never run can be destroyed", "[integration][http]") {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server(store, nullptr);
+    chatkit::http::ServerOptions options;
+    options.port = 0;
+    {
+        chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
+        server.start();
+        Conn connected(server.port());  // accepted by the kernel, never served
+        server.stop();
+    }
+    SUCCEED();
+}
+
+TEST_CASE("start() reports bind failures", "[integration][http]") {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server(store, nullptr);
+    chatkit::http::ServerOptions options;
+    options.port = 0;
+    chatkit::http::Server<TestContext> first(chatkit_server, options, make_context);
+    first.start();
+    options.port = first.port();
+    chatkit::http::Server<TestContext> second(chatkit_server, options, make_context);
+    CHECK_THROWS_AS(second.start(), boost::system::system_error);
+    options.port = 0;
+    options.tls = chatkit::http::TlsOptions{"/nonexistent/cert.pem", "/nonexistent/key.pem"};
+    chatkit::http::Server<TestContext> third(chatkit_server, options, make_context);
+    CHECK_THROWS(third.start());
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve() on an application's own accept loop (what examples/mount_on_beast does).
+
+namespace {
+
+asio::awaitable<void> mini_session(TestServer& server,
+                                   chatkit::http::ContextFactory<TestContext> const& factory,
+                                   asio::ip::tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        bhttp::request<bhttp::dynamic_body> request;  // any body type works
+        auto [ec, n] =
+            co_await bhttp::async_read(stream, buffer, request, asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        if (ec) break;
+        bool const keep_alive = co_await chatkit::http::serve(server, stream, buffer, request, factory);
+        if (!keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> mini_accept(asio::ip::tcp::acceptor& acceptor, TestServer& server,
+                                  chatkit::http::ContextFactory<TestContext> const& factory) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        auto const executor = socket.get_executor();
+        asio::co_spawn(executor, mini_session(server, factory, std::move(socket)), [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);  // surfaces in ioc.run() and fails the test
+        });
+    }
+}
+
+}  // namespace
+
+TEST_CASE("serve() instantiates for TLS streams", "[integration][http]") {
+    using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+    using serve_tls = asio::awaitable<bool> (*)(
+        chatkit::ChatKitServer<TestContext>&, tls_stream&, beast::flat_buffer&,
+        bhttp::request<bhttp::string_body> const&, chatkit::http::ContextFactory<TestContext> const&,
+        chatkit::http::ServeOptions const&);
+    serve_tls const tls =
+        &chatkit::http::serve<TestContext, tls_stream, bhttp::string_body, std::allocator<char>>;
+    CHECK(tls != nullptr);
+}
+
+TEST_CASE("serve() answers ChatKit requests on the application's own Beast listener", "[integration][http]") {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server(store, nullptr);
+    chatkit::http::ContextFactory<TestContext> const factory = make_context;
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    auto const port = acceptor.local_endpoint().port();
+    asio::co_spawn(ioc, mini_accept(acceptor, chatkit_server, factory), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    std::thread runner([&] { ioc.run(); });
+
+    Conn conn(port);
+    conn.send(post_request("/anything", create_body("mounted")));
+    auto const stream = conn.read_response();
+    CHECK(stream.header("Content-Type") == "text/event-stream; charset=utf-8");
+    CHECK(reply_text(stream) == "echo: mounted");
+    conn.send(post_request("/anything", request_body("threads.list", {})));
+    CHECK(conn.read_response().json().at("data").as_array().size() == 1);
+    conn.send(post_request("/anything", "[]", "X-Reject: 1\r\n"));
+    CHECK(conn.read_response().status == 400);  // the body is checked before the factory runs
+    conn.send(post_request("/anything", create_body("x"), "X-Reject: 1\r\n"));
+    CHECK(conn.read_response().status == 401);
+
+    {
+        Conn leaving(port);
+        leaving.send(post_request("/", create_body("wait")));
+        REQUIRE(leaving.read_until("stream_options"));
+    }
+    CHECK(eventually([&] { return chatkit_server.cancelled.load() == 1; }));
+
+    asio::post(ioc, [&] { acceptor.close(); });
+    conn.close();
+    runner.join();
+}
