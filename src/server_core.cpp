@@ -300,20 +300,23 @@ public:
     asio::awaitable<void> run(StreamWriter& writer) {
         stream_engine engine(*ops_, writer, thread_);
         bool failed_setup = false;
+        std::string setup_error;
         try {
             auto work = std::visit([&](auto& p) { return run_plan(engine, p); }, plan_);
             co_await std::move(work);
         } catch (std::exception const& e) {
             // Failures before the engine started (a store error while saving the user message, or the
             // client leaving early): end the stream with a generic error event when the client is there.
-            if (!engine.cancelled()) {
-                ops_->logger().log(LogLevel::error, std::string("stream setup failed: ") + e.what());
-                failed_setup = true;
-            }
+            failed_setup = !engine.cancelled();
+            setup_error = e.what();
         } catch (...) {
             failed_setup = !engine.cancelled();
+            setup_error = "unknown exception";
         }
         if (failed_setup) {
+            auto state = co_await asio::this_coro::cancellation_state;
+            if (cancellation_requested(state)) co_return;  // the client left during setup: nothing to say
+            ops_->logger().log(LogLevel::error, "stream setup failed: " + setup_error);
             try {
                 ThreadStreamEvent event = ErrorEvent{"stream.error", std::nullopt, true};
                 co_await engine.write(event);

@@ -188,7 +188,7 @@ TEST_CASE("every request type works over HTTP", "[integration][http]") {
     CHECK(f.error_log().empty());
 }
 
-TEST_CASE("invalid bodies answer 400 invalid_request; other methods 405", "[integration][http]") {
+TEST_CASE("invalid bodies answer 400 invalid_request, other methods 405", "[integration][http]") {
     Fixture f;
     auto const bad = post(f.port(), "{not json");
     CHECK(bad.status == 400);
@@ -325,7 +325,7 @@ TEST_CASE("HTTP/1.0 streams are close-delimited", "[integration][http]") {
     CHECK(r.body.substr(r.body.size() - 2) == "\n\n");
 }
 
-TEST_CASE("the context factory sees cookies, metadata and the peer; it can reject with 401 or 403",
+TEST_CASE("the context factory sees cookies, metadata and the peer, and it can reject with 401 or 403",
           "[integration][http]") {
     Fixture f;
     json::object params;

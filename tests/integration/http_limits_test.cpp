@@ -6,7 +6,7 @@
 
 using namespace test;
 
-TEST_CASE("GET /healthz answers 200 ok; HEAD has no body; POST is 405", "[integration][http]") {
+TEST_CASE("GET /healthz answers 200 ok, HEAD has no body, POST is 405", "[integration][http]") {
     Fixture f;
     auto const health = exchange(f.port(), get_request("/healthz"));
     CHECK(health.status == 200);
@@ -200,7 +200,7 @@ TEST_CASE("request smuggling variants answer 400 and close without running the s
     }
 }
 
-TEST_CASE("CORS: preflights of allowed origins get 204 with the allow headers; others are refused",
+TEST_CASE("CORS: preflights of allowed origins get 204 with the allow headers, others are refused",
           "[integration][http]") {
     Fixture f([](chatkit::http::ServerOptions& o) { o.cors.allowed_origins = {"https://app.example"}; });
     std::string const preflight_headers =

@@ -111,7 +111,7 @@ TEST_CASE("stop() lets a short stream finish within the grace period", "[integra
     CHECK(f.chatkit_server.cancelled == 0);
 }
 
-TEST_CASE("stop() cancels streams still running after the grace period; their items are saved",
+TEST_CASE("stop() cancels streams still running after the grace period and their items are saved",
           "[integration][http]") {
     Fixture f([](chatkit::http::ServerOptions& o) { o.shutdown_grace = 200ms; });
     Conn idle(f.port());
