@@ -10,7 +10,7 @@ struct MemoryStoreFactory {
 }  // namespace
 
 TEST_CASE("InMemoryStore keeps the store contract", "[store][contract]") {
-    test::contract::run_store_contract<MemoryStoreFactory>();
+    CHECK(test::contract::run_store_contract<MemoryStoreFactory>());
 }
 
 #include <boost/asio/co_spawn.hpp>

@@ -157,16 +157,16 @@ std::vector<std::string> all_item_ids(Store<Ctx>& store, std::string const& thre
 }  // namespace
 
 TEST_CASE("SqliteStore keeps the store contract on a file", "[store][contract][sqlite]") {
-    test::contract::run_store_contract<SqliteFileStoreFactory>();
+    CHECK(test::contract::run_store_contract<SqliteFileStoreFactory>());
 }
 
 TEST_CASE("SqliteStore keeps the store contract on a file with reads on the writer and synchronous=FULL",
           "[store][contract][sqlite]") {
-    test::contract::run_store_contract<SqliteFileWriterOnlyStoreFactory>();
+    CHECK(test::contract::run_store_contract<SqliteFileWriterOnlyStoreFactory>());
 }
 
 TEST_CASE("SqliteStore keeps the store contract in :memory:", "[store][contract][sqlite]") {
-    test::contract::run_store_contract<SqliteMemoryStoreFactory>();
+    CHECK(test::contract::run_store_contract<SqliteMemoryStoreFactory>());
 }
 
 TEST_CASE("SqliteStore scopes every method by the owner key", "[sqlite][tenancy]") {

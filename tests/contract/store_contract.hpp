@@ -49,8 +49,11 @@ inline Attachment image_attachment(std::string id) {
     return a;
 }
 
+/// Runs the contract (one SECTION per Catch run); returns true when a section ran, so that callers
+/// can assert the contract was exercised.
 template <class Factory>
-void run_store_contract() {
+bool run_store_contract() {
+    bool ran = false;
     Factory factory;
     auto store_ptr = factory.make();
     auto& store = *store_ptr;
@@ -60,6 +63,7 @@ void run_store_contract() {
     std::optional<std::string> none;
 
     SECTION("threads round-trip every field, including null titles and metadata") {
+        ran = true;
         ThreadMetadata t = thread("thr_1", 1, "Title");
         t.status = ThreadStatus::closed("done");
         t.allowed_image_domains = std::vector<std::string>{"a.example"};
@@ -75,6 +79,7 @@ void run_store_contract() {
     }
 
     SECTION("a missing thread is not found") {
+        ran = true;
         try {
             run(store.load_thread("thr_missing", alice));
             FAIL("expected not_found");
@@ -85,6 +90,7 @@ void run_store_contract() {
     }
 
     SECTION("items of every kind round-trip in ascending order") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0), alice));
         UserMessageItem user{"msg_1", "thr_1", at(1), {UserMessageTextContent{"hi"}}, {file_attachment("atc_1")},
                              "quoted", InferenceOptions{ToolChoice{"tool"}, "model"}};
@@ -105,6 +111,7 @@ void run_store_contract() {
     }
 
     SECTION("file and image attachments round-trip") {
+        ran = true;
         run(store.save_attachment(file_attachment("atc_1"), alice));
         run(store.save_attachment(image_attachment("atc_2"), alice));
         CHECK(run(store.load_attachment("atc_1", alice)) == file_attachment("atc_1"));
@@ -115,6 +122,7 @@ void run_store_contract() {
     }
 
     SECTION("threads paginate with cursors in both orders") {
+        ran = true;
         for (int i = 1; i <= 3; ++i) run(store.save_thread(thread("thread" + std::to_string(i), i), alice));
         auto page = run(store.load_threads(2, none, Order::asc, alice));
         REQUIRE(page.data.size() == 2);
@@ -139,6 +147,7 @@ void run_store_contract() {
     }
 
     SECTION("items paginate with cursors") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0), alice));
         for (int i = 0; i < 5; ++i) {
             ThreadItem item = message("msg" + std::to_string(i), "thr_1", i);
@@ -169,6 +178,7 @@ void run_store_contract() {
     }
 
     SECTION("items with equal created_at keep insertion order, in both orders") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0), alice));
         for (auto id : {"b", "a", "c"}) {
             ThreadItem item = message(id, "thr_1", 5);
@@ -186,6 +196,7 @@ void run_store_contract() {
     }
 
     SECTION("save_item replaces in place; add_thread_item upserts; load_item of a missing id is not found") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0), alice));
         ThreadItem a = message("m1", "thr_1", 1, "old");
         ThreadItem b = message("m2", "thr_1", 2);
@@ -211,6 +222,7 @@ void run_store_contract() {
     }
 
     SECTION("deletes remove threads with their items; deleting missing objects is fine") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0), alice));
         ThreadItem a = message("m1", "thr_1", 1);
         ThreadItem b = message("m2", "thr_1", 2);
@@ -226,6 +238,7 @@ void run_store_contract() {
     }
 
     SECTION("one owner's data does not exist for another") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0), alice));
         ThreadItem a = message("m1", "thr_1", 1);
         run(store.add_thread_item("thr_1", a, alice));
@@ -245,6 +258,7 @@ void run_store_contract() {
     }
 
     SECTION("default id generators use the reference prefixes") {
+        ran = true;
         ThreadMetadata t = thread("thr_1", 0);
         CHECK(store.generate_thread_id(alice).starts_with("thr_"));
         CHECK(store.generate_item_id(StoreItemType::message, t, alice).starts_with("msg_"));
@@ -258,11 +272,13 @@ void run_store_contract() {
     }
 
     SECTION("loads return copies") {
+        ran = true;
         run(store.save_thread(thread("thr_1", 0, "t"), alice));
         auto loaded = run(store.load_thread("thr_1", alice));
         loaded.title = "changed locally";
         CHECK(run(store.load_thread("thr_1", alice)).title == std::optional<std::string>("t"));
     }
+    return ran;
 }
 
 }  // namespace test::contract
