@@ -5,7 +5,7 @@
 #   deps           scripts/install-deps.sh --test
 #   release-build  RelWithDebInfo, warnings as errors, Ninja, in build/release
 #   release-tests  ctest in build/release (all labels: unit, integration, packaging, ...)
-#   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration
+#   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration, agents
 #   conformance    conformance_server against the conformance kit (compare --strict-errors)
 #   install        cmake --install build/release into a temp prefix, then the tests/cmake/find_package
 #                  consumer built against it
@@ -163,7 +163,7 @@ phase_asan() {
     cmake --build "$ASAN_DIR" -j "$JOBS"
     export ASAN_OPTIONS=detect_leaks=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    run_ctest --test-dir "$ASAN_DIR" -L '^(unit|integration)$'
+    run_ctest --test-dir "$ASAN_DIR" -L '^(unit|integration|agents)$'
 }
 
 find_shared_dir() {
