@@ -665,3 +665,79 @@ TEST_CASE("runner: previous_response_id chaining sends only new items", "[agents
     CHECK(std::holds_alternative<ag::FunctionCallOutput>(model->requests.at(1).input[0]));
     CHECK(result.last_response_id == std::optional<std::string>("resp_2"));
 }
+
+TEST_CASE("runner: a fatal tool error cancels the sibling calls of its turn", "[agents][runner][errors]") {
+    struct Shared {
+        bool sibling_started = false, sibling_cancelled = false, sibling_finished = false;
+    };
+    auto shared = std::make_shared<Shared>();
+    auto sibling = ag::make_tool<AppCtx, json::object>(
+        "sibling", "waits", json::object{}, [shared](ag::ToolContext<AppCtx>& ctx, json::object) -> ag::task<std::string> {
+            shared->sibling_started = true;
+            asio::steady_timer t(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+            auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            shared->sibling_cancelled = ctx.cancelled() && ec == asio::error::operation_aborted;
+            if (ec) throw boost::system::system_error(ec);
+            shared->sibling_finished = true;
+            co_return "never";
+        });
+    auto fatal = ag::make_tool<AppCtx, json::object>(
+        "fatal", "fails hard", json::object{}, [](ag::ToolContext<AppCtx>&, json::object) -> ag::task<std::string> {
+            co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+            throw std::logic_error("unrecoverable");
+            co_return "never";
+        });
+    fatal.on_error = nullptr;
+    auto model = std::make_shared<ag::ScriptedModel>();
+    model->then_items({ag::function_call("sibling", "{}"), ag::function_call("fatal", "{}")});
+    auto agent = agent_with("A", model);
+    agent.tools = {sibling, fatal};
+    AppCtx ctx;
+    CHECK_THROWS_WITH(run(agent, "go", ctx), "unrecoverable");
+    CHECK(shared->sibling_started);
+    CHECK(shared->sibling_cancelled);
+    CHECK_FALSE(shared->sibling_finished);
+}
+
+TEST_CASE("runner: tools see their own call and an uncancelled run", "[agents][runner]") {
+    auto model = std::make_shared<ag::ScriptedModel>();
+    model->then_items({ag::function_call("who", R"({"x":1})", "call_a"), ag::function_call("who", "{}", "call_b")});
+    model->then_text("ok");
+    auto agent = agent_with("A", model);
+    agent.tools.push_back(ag::make_tool<AppCtx, json::object>(
+        "who", "reports its context", json::object{},
+        [](ag::ToolContext<AppCtx>& ctx, json::object) -> ag::task<std::string> {
+            co_return ctx.tool_name() + "|" + ctx.call_id() + "|" + ctx.raw_arguments() + "|" + ctx.agent_name() + "|" +
+                std::to_string(ctx.turn()) + "|" + (ctx.cancelled() ? "cancelled" : "live");
+        },
+        false));
+    AppCtx ctx;
+    run(agent, "go", ctx);
+    auto outputs = outputs_of(model->requests.at(1).input);
+    REQUIRE(outputs.size() == 2);
+    CHECK(outputs[0].output == R"(who|call_a|{"x":1}|A|1|live)");
+    CHECK(outputs[1].output == "who|call_b|{}|A|1|live");
+    CHECK(model->requests.at(0).tools.at(0).strict == false);
+}
+
+TEST_CASE("tools: strict_schema closes every object schema", "[agents][tools]") {
+    auto schema = ag::strict_schema(json::parse(R"({
+        "type":"object",
+        "properties":{
+            "name":{"type":"string"},
+            "address":{"type":"object","properties":{"street":{"type":"string"},"zip":{"type":"string"}}},
+            "tags":{"type":"array","items":{"type":"object","properties":{"k":{"type":"string"}}}}
+        }})").as_object());
+    CHECK(json::serialize(schema) ==
+          R"({"type":"object","properties":{"name":{"type":"string"},"address":{"type":"object","properties":{"street":{"type":"string"},"zip":{"type":"string"}},"additionalProperties":false,"required":["street","zip"]},"tags":{"type":"array","items":{"type":"object","properties":{"k":{"type":"string"}},"additionalProperties":false,"required":["k"]}}},"additionalProperties":false,"required":["name","address","tags"]})");
+    CHECK(json::serialize(ag::strict_schema({})) ==
+          R"({"type":"object","properties":{},"required":[],"additionalProperties":false})");
+}
+
+TEST_CASE("tools: outputs become model text; JSON is serialised", "[agents][tools]") {
+    CHECK(ag::ToolOutput("plain").to_model_string() == "plain");
+    CHECK(ag::ToolOutput(json::value(json::object{{"a", 1}})).to_model_string() == R"({"a":1})");
+    CHECK(ag::ToolOutput(json::value("as string")).to_model_string() == "as string");
+    CHECK(ag::ToolOutput(json::value(3)).to_json_value() == json::value(3));
+    CHECK(ag::ToolOutput(std::string("x")).to_json_value() == json::value("x"));
+}
