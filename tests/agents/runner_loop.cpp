@@ -154,6 +154,7 @@ TEST_CASE("runner: parallel calls start in call order, finish in any order, answ
                                                                          asio::steady_timer::time_point::max());
                     auto [ec] = co_await shared->gate->async_wait(asio::as_tuple(asio::use_awaitable));
                     (void)ec;
+                    shared->gate.reset();  // an I/O object must not outlive its io_context
                 }
                 if (opens && shared->gate) shared->gate->cancel();
                 co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
