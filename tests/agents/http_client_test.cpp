@@ -127,6 +127,21 @@ TEST_CASE("HttpClient streams a body to an awaited handler and reuses the connec
     CHECK(reqs[1].connection == reqs[0].connection);
 }
 
+TEST_CASE("HttpClient resends on a fresh connection when a pooled one was closed by the server", "[http-client]") {
+    test::MockLlmServer mock;
+    auto first = test::MockReply::json(200, R"({"n":1})");
+    first.hangup_after = true;
+    mock.push(first);
+    mock.push(test::MockReply::json(200, R"({"n":2})"));
+    asio::io_context io;
+    HttpClient client;
+    CHECK(run_on(io, client.get(mock.url() + "/a")).body == R"({"n":1})");
+    CHECK(run_on(io, client.get(mock.url() + "/b")).body == R"({"n":2})");
+    CHECK(client.connections_opened() == 2);
+    CHECK(mock.connections_accepted() == 2);
+    CHECK(mock.request_count() == 2);
+}
+
 TEST_CASE("HttpClient reads a body delimited by connection close and does not pool it", "[http-client]") {
     test::MockLlmServer mock;
     auto reply = test::MockReply::sse("data: a\n\ndata: [DONE]\n\n");

@@ -311,7 +311,7 @@ struct MockLlmServer::Impl {
                 bump(closed_mid);
                 co_return;
             }
-            if (!std::get<0>(result)) {
+            if (!std::get<0>(result) || reply.hangup_after) {
                 error_code ignored;
                 socket_of(stream).shutdown(tcp::socket::shutdown_both, ignored);
                 socket_of(stream).close(ignored);

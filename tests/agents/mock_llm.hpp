@@ -58,6 +58,7 @@ struct MockReply {
     std::optional<std::size_t> drop_after_bytes;  ///< close the socket after this many body bytes
     bool stall = false;  ///< after the body (or `drop_after_bytes`), keep the socket open silently
     bool close_after = false;  ///< close the connection after the reply (no keep-alive)
+    bool hangup_after = false;  ///< announce keep-alive, then close anyway (a stale pooled connection)
 
     /// A 200 text/event-stream reply.
     static MockReply sse(std::string transcript);
