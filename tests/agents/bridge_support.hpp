@@ -1,0 +1,153 @@
+// Shared helpers of the bridge tests: Responses events built in code, and a fixture that answers
+// ChatKit requests with an agent through stream_agent_response on a real ChatKitServer + InMemoryStore.
+#pragma once
+
+#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/offline.hpp>
+
+#include "support/test_support.hpp"
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bridge_test {
+
+namespace agents = chatkit::agents;
+namespace json = boost::json;
+namespace asio = boost::asio;
+using test::Ctx;
+
+using AgentCtx = agents::AgentContext<Ctx>;
+using TestAgent = agents::Agent<AgentCtx>;
+
+inline agents::ModelStreamEvent event(std::string type) {
+    agents::ModelStreamEvent ev;
+    ev.kind = agents::model_event_kind(type);
+    ev.type = std::move(type);
+    return ev;
+}
+
+inline agents::ModelStreamEvent item_added(agents::Item item, std::int64_t output_index = 0) {
+    auto ev = event("response.output_item.added");
+    ev.output_index = output_index;
+    ev.item = std::move(item);
+    return ev;
+}
+
+inline agents::ModelStreamEvent item_done(agents::Item item, std::int64_t output_index = 0) {
+    auto ev = event("response.output_item.done");
+    ev.output_index = output_index;
+    ev.item = std::move(item);
+    return ev;
+}
+
+inline agents::ModelStreamEvent part_added(std::string item_id, std::int64_t index, json::value part) {
+    auto ev = event("response.content_part.added");
+    ev.item_id = std::move(item_id);
+    ev.content_index = index;
+    ev.part = std::move(part);
+    return ev;
+}
+
+inline agents::ModelStreamEvent text_delta(std::string item_id, std::string delta, std::int64_t index = 0) {
+    auto ev = event("response.output_text.delta");
+    ev.item_id = std::move(item_id);
+    ev.content_index = index;
+    ev.delta = std::move(delta);
+    return ev;
+}
+
+inline agents::ModelStreamEvent text_done(std::string item_id, std::string text, std::int64_t index = 0) {
+    auto ev = event("response.output_text.done");
+    ev.item_id = std::move(item_id);
+    ev.content_index = index;
+    ev.text = std::move(text);
+    return ev;
+}
+
+inline agents::ModelStreamEvent annotation_added(std::string item_id, json::value annotation, std::int64_t index = 0) {
+    auto ev = event("response.output_text.annotation.added");
+    ev.item_id = std::move(item_id);
+    ev.content_index = index;
+    ev.annotation = std::move(annotation);
+    return ev;
+}
+
+inline agents::ModelStreamEvent summary_delta(std::string item_id, std::int64_t summary_index, std::string delta) {
+    auto ev = event("response.reasoning_summary_text.delta");
+    ev.item_id = std::move(item_id);
+    ev.summary_index = summary_index;
+    ev.delta = std::move(delta);
+    return ev;
+}
+
+inline agents::ModelStreamEvent summary_done(std::string item_id, std::int64_t summary_index, std::string text) {
+    auto ev = event("response.reasoning_summary_text.done");
+    ev.item_id = std::move(item_id);
+    ev.summary_index = summary_index;
+    ev.text = std::move(text);
+    return ev;
+}
+
+inline agents::ModelStreamEvent partial_image(std::string item_id, std::int64_t index, std::string b64) {
+    auto ev = event("response.image_generation_call.partial_image");
+    ev.item_id = std::move(item_id);
+    ev.partial_image_index = index;
+    ev.partial_image_b64 = std::move(b64);
+    return ev;
+}
+
+inline json::value output_text_part(std::string text, json::array annotations = {}) {
+    return json::object{{"type", "output_text"}, {"text", std::move(text)}, {"annotations", std::move(annotations)}};
+}
+
+/// An assistant output message item (as output_item.added/done carry it).
+inline agents::MessageItem message(std::string id, std::vector<agents::ContentPart> content = {}) {
+    agents::MessageItem m;
+    m.id = std::move(id);
+    m.role = "assistant";
+    m.content = std::move(content);
+    return m;
+}
+
+inline agents::OutputText out_text(std::string text, json::array annotations = {}) {
+    agents::OutputText t;
+    t.text = std::move(text);
+    t.annotations = std::move(annotations);
+    return t;
+}
+
+inline agents::ReasoningItem reasoning(std::string id) {
+    agents::ReasoningItem r;
+    r.id = std::move(id);
+    return r;
+}
+
+inline agents::FunctionCallItem function_call(std::string id, std::string call_id, std::string name,
+                                              std::string arguments = "{}") {
+    agents::FunctionCallItem c;
+    c.id = std::move(id);
+    c.call_id = std::move(call_id);
+    c.name = std::move(name);
+    c.arguments = std::move(arguments);
+    return c;
+}
+
+/// The events a model emits for one complete text message (added, part, deltas, done).
+inline std::vector<agents::ModelStreamEvent> message_events(std::string id, std::vector<std::string> deltas,
+                                                            std::int64_t output_index = 0) {
+    std::vector<agents::ModelStreamEvent> out;
+    std::string full;
+    for (auto const& d : deltas) full += d;
+    out.push_back(item_added(message(id), output_index));
+    out.push_back(part_added(id, 0, output_text_part("")));
+    for (auto const& d : deltas) out.push_back(text_delta(id, d));
+    out.push_back(text_done(id, full));
+    out.push_back(item_done(message(id, {out_text(full)}), output_index));
+    return out;
+}
+
+}  // namespace bridge_test
