@@ -1,0 +1,110 @@
+// chatkit-cpp agents: Agent<Ctx> (instructions, tools, model, handoffs, guardrails, output type)
+// and the tool-use behaviours.
+#pragma once
+
+#include <chatkit/agents/model.hpp>
+#include <chatkit/agents/tool.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace chatkit::agents {
+
+/// Whether tool results go back to the model or end the run.
+struct ToolUseBehavior {
+    enum class Kind {
+        RunLlmAgain,      ///< default: tool outputs go back to the model
+        StopOnFirstTool,  ///< the first tool result of a turn is the final output
+        StopAtTools,      ///< a result of a tool named in `stop_at` is the final output
+        Custom,           ///< `custom` decides (a value = final output)
+    } kind = Kind::RunLlmAgain;
+    std::vector<std::string> stop_at;
+    std::function<std::optional<json::value>(std::vector<ToolCallResult> const&)> custom;
+
+    /// Tool outputs go back to the model.
+    static ToolUseBehavior run_llm_again() { return {}; }
+    /// The first tool result of a turn ends the run.
+    static ToolUseBehavior stop_on_first_tool() { return {Kind::StopOnFirstTool, {}, {}}; }
+    /// A result of one of these tools ends the run (all tools of that turn still run).
+    static ToolUseBehavior stop_at_tools(std::vector<std::string> names) {
+        return {Kind::StopAtTools, std::move(names), {}};
+    }
+    /// A callback decides from the turn's results; returning a value makes it the final output.
+    static ToolUseBehavior custom_fn(std::function<std::optional<json::value>(std::vector<ToolCallResult> const&)> fn) {
+        return {Kind::Custom, {}, std::move(fn)};
+    }
+};
+
+template <class Ctx>
+struct Agent;
+
+/// A transfer of control to another agent, presented to the model as a function tool.
+/// Defaults (empty fields): tool name `transfer_to_<agent name in snake_case>`, description
+/// `Handoff to the <name> agent to handle the request. <handoff_description>`, empty-object parameters.
+template <class Ctx>
+struct Handoff {
+    std::shared_ptr<Agent<Ctx> const> agent;
+    std::string tool_name;
+    std::string tool_description;
+    std::optional<json::object> input_schema;   ///< arguments schema; default: no parameters
+    /// Called when the handoff is taken, with the parsed arguments.
+    std::function<task<void>(RunContext<Ctx>&, json::object const& args)> on_handoff;
+    /// Evaluated per turn; empty = always enabled.
+    std::function<bool(RunContext<Ctx> const&)> is_enabled;
+
+    Handoff() = default;
+    /// A handoff with default name and description.
+    Handoff(std::shared_ptr<Agent<Ctx> const> target) : agent(std::move(target)) {}  // NOLINT: implicit
+    Handoff(std::shared_ptr<Agent<Ctx>> target) : agent(std::move(target)) {}        // NOLINT: implicit
+};
+
+/// An input guardrail: checks the run's input (run only for the run's first agent).
+template <class Ctx>
+struct InputGuardrail {
+    std::string name;
+    std::function<task<GuardrailOutput>(RunContext<Ctx>&, Agent<Ctx> const&, std::vector<Item> const& input)> fn;
+    /// true: runs concurrently with the first model call; false: runs (and blocks) before it.
+    bool run_in_parallel = true;
+};
+
+/// An output guardrail: checks the final output of the agent that produced it.
+template <class Ctx>
+struct OutputGuardrail {
+    std::string name;
+    std::function<task<GuardrailOutput>(RunContext<Ctx>&, Agent<Ctx> const&, json::value const& output)> fn;
+};
+
+/// An agent: a model with instructions, tools, handoffs and guardrails.
+template <class Ctx>
+struct Agent {
+    /// Dynamic instructions, evaluated before every model call of this agent.
+    using InstructionsFn = std::function<task<std::string>(RunContext<Ctx>&, Agent const&)>;
+
+    std::string name;
+    std::optional<std::string> handoff_description;
+    std::variant<std::monostate, std::string, InstructionsFn> instructions;
+    std::vector<FunctionTool> tools;
+    /// A model name resolved by `RunOptions::provider`, or a model instance; unset = the run's default.
+    std::variant<std::monostate, std::string, std::shared_ptr<Model>> model;
+    ModelSettings model_settings;
+    std::vector<Handoff<Ctx>> handoffs;
+    std::optional<OutputSchema> output_type;   ///< nullopt = plain text final output
+    ToolUseBehavior tool_use_behavior;
+    /// After a tool ran, a forced `tool_choice` is dropped so the model is not looped into tools.
+    bool reset_tool_choice = true;
+    std::vector<InputGuardrail<Ctx>> input_guardrails;
+    std::vector<OutputGuardrail<Ctx>> output_guardrails;
+};
+
+/// `transfer_to_<snake_case(name)>`: the default tool name of a handoff to `agent_name`.
+CHATKIT_API std::string default_handoff_tool_name(std::string_view agent_name);
+/// `Handoff to the <name> agent to handle the request. <description>` (as the SDK: a trailing space
+/// remains when there is no description).
+CHATKIT_API std::string default_handoff_description(std::string_view agent_name,
+                                                    std::optional<std::string> const& handoff_description);
+
+}  // namespace chatkit::agents
