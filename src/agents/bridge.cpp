@@ -201,6 +201,7 @@ void AgentContextBase::request_client_tool(ToolContextBase const& invocation, st
     request.name = std::move(name);
     request.arguments = std::move(arguments);
     request.call_id = invocation.call_id();
+    request.item_id = invocation.item_id();
     client_tool_call = std::move(request);
 }
 
@@ -390,7 +391,8 @@ asio::awaitable<void> AgentStreamBridge::on_agent_updated(AgentInfo const& agent
 
 asio::awaitable<void> AgentStreamBridge::on_run_item(std::string_view name, RunItem const& item) {
     if (name == "tool_called") {
-        if (auto const* call = function_call_of(item)) {
+        auto const* call = std::get_if<FunctionCallItem>(&item.raw_item);
+        if (item.type == RunItem::Type::ToolCall && call) {
             st_->last_call_id = call->call_id;
             st_->last_call_item_id = call->id;
         }

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -120,13 +121,13 @@ inline agents::OutputText out_text(std::string text, json::array annotations = {
     return t;
 }
 
-inline agents::ReasoningItem reasoning(std::string id) {
+inline agents::ReasoningItem reasoning_item(std::string id) {
     agents::ReasoningItem r;
     r.id = std::move(id);
     return r;
 }
 
-inline agents::FunctionCallItem function_call(std::string id, std::string call_id, std::string name,
+inline agents::FunctionCallItem call_item(std::string id, std::string call_id, std::string name,
                                               std::string arguments = "{}") {
     agents::FunctionCallItem c;
     c.id = std::move(id);
@@ -148,6 +149,98 @@ inline std::vector<agents::ModelStreamEvent> message_events(std::string id, std:
     out.push_back(text_done(id, full));
     out.push_back(item_done(message(id, {out_text(full)}), output_index));
     return out;
+}
+
+/// `response.completed` carrying `output` (ScriptedModel reads the response from it).
+inline agents::ModelStreamEvent completed(std::vector<agents::Item> const& output, std::string id = "resp_raw") {
+    auto ev = event("response.completed");
+    ev.response = agents::make_response_object(std::move(id), "completed", "scripted", output);
+    return ev;
+}
+
+/// Appends `more` to `events`.
+inline void append(std::vector<agents::ModelStreamEvent>& events, std::vector<agents::ModelStreamEvent> more) {
+    for (auto& e : more) events.push_back(std::move(e));
+}
+
+/// A ChatKit server whose respond() runs `agent` through stream_agent_response: history from the
+/// store (last 30 items) → ThreadItemConverter → AgentContext → stream_agent_response. A guardrail
+/// tripwire becomes a `custom` error event, as the reference's integration does.
+struct Fixture {
+    chatkit::InMemoryStore<Ctx> store;
+    test::TestServer server{store};
+    std::shared_ptr<agents::ScriptedModel> model = std::make_shared<agents::ScriptedModel>();
+    TestAgent agent;
+    std::shared_ptr<agents::ResponseStreamConverter> converter = std::make_shared<agents::ResponseStreamConverter>();
+    /// Runs inside respond() before the agent (context events streamed before the run).
+    std::function<asio::awaitable<void>(AgentCtx&)> before_run;
+    std::vector<agents::RunResult> results;
+    int tripwires = 0;
+
+    Fixture() {
+        agent.name = "Assistant";
+        agent.instructions = std::string("Be helpful.");
+        agent.model = model;
+        server.responder = [this](chatkit::ThreadMetadata& thread, std::optional<chatkit::UserMessageItem> const&,
+                                  chatkit::EventSink& events, Ctx& ctx) -> asio::awaitable<void> {
+            co_await respond(thread, events, ctx);
+        };
+    }
+
+    asio::awaitable<void> respond(chatkit::ThreadMetadata& thread, chatkit::EventSink& events, Ctx& ctx) {
+        AgentCtx agent_ctx(thread, store, ctx);
+        std::vector<chatkit::ThreadItem> history = co_await agents::load_recent_items(store, thread.id, 30, ctx);
+        agents::ThreadItemConverter<Ctx> items_to_input;
+        std::vector<agents::Item> input = co_await items_to_input.to_agent_input(history, ctx);
+        if (before_run) co_await before_run(agent_ctx);
+        bool tripped = false;
+        try {
+            agents::RunResult result =
+                co_await agents::stream_agent_response(agent_ctx, agent, std::move(input), events, {}, *converter);
+            results.push_back(std::move(result));
+        } catch (agents::InputGuardrailTripwire const&) {
+            tripped = true;
+        } catch (agents::OutputGuardrailTripwire const&) {
+            tripped = true;
+        }
+        if (tripped) {
+            ++tripwires;
+            throw chatkit::CustomStreamError("Sorry, I can't help with that.");
+        }
+    }
+
+    /// Items of a thread, oldest first.
+    std::vector<chatkit::ThreadItem> items(std::string const& thread_id) {
+        return test::run(store.load_thread_items(thread_id, std::nullopt, 100, chatkit::Order::asc, Ctx{})).data;
+    }
+
+    static std::string thread_of(test::Result const& r) {
+        return std::string(r.events.at(0).at("thread").at("id").as_string());
+    }
+};
+
+/// The events of `r` whose detailed type (see test::Result::detailed_types) is `type`.
+inline std::vector<json::value> of_type(test::Result const& r, std::string const& type) {
+    std::vector<json::value> out;
+    auto types = r.detailed_types();
+    for (std::size_t i = 0; i < types.size(); ++i)
+        if (types[i] == type) out.push_back(r.events[i]);
+    return out;
+}
+
+/// Detailed types without the leading stream_options / thread.created / user message events.
+inline std::vector<std::string> agent_types(test::Result const& r) {
+    std::vector<std::string> out;
+    for (auto const& t : r.detailed_types())
+        if (t != "stream_options" && t != "thread.created" && t != "thread.updated" &&
+            t != "thread.item.done/user_message" && t != "thread.item.added/user_message")
+            out.push_back(t);
+    return out;
+}
+
+inline json::value add_client_tool_output(std::string const& thread_id, json::value result) {
+    return json::object{{"type", "threads.add_client_tool_output"},
+                        {"params", json::object{{"thread_id", thread_id}, {"result", std::move(result)}}}};
 }
 
 }  // namespace bridge_test
