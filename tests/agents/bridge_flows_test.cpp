@@ -6,6 +6,8 @@
 
 #include <chatkit/response.hpp>
 
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -286,7 +288,7 @@ TEST_CASE_METHOD(Fixture, "bridge: assistant message ids stay unique across turn
     CHECK(b.content.at(0).text == "Same id");
     // Every update of the second turn names the item it belongs to.
     for (auto const& e : of_type(r2, "thread.item.updated/assistant_message.content_part.text_delta"))
-        CHECK(e.at("item_id") == b.id);
+        CHECK(e.at("item_id").as_string() == b.id);
 }
 
 TEST_CASE_METHOD(Fixture, "bridge: a guardrail tripwire removes every item the stream produced, then reports an error",
