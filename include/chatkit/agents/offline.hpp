@@ -90,6 +90,9 @@ struct DemoModelOptions {
     std::chrono::milliseconds pacing{0};
     /// Emit a reasoning item with a one-line summary before each answer.
     bool reasoning = false;
+    /// Middle part of item ids (`msg_<token>_<n>`); empty = 8 random hex digits per instance, so
+    /// ids stay unique across restarts. Set it in tests for deterministic ids.
+    std::string id_token;
 };
 
 /// An offline, deterministic model for demos and smoke tests (no network):
