@@ -1,0 +1,164 @@
+// chatkit-cpp agents: models for OpenAI's Responses and Chat Completions APIs and for
+// OpenAI-compatible servers (Ollama, llama.cpp, vLLM, ...), plus a provider configured from the
+// environment.
+#pragma once
+
+#include <chatkit/agents/model.hpp>
+#include <chatkit/logging.hpp>
+#include <chatkit/net/http_client.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chatkit::agents {
+
+/// Where an OpenAI-style API lives and how requests are sent to it.
+struct OpenAIEndpoint {
+    /// Base URL without trailing slash; requests go to `{base_url}/responses` or
+    /// `{base_url}/chat/completions`.
+    std::string base_url = "https://api.openai.com/v1";
+    /// Sent as `Authorization: Bearer <key>`; empty sends no Authorization header.
+    std::string api_key;
+    /// Extra headers on every request (e.g. `OpenAI-Organization`).
+    net::Headers default_headers;
+    /// Retries when the request's `ModelSettings::retry` is unset.
+    RetryPolicy retry;
+    /// Timeouts, CA file and pool settings of the HTTP client the model creates when none is given
+    /// (`ModelSettings::idle_timeout` / `total_timeout` override the timeouts per request).
+    net::HttpClientOptions http;
+    /// Receives one warning per retry (with the `x-request-id`) and truncation notices.
+    Logger logger;
+
+    /// True when `base_url` points at OpenAI's own API (`api.openai.com`).
+    CHATKIT_API bool is_openai() const;
+};
+
+/// How an OpenAI-compatible Chat Completions server differs from OpenAI (AGENTS.md §3.4).
+struct CompatProfile {
+    /// What an assistant message that only carries `tool_calls` sends as `content`.
+    enum class ToolCallContent { omit, null, empty_string };
+
+    std::string name = "openai";
+    bool send_stream_options = true;                         ///< `stream_options.include_usage`
+    std::string max_tokens_field = "max_completion_tokens";  ///< or `max_tokens`
+    bool send_parallel_tool_calls = true;                    ///< honour `parallel_tool_calls`
+    bool send_strict = true;                                 ///< `strict` in function tools
+    bool allow_required_tool_choice = true;                  ///< else `required` is sent as `auto`
+    ToolCallContent assistant_toolcall_content = ToolCallContent::null;
+    bool images_as_data_urls_only = false;                   ///< reject image URLs that are not `data:`
+    bool raw_reasoning_as_summary = true;                    ///< `reasoning(_content)` -> summary events
+    std::string system_role = "system";                      ///< role of the instructions message
+
+    /// api.openai.com.
+    CHATKIT_API static CompatProfile openai();
+    /// Ollama's `/v1` (`max_tokens`, no `parallel_tool_calls`/`strict`, data-URL images only,
+    /// `""` content next to tool calls).
+    CHATKIT_API static CompatProfile ollama();
+    /// llama.cpp `llama-server` (`max_tokens`, no `strict`).
+    CHATKIT_API static CompatProfile llamacpp();
+    /// vLLM's OpenAI server (`max_tokens`, no `strict`).
+    CHATKIT_API static CompatProfile vllm();
+    /// Unknown servers: only the core fields (no stream_options, parallel_tool_calls, strict or
+    /// `required`).
+    CHATKIT_API static CompatProfile generic();
+    /// A preset by name (`openai`, `ollama`, `llamacpp`, `vllm`, `generic`).
+    CHATKIT_API static std::optional<CompatProfile> by_name(std::string_view name);
+};
+
+/// `POST {base}/responses` with `stream: true` (AGENTS.md §3.2).
+///
+/// Events are passed through in the Responses vocabulary. `response.failed` and `error` end the
+/// call with `ModelStreamError`; `response.incomplete` too unless it carries output (then the
+/// response is returned and a warning logged); a stream that ends without a terminal event throws
+/// `ModelProtocolError`. HTTP errors become `ModelHttpError` (status 0 when the server could not
+/// be reached). Retries follow §3.3 and never happen once an event reached `on_event`
+/// (`response.created`/`in_progress` are held back until the first output event for that reason).
+class CHATKIT_API OpenAIResponsesModel : public Model {
+public:
+    OpenAIResponsesModel(OpenAIEndpoint endpoint, std::string model, std::shared_ptr<net::HttpClient> client = nullptr);
+
+    task<ModelResponse> stream(ModelRequest const& request, ModelEventHandler const& on_event) override;
+
+    /// The JSON body sent for `request` (exposed for tests and debugging).
+    json::object build_body(ModelRequest const& request) const;
+
+    std::string const& model() const noexcept { return model_; }
+
+private:
+    OpenAIEndpoint endpoint_;
+    std::string model_;
+    std::shared_ptr<net::HttpClient> client_;
+};
+
+/// `POST {base}/chat/completions` with `stream: true` (AGENTS.md §3.1, §3.4), emitting the
+/// Responses event vocabulary synthesised from the chunks (§1.11) with unique item ids
+/// (`msg_<hex>`, `fc_<hex>`, `rs_<hex>`). Both `reasoning_content` and `reasoning` deltas become
+/// reasoning summary events (unless the profile says otherwise). Tool calls are decided from the
+/// accumulated deltas, never from `finish_reason`. A stream that ends without `[DONE]` is accepted
+/// when a `finish_reason` was seen; otherwise it is a `ModelProtocolError`.
+class CHATKIT_API OpenAIChatCompletionsModel : public Model {
+public:
+    OpenAIChatCompletionsModel(OpenAIEndpoint endpoint, std::string model,
+                               CompatProfile profile = CompatProfile::openai(),
+                               std::shared_ptr<net::HttpClient> client = nullptr);
+
+    task<ModelResponse> stream(ModelRequest const& request, ModelEventHandler const& on_event) override;
+
+    /// The JSON body sent for `request`; throws `UserError` for items the API cannot carry.
+    json::object build_body(ModelRequest const& request) const;
+
+    std::string const& model() const noexcept { return model_; }
+    CompatProfile const& profile() const noexcept { return profile_; }
+
+private:
+    OpenAIEndpoint endpoint_;
+    std::string model_;
+    CompatProfile profile_;
+    std::shared_ptr<net::HttpClient> client_;
+};
+
+/// Resolves model names to OpenAI(-compatible) models sharing one HTTP connection pool.
+class CHATKIT_API OpenAIProvider : public ModelProvider {
+public:
+    /// Which wire API the models speak.
+    enum class Api { responses, chat_completions };
+
+    struct Options {
+        OpenAIEndpoint endpoint;
+        Api api = Api::responses;
+        CompatProfile profile = CompatProfile::openai();  ///< Chat Completions only
+        std::string default_model = "gpt-4.1-mini";       ///< for an empty model name
+    };
+
+    explicit OpenAIProvider(Options options);
+
+    /// Configuration from the environment:
+    /// - `OPENAI_API_KEY`: the API key (may be empty for local servers);
+    /// - `OPENAI_BASE_URL`: default `https://api.openai.com/v1`;
+    /// - `CHATKIT_MODEL`: the default model name (default `gpt-4.1-mini`);
+    /// - `CHATKIT_OPENAI_API`: `responses` | `chat_completions`; default `responses` for OpenAI's own
+    ///   endpoint, `chat_completions` for any other base URL;
+    /// - `CHATKIT_OPENAI_COMPAT`: `openai` | `ollama` | `llamacpp` | `vllm` | `generic`; default
+    ///   `openai` for api.openai.com, `ollama` for port 11434, else `generic`.
+    /// Invalid values throw `UserError`.
+    static Options options_from_env();
+    /// A provider from `options_from_env()`.
+    static OpenAIProvider from_env();
+    /// A provider when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set (non-empty), else nullopt
+    /// (the examples then fall back to the offline DemoModel).
+    static std::optional<OpenAIProvider> from_env_if_configured();
+
+    std::shared_ptr<Model> get_model(std::string_view name) override;
+
+    Options const& options() const noexcept { return options_; }
+    /// The shared HTTP client (its pool serves every model of this provider).
+    std::shared_ptr<net::HttpClient> const& client() const noexcept { return client_; }
+
+private:
+    Options options_;
+    std::shared_ptr<net::HttpClient> client_;
+};
+
+}  // namespace chatkit::agents

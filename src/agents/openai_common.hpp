@@ -1,0 +1,63 @@
+// chatkit-cpp (internal): what the Responses and Chat Completions models share: HTTP error
+// parsing, the retry rules of AGENTS.md §3.3 and the streaming driver.
+#pragma once
+
+#include <chatkit/agents/openai.hpp>
+#include <chatkit/net/sse.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace chatkit::agents::detail {
+
+/// The server's delay hint: `retry-after-ms`, then `retry-after` (seconds or an HTTP date).
+std::optional<std::chrono::milliseconds> retry_hint(net::Headers const& headers);
+
+/// The wait before retry number `attempt` (0-based), or nullopt when the hint exceeds the cap.
+std::optional<std::chrono::milliseconds> retry_delay(RetryPolicy const& policy, int attempt,
+                                                     std::optional<std::chrono::milliseconds> hint);
+
+/// A `ModelHttpError` from a non-2xx response (error body per §3.4 rule 1, retry flags per §3.3).
+ModelHttpError http_error(net::HttpResponse const& response, RetryPolicy const& policy);
+
+/// Reads an error JSON object (`{"message","type","code","param"}`, integer codes tolerated).
+ModelStreamError stream_error(json::value const& error, bool after_output);
+
+/// One attempt's consumer of the SSE stream.
+class StreamConsumer {
+public:
+    explicit StreamConsumer(ModelEventHandler const& on_event) : on_event_(on_event) {}
+    virtual ~StreamConsumer() = default;
+    virtual task<void> on_sse(net::SseEvent const& event) = 0;
+    /// Called at the end of the body; returns the response or throws.
+    virtual task<ModelResponse> finish() = 0;
+    bool delivered() const noexcept { return delivered_; }
+
+protected:
+    /// Hands an event to the consumer; `response.created`/`in_progress`/`queued` are held back
+    /// until the first other event so that a failure before any output can still be retried.
+    task<void> emit(ModelStreamEvent event);
+    task<void> flush_held();
+
+private:
+    ModelEventHandler const& on_event_;
+    std::vector<ModelStreamEvent> held_;
+    bool delivered_ = false;
+};
+
+/// Sends `request` with the retry rules, feeding each attempt's body to a fresh consumer.
+task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
+                                        RetryPolicy const& policy, net::HttpRequest const& request,
+                                        std::function<std::unique_ptr<StreamConsumer>()> const& make_consumer);
+
+/// The POST request every model sends (headers of §3.1, per-request timeouts).
+net::HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, json::object const& body,
+                              ModelSettings const& settings);
+
+/// Parses JSON text of an SSE payload; `ModelProtocolError` when it is not a JSON object.
+json::object parse_payload(std::string_view data);
+
+/// Lazily shared client for models constructed without one.
+std::shared_ptr<net::HttpClient> client_or_new(std::shared_ptr<net::HttpClient> client, OpenAIEndpoint const& endpoint);
+
+}  // namespace chatkit::agents::detail
