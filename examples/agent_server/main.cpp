@@ -22,6 +22,7 @@
 
 #include <chatkit/agents/chatkit.hpp>
 #include <chatkit/agents/offline.hpp>
+#include <chatkit/agents/openai.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/server.hpp>
 #include <chatkit/sqlite/store.hpp>
@@ -200,8 +201,16 @@ struct ModelChoice {
 };
 
 //[choose_model
-/// The model: offline DemoModel (no network) unless a provider is configured in the environment.
+/// The model: OpenAI or a compatible server when OPENAI_API_KEY / OPENAI_BASE_URL is set (see
+/// OpenAIProvider::options_from_env for CHATKIT_MODEL, CHATKIT_OPENAI_API, CHATKIT_OPENAI_COMPAT),
+/// otherwise the offline DemoModel (no network).
 ModelChoice choose_model() {
+    if (auto provider = agents::OpenAIProvider::from_env_if_configured()) {
+        auto const& o = provider->options();
+        bool const responses = o.api == agents::OpenAIProvider::Api::responses;
+        return {provider->get_model(""), o.default_model + " at " + o.endpoint.base_url + " (" +
+                                             (responses ? "Responses" : "Chat Completions") + " API)"};
+    }
     agents::DemoModelOptions demo;
     demo.pacing = std::chrono::milliseconds(30);
     demo.reasoning = true;

@@ -18,11 +18,13 @@
 //     closes the connection, the server cancels the run (the model stops) and saves the partial answer.
 //
 // The model is the offline DemoModel: it answers "You said: <your message>" word by word, and calls
-// get_weather when a message mentions the weather. examples/agent_server shows a real model.
+// get_weather when a message mentions the weather. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
+// CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
 
 #include <chatkit/agents/chatkit.hpp>
 #include <chatkit/agents/offline.hpp>
+#include <chatkit/agents/openai.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/sqlite/store.hpp>
 #include <chatkit/server.hpp>
@@ -228,9 +230,14 @@ std::string default_playground(char const* argv0) {
 }
 
 //[choose_model
-/// The model: the offline DemoModel (deterministic, no network: it echoes "You said: ...", and calls
+/// The model: a compatible server when OPENAI_BASE_URL is set (Ollama, vLLM, llama.cpp, OpenAI...),
+/// otherwise the offline DemoModel (deterministic, no network: it echoes "You said: ...", and calls
 /// get_weather when a message mentions the weather), streaming one word per `word_delay`.
 std::pair<std::shared_ptr<agents::Model>, std::string> choose_model(std::chrono::milliseconds word_delay) {
+    if (char const* base = std::getenv("OPENAI_BASE_URL"); base && *base) {
+        auto provider = agents::OpenAIProvider::from_env();
+        return {provider.get_model(""), "model: " + provider.options().default_model + " at " + base};
+    }
     agents::DemoModelOptions demo;
     demo.pacing = word_delay;
     return {std::make_shared<agents::DemoModel>(demo),
