@@ -4,29 +4,30 @@
 //   quickstart --port 0                        # prints "listening on http://127.0.0.1:PORT" first
 //
 // What it shows:
-//   * a ChatKitServer<Context> subclass whose respond() streams its answer word by word
-//     (thread.item.added, content_part.added, one text_delta per word, content_part.done,
-//     thread.item.done), waiting on a cancellable timer between words;
+//   * a ChatKitServer<Context> subclass whose respond() runs an Agent (chatkit::agents) and streams
+//     its answer with stream_agent_response (thread.item.added, content_part.added, text deltas,
+//     content_part.done, thread.item.done);
+//   * a server tool, get_weather, that shows its work in the thread as a workflow task;
+//   * the conversation history (the last 30 items) converted to model input by ThreadItemConverter;
 //   * changing the thread in respond() (the title, from the first user message): the engine saves
 //     it and sends thread.updated;
 //   * a per-request context built from the HTTP request (the user id in `X-User-Id`), by which the
 //     store is partitioned;
 //   * chatkit::http::Server with the playground page (playground/) served at `/`, `/healthz`, and a
 //     graceful stop on SIGINT/SIGTERM. Press the playground's stop button mid-answer: the browser
-//     closes the connection, the server cancels respond() and saves the partial answer.
+//     closes the connection, the server cancels the run (the model stops) and saves the partial answer.
 //
-// The "model" is an offline echo until the Agent layer lands; then OPENAI_API_KEY / OPENAI_BASE_URL
-// select a real one.
+// The model is the offline DemoModel: it answers "You said: <your message>" word by word, and calls
+// get_weather when a message mentions the weather. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
+// CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
 
+#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/offline.hpp>
+#include <chatkit/agents/openai.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/sqlite/store.hpp>
 #include <chatkit/server.hpp>
-#include <chatkit/streaming.hpp>
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -44,6 +45,8 @@
 namespace {
 
 namespace asio = boost::asio;
+namespace json = boost::json;
+namespace agents = chatkit::agents;
 namespace fs = std::filesystem;
 using namespace chatkit;
 
@@ -102,22 +105,6 @@ std::string user_text(UserMessageItem const& input) {
     return text;
 }
 
-/// Splits `text` into words, each keeping the whitespace that follows it, so that concatenating the
-/// pieces gives `text` back exactly (newlines included). Leading whitespace is dropped.
-std::vector<std::string> words_of(std::string_view text) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < text.size() && is_space(text[i])) ++i;
-    while (i < text.size()) {
-        std::size_t j = i;
-        while (j < text.size() && !is_space(text[j])) ++j;
-        while (j < text.size() && is_space(text[j])) ++j;
-        out.emplace_back(text.substr(i, j - i));
-        i = j;
-    }
-    return out;
-}
-
 /// Length of the longest prefix of `s` of at most `max` bytes that does not split a UTF-8 sequence.
 std::size_t utf8_prefix(std::string_view s, std::size_t max) {
     if (s.size() <= max) return s.size();
@@ -154,33 +141,56 @@ void log_line(std::string const& line) {
     std::cerr << line << std::endl;
 }
 
-/// The quickstart's ChatKit server: an echo "model" that streams its reply word by word.
+using AgentCtx = agents::AgentContext<Context>;
+
+//[weather_tool
+/// `get_weather(city)`: demo data, no network. The tool shows its work in the thread as a workflow
+/// task ("Checked the weather in Paris"), then gives the model a JSON answer.
+agents::FunctionTool weather_tool() {
+    json::object schema{{"type", "object"},
+                        {"properties", json::object{{"city", json::object{{"type", "string"}}}}},
+                        {"required", json::array{"city"}}};
+    return agents::make_tool<AgentCtx, json::object>(
+        "get_weather", "Current weather of a city (demo data).", std::move(schema),
+        [](agents::ToolContext<AgentCtx>& tool, json::object args) -> asio::awaitable<json::value> {
+            std::string city(args.at("city").as_string());
+            CustomTask task;
+            task.title = "Checked the weather in " + city;
+            task.status_indicator = TaskStatusIndicator::complete;
+            co_await tool.context().add_workflow_task(std::move(task));
+            int const temperature = static_cast<int>(std::hash<std::string>{}(city) % 30) - 5;
+            co_return json::object{{"city", city}, {"temperature_c", temperature}, {"condition", "sunny"}};
+        });
+}
+//]
+
+/// The quickstart's ChatKit server: an Agent answers, streamed through stream_agent_response.
 class QuickstartServer final : public ChatKitServer<Context> {
 public:
-    QuickstartServer(Store<Context>& store, std::chrono::milliseconds word_delay)
-        : ChatKitServer<Context>(store), word_delay_(word_delay) {}
+    QuickstartServer(Store<Context>& store, std::shared_ptr<agents::Model> model)
+        : ChatKitServer<Context>(store) {
+        agent_.name = "Assistant";
+        agent_.instructions = std::string("You are a helpful assistant. Use get_weather for weather questions.");
+        agent_.tools = {weather_tool()};
+        agent_.model = std::move(model);
+    }
 
 protected:
     //[respond
     asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
-                                  EventSink& events, Context&) override {
-        if (!input) {
-            // A continuation (after a client tool output or a structured input). This app creates
-            // neither, so there is nothing to continue; answer briefly instead of failing.
-            co_await stream_reply(events, "There is nothing to continue: send a message.");
-            co_return;
-        }
-        std::string const text = user_text(*input);
+                                  EventSink& events, Context& ctx) override {
         // Changing the thread is enough: the engine saves it and sends thread.updated.
-        if (!thread.title) {
-            std::string title = title_from(text);
+        if (input && !thread.title) {
+            std::string title = title_from(user_text(*input));
             if (!title.empty()) thread.title = std::move(title);
         }
+        // The last 30 items of the thread (the new message included) become the model's input.
+        std::vector<ThreadItem> history = co_await agents::load_recent_items(store(), thread.id, 30, ctx);
+        std::vector<agents::Item> model_input = co_await converter_.to_agent_input(history, ctx);
 
-        std::string reply = text.find_first_not_of(" \t\r\n\f\v") == std::string::npos
-                                ? std::string("You sent an empty message.")
-                                : "You said: " + text;
-        co_await stream_reply(events, std::move(reply));
+        // Text deltas, tool tasks and reasoning stream to the client as the model produces them.
+        agents::AgentContext<Context> agent_ctx(thread, store(), ctx);
+        co_await agents::stream_agent_response(agent_ctx, agent_, std::move(model_input), events);
     }
     //]
 
@@ -194,26 +204,8 @@ protected:
     }
 
 private:
-    //[stream_reply
-    /// Streams `text` as one assistant message, one word per `word_delay_`.
-    ///
-    /// If the client goes away meanwhile, the timer wait (or the next emit) throws; the exception
-    /// propagates and the engine saves what was streamed so far (handle_stream_cancelled).
-    asio::awaitable<void> stream_reply(EventSink& events, std::string text) {
-        AssistantMessageStream message(events);
-        co_await message.start();
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        std::vector<std::string> words = words_of(text);
-        for (std::string& word : words) {
-            timer.expires_after(word_delay_);
-            co_await timer.async_wait(asio::use_awaitable);  // cancelled when the client leaves
-            co_await message.append(std::move(word));
-        }
-        co_await message.finish();
-    }
-    //]
-
-    std::chrono::milliseconds word_delay_;
+    agents::Agent<AgentCtx> agent_;
+    agents::ThreadItemConverter<Context> converter_;
 };
 
 // --- start-up ------------------------------------------------------------------------------------
@@ -237,12 +229,21 @@ std::string default_playground(char const* argv0) {
     return (dir / "playground").string();
 }
 
-/// The start-up line about the model.
-std::string model_line() {
-    bool const configured = std::getenv("OPENAI_API_KEY") || std::getenv("OPENAI_BASE_URL");
-    if (configured) return "model: offline echo (OPENAI_API_KEY/OPENAI_BASE_URL are set, but the Agent layer has not landed yet)";
-    return "model: offline echo (set OPENAI_API_KEY or OPENAI_BASE_URL once the Agent layer lands)";
+//[choose_model
+/// The model: a compatible server when OPENAI_BASE_URL is set (Ollama, vLLM, llama.cpp, OpenAI...),
+/// otherwise the offline DemoModel (deterministic, no network: it echoes "You said: ...", and calls
+/// get_weather when a message mentions the weather), streaming one word per `word_delay`.
+std::pair<std::shared_ptr<agents::Model>, std::string> choose_model(std::chrono::milliseconds word_delay) {
+    if (char const* base = std::getenv("OPENAI_BASE_URL"); base && *base) {
+        auto provider = agents::OpenAIProvider::from_env();
+        return {provider.get_model(""), "model: " + provider.options().default_model + " at " + base};
+    }
+    agents::DemoModelOptions demo;
+    demo.pacing = word_delay;
+    return {std::make_shared<agents::DemoModel>(demo),
+            "model: offline DemoModel (no network; try \"what is the weather in Paris?\")"};
 }
+//]
 
 }  // namespace
 
@@ -278,7 +279,8 @@ int main(int argc, char** argv) {
         std::cerr << "quickstart: cannot open the store: " << e.what() << "\n";
         return 1;
     }
-    QuickstartServer app(*store.store, std::chrono::milliseconds(word_delay_ms));
+    auto [model, model_description] = choose_model(std::chrono::milliseconds(word_delay_ms));
+    QuickstartServer app(*store.store, model);
     app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
 
     http::ServerOptions options;
@@ -298,7 +300,7 @@ int main(int argc, char** argv) {
         http::Server<Context> server(app, options, make_context);
         server.start();
         std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
-        log_line(model_line());
+        log_line(model_description);
         log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
         if (options.static_dir) log_line("playground: " + server.url() + "/ (files from " + static_dir.string() + ")");
         log_line("ChatKit endpoint: POST " + server.url() + options.chatkit_path + "; stop with Ctrl-C");

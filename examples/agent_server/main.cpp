@@ -1,0 +1,267 @@
+// agent_server: a ChatKit backend whose answers come from an Agent (chatkit::agents) — tools, a client
+// tool, streamed reasoning and durable threads.
+//
+//   agent_server --port 0 --db ./agent.db      # prints "listening on http://127.0.0.1:PORT" first
+//   OPENAI_API_KEY=sk-... agent_server         # OpenAI (Responses API)
+//   OPENAI_BASE_URL=http://127.0.0.1:11434/v1 OPENAI_API=chat agent_server   # Ollama, vLLM, llama.cpp
+//
+// What it shows:
+//   * an Agent<AgentContext<Context>> with two server tools: `get_weather(city)` (deterministic demo
+//     data, shown to the user as a workflow task) and `get_user_context()`, which reads the request
+//     context (the user's name and the page they are on, from the request body's `metadata`) —
+//     credentials and user data reach tools through ToolContext, never through the prompt;
+//   * a client tool, `switch_theme(theme)`: the run stops, the browser runs it (ChatKit.js
+//     `onClientTool`) and posts the result, and the agent continues;
+//   * stream_agent_response(): text deltas, reasoning summaries as a "Thought for N seconds"
+//     workflow, annotations; a client disconnect stops the model and keeps the partial answer;
+//   * the history window: the last --history items of the thread, converted by ThreadItemConverter;
+//   * SqliteStore (--db), partitioned by the X-User-Id header.
+//
+// Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
+#include "../common/cli.hpp"
+
+#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/offline.hpp>
+#include <chatkit/agents/openai.hpp>
+#include <chatkit/http/server.hpp>
+#include <chatkit/server.hpp>
+#include <chatkit/sqlite/store.hpp>
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace agents = chatkit::agents;
+using namespace chatkit;
+
+//[agent_context
+/// What the application knows about one request. Built by the HTTP context factory; tools read it
+/// through ToolContext. Secrets (access tokens, user ids) live here, never in the prompt.
+struct Context {
+    std::string user_id = "local-user";  ///< X-User-Id header: whose threads these are
+    std::string user_name;               ///< body metadata.user_name (shown to the agent on request)
+    std::string page;                    ///< body metadata.page: where the user is in the app
+};
+
+/// Builds the context of one request from its headers and the ChatKit body's `metadata`.
+Context make_context(http::RequestInfo const& request) {
+    Context ctx;
+    if (auto user = request.header("X-User-Id"); !user.empty()) {
+        if (user.size() > 128) throw http::HttpError(400, "X-User-Id is too long");
+        ctx.user_id = std::string(user);
+    }
+    if (request.request) {
+        auto const& metadata = request.request->metadata;
+        if (auto const* name = metadata.if_contains("user_name"); name && name->is_string())
+            ctx.user_name = std::string(name->get_string()).substr(0, 100);
+        if (auto const* page = metadata.if_contains("page"); page && page->is_string())
+            ctx.page = std::string(page->get_string()).substr(0, 200);
+    }
+    return ctx;
+}
+//]
+
+using AgentCtx = agents::AgentContext<Context>;
+
+// --- tools -------------------------------------------------------------------------------------
+
+/// Demo weather: deterministic fake data derived from the city name (no network).
+json::object fake_weather(std::string const& city) {
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : city) h = (h ^ static_cast<unsigned char>(std::tolower(c))) * 16777619u;
+    static char const* const conditions[] = {"sunny", "cloudy", "rainy", "windy", "snowy", "foggy"};
+    return json::object{{"city", city},
+                        {"temperature_c", static_cast<int>(h % 35) - 5},
+                        {"condition", conditions[(h / 35) % 6]},
+                        {"note", "demo data, not a real forecast"}};
+}
+
+//[weather_tool
+/// `get_weather(city)`: a server tool. It shows its work as a workflow task, then returns JSON.
+agents::FunctionTool weather_tool() {
+    json::object schema{{"type", "object"},
+                        {"properties", json::object{{"city", json::object{{"type", "string"},
+                                                                          {"description", "City name, e.g. Paris"}}}}},
+                        {"required", json::array{"city"}}};
+    return agents::make_tool<AgentCtx, json::object>(
+        "get_weather", "Current weather of a city.", std::move(schema),
+        [](agents::ToolContext<AgentCtx>& tool, json::object args) -> asio::awaitable<json::value> {
+            std::string city(args.at("city").as_string());
+            CustomTask task;
+            task.title = "Checked the weather in " + city;
+            task.status_indicator = TaskStatusIndicator::complete;
+            co_await tool.context().add_workflow_task(std::move(task));  // visible progress in the thread
+            co_return fake_weather(city);
+        });
+}
+//]
+
+//[context_tool
+/// `get_user_context()`: reads the request context — who the user is and where they are. The model
+/// asks for it when it needs it; nothing of it was ever put in the instructions.
+agents::FunctionTool user_context_tool() {
+    return agents::make_tool<AgentCtx, json::object>(
+        "get_user_context", "The user's name and the page of the app they are looking at.",
+        agents::empty_object_schema(),
+        [](agents::ToolContext<AgentCtx>& tool, json::object) -> asio::awaitable<json::value> {
+            Context const& request = tool.context().request_context();
+            co_return json::object{{"name", request.user_name.empty() ? "unknown" : request.user_name},
+                                   {"page", request.page.empty() ? "unknown" : request.page}};
+        });
+}
+//]
+
+//[client_tool
+/// `switch_theme(theme)`: a client tool. The run stops at it; the browser switches the theme and
+/// answers with threads.add_client_tool_output; respond() then runs again and the agent continues.
+agents::FunctionTool switch_theme_tool() {
+    json::object schema{
+        {"type", "object"},
+        {"properties", json::object{{"theme", json::object{{"type", "string"}, {"enum", json::array{"light", "dark"}}}}}},
+        {"required", json::array{"theme"}}};
+    return agents::client_tool("switch_theme", "Switches the app between the light and the dark theme.",
+                               agents::strict_schema(std::move(schema)));
+}
+//]
+
+// --- the server --------------------------------------------------------------------------------
+
+/// A thread title from the first user message (whitespace collapsed, at most ~40 bytes).
+std::string title_from(UserMessageItem const& input) {
+    std::string text;
+    for (auto const& part : input.content)
+        if (auto const* t = std::get_if<UserMessageTextContent>(&part)) text += t->text;
+    std::string flat;
+    for (char c : text) {
+        bool const space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+        if (space && (flat.empty() || flat.back() == ' ')) continue;
+        flat += space ? ' ' : c;
+    }
+    while (!flat.empty() && flat.back() == ' ') flat.pop_back();
+    if (flat.size() <= 40) return flat;
+    std::size_t cut = 40;
+    while (cut > 0 && (static_cast<unsigned char>(flat[cut]) & 0xC0) == 0x80) --cut;
+    return flat.substr(0, cut) + "\u2026";
+}
+
+class AgentServer final : public ChatKitServer<Context> {
+public:
+    AgentServer(Store<Context>& store, std::shared_ptr<agents::Model> model, int history)
+        : ChatKitServer<Context>(store), history_(history) {
+        //[make_agent
+        agent_.name = "Assistant";
+        agent_.instructions = std::string(
+            "You are a concise assistant inside a web app. Use get_weather for weather questions, "
+            "get_user_context when you need the user's name or the page they are on, and switch_theme "
+            "when the user asks for a light or dark theme.");
+        agent_.tools = {weather_tool(), user_context_tool(), switch_theme_tool()};
+        agent_.model = std::move(model);
+        agent_.model_settings.reasoning_summary = "auto";  // streamed thoughts where the model gives them
+        //]
+    }
+
+protected:
+    //[respond
+    asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
+                                  EventSink& events, Context& ctx) override {
+        if (input && !thread.title) thread.title = title_from(*input);
+
+        // The conversation so far (the new message included), as model input.
+        std::vector<ThreadItem> history = co_await agents::load_recent_items(store(), thread.id, history_, ctx);
+        std::vector<agents::Item> model_input = co_await converter_.to_agent_input(history, ctx);
+
+        agents::AgentContext<Context> agent_ctx(thread, store(), ctx);
+        agents::RunResult result =
+            co_await agents::stream_agent_response(agent_ctx, agent_, std::move(model_input), events);
+        usage_line(thread, result.usage);
+    }
+    //]
+
+private:
+    static void usage_line(ThreadMetadata const& thread, agents::Usage const& usage) {
+        std::cerr << "usage: thread=" << thread.id << " requests=" << usage.requests << " input_tokens="
+                  << usage.input_tokens << " output_tokens=" << usage.output_tokens << std::endl;
+    }
+
+    agents::Agent<AgentCtx> agent_;
+    agents::ThreadItemConverter<Context> converter_;
+    int history_;
+};
+
+struct ModelChoice {
+    std::shared_ptr<agents::Model> model;
+    std::string description;
+};
+
+//[choose_model
+/// The model: OpenAI or a compatible server when OPENAI_API_KEY / OPENAI_BASE_URL is set (see
+/// OpenAIProvider::options_from_env for CHATKIT_MODEL, CHATKIT_OPENAI_API, CHATKIT_OPENAI_COMPAT),
+/// otherwise the offline DemoModel (no network).
+ModelChoice choose_model() {
+    if (auto provider = agents::OpenAIProvider::from_env_if_configured()) {
+        auto const& o = provider->options();
+        bool const responses = o.api == agents::OpenAIProvider::Api::responses;
+        return {provider->get_model(""), o.default_model + " at " + o.endpoint.base_url + " (" +
+                                             (responses ? "Responses" : "Chat Completions") + " API)"};
+    }
+    agents::DemoModelOptions demo;
+    demo.pacing = std::chrono::milliseconds(30);
+    demo.reasoning = true;
+    return {std::make_shared<agents::DemoModel>(demo),
+            "offline DemoModel (no network; set OPENAI_API_KEY or OPENAI_BASE_URL for a real model)"};
+}
+//]
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    examples::Cli cli("agent_server",
+                      "A ChatKit backend answering with an agent: weather and user-context tools, a "
+                      "switch_theme client tool, streamed reasoning, SQLite threads.");
+    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
+        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
+        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+        .option("db", "CHATKIT_DB", "./agent_server.db", "SQLite database file (:memory: keeps nothing)")
+        .option("history", "CHATKIT_HISTORY", "30", "thread items given to the model each turn")
+        .flag("verbose", "CHATKIT_VERBOSE", "log failed requests and cancelled streams to stderr");
+    cli.parse(argc, argv);
+    int const history = cli.positive("history");
+
+    std::unique_ptr<Store<Context>> store;
+    try {
+        SqliteOptions sqlite;
+        sqlite.path = cli.get("db");
+        store = std::make_unique<SqliteStore<Context>>(std::move(sqlite), [](Context const& c) { return c.user_id; });
+    } catch (std::exception const& e) {
+        std::cerr << "agent_server: cannot open the store: " << e.what() << "\n";
+        return 1;
+    }
+    ModelChoice model = choose_model();
+    AgentServer app(*store, model.model, history);
+    app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
+
+    http::ServerOptions options;
+    options.host = cli.get("host");
+    options.port = cli.port("port");
+    options.threads = cli.positive("threads");
+    try {
+        http::Server<Context> server(app, options, make_context);
+        server.start();
+        std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
+        std::cerr << "model: " << model.description << std::endl;
+        std::cerr << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
+                  << " (metadata.user_name and metadata.page reach get_user_context); stop with Ctrl-C" << std::endl;
+        server.run_until_signal();
+    } catch (std::exception const& e) {
+        std::cerr << "agent_server: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
