@@ -6,12 +6,14 @@
 Spawns COMMAND (stdout discarded, stderr to FILE), polls 127.0.0.1:P every millisecond until it
 accepts a connection ("ready": spawn -> accepting), then sends one `threads.create` request with
 the text "stream 32" on that connection and reads the whole SSE reply ("first request": request
-sent -> last byte, and the time to the first event). Prints one JSON line with those figures and
+sent -> last byte, and the time to the first event, and the server's CPU time and run-queue wait during it from
+/proc/PID/task/*/schedstat, which separate its own cost from a busy machine's). Prints one JSON line with those figures and
 the server's PID, and leaves the server running (the caller stops it by PID). Exits 1 (after
 killing the server) when it does not come up within 30 s or the reply is not a 200 event stream.
 """
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -77,6 +79,20 @@ def read_reply(sock: socket.socket, t_sent: float) -> dict:
             "ttfe_ms": None if t_first is None else (t_first - t_sent) * 1000, "full_ms": (t_end - t_sent) * 1000}
 
 
+def schedstat(pid: int) -> tuple[float, float]:
+    """(ms on a CPU, ms waiting for a CPU) summed over the process' threads (0, 0 if unknown)."""
+    run = wait = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                fields = f.read().split()
+            run += int(fields[0])
+            wait += int(fields[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return run / 1e6, wait / 1e6
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -107,10 +123,13 @@ def main() -> int:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     req = (f"POST {a.path} HTTP/1.1\r\nHost: 127.0.0.1:{a.port}\r\nContent-Type: application/json\r\n"
            f"Accept: text/event-stream\r\nContent-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+    cpu0, wait0 = schedstat(proc.pid)
     t_sent = time.perf_counter()
     try:
         sock.sendall(req)
         r = read_reply(sock, t_sent)
+        cpu1, wait1 = schedstat(proc.pid)
+        r["server_cpu_ms"], r["server_wait_ms"] = cpu1 - cpu0, wait1 - wait0
     except Exception as e:  # noqa: BLE001
         proc.kill()
         print(f"first request failed: {e}", file=sys.stderr)

@@ -28,7 +28,9 @@
 #   CONFIGS              "cpp cpp-sqlite python node limit"
 #   SERVER_CPUS=0 LOAD_CPUS=1   taskset pinning (ignored on a 1-CPU machine)
 #   DUR=5 WARMUP=2 CONNS=16 LAT_COUNT=300 HOLD_STREAMS=1000   load runner settings
-#   BIG_HOLD=10000 BIG_HOLD_CONFIGS="cpp"   the many-streams memory run (BIG_HOLD=0 skips it)
+#   BIG_HOLD=10000 BIG_HOLD_CONFIGS="cpp" BIG_HOLD_N=1 BIG_HOLD_MS=20000   the many-streams memory
+#                        run: BIG_HOLD streams 'slow N MS' held open at once (BIG_HOLD=0 skips it;
+#                        one slow delta keeps the Python client's work per stream small)
 #   BASE_PORT=18110      ports BASE_PORT..BASE_PORT+4
 #   OUT                  results directory (<build>/results/<utc time>)
 # Needs: cmake, a C++20 compiler, Boost 1.81 (the SDK's own dependencies), wrk, python3 >= 3.10,
@@ -42,6 +44,8 @@ SERVER_CPUS=${SERVER_CPUS:-0}
 LOAD_CPUS=${LOAD_CPUS:-1}
 BIG_HOLD=${BIG_HOLD:-10000}
 BIG_HOLD_CONFIGS=${BIG_HOLD_CONFIGS:-cpp}
+BIG_HOLD_N=${BIG_HOLD_N:-1}
+BIG_HOLD_MS=${BIG_HOLD_MS:-20000}
 BASE_PORT=${BASE_PORT:-18110}
 export DUR=${DUR:-5} WARMUP=${WARMUP:-2} CONNS=${CONNS:-16} LAT_COUNT=${LAT_COUNT:-300} \
        HOLD_STREAMS=${HOLD_STREAMS:-1000}
@@ -162,11 +166,11 @@ for cfg in $CONFIGS; do
   stop_server
   case " $BIG_HOLD_CONFIGS " in *" $cfg "*)
     if [ "$BIG_HOLD" -gt 0 ]; then
-      say "$cfg: $BIG_HOLD open streams 'slow 20 500' on a fresh server"
+      say "$cfg: $BIG_HOLD open streams 'slow $BIG_HOLD_N $BIG_HOLD_MS' on a fresh server"
       if start_server "$cfg" "$port" "$OUT/$cfg.first2.json"; then
         PIN=(); [ -z "$PIN_LOAD" ] || PIN=(taskset -c "$PIN_LOAD")
         SERVER_PID=$SPID timeout -k 5 150 "${PIN[@]}" python3 "$WORK/load/ckbench.py" hold \
-          "http://127.0.0.1:$port/chatkit" --streams "$BIG_HOLD" --n 20 --ms 500 \
+          "http://127.0.0.1:$port/chatkit" --streams "$BIG_HOLD" --n "$BIG_HOLD_N" --ms "$BIG_HOLD_MS" \
           >"$OUT/$cfg.hold.json" 2>"$OUT/$cfg.hold.err" || say "$cfg: big hold failed, see $OUT/$cfg.hold.err"
         stop_server
       fi
