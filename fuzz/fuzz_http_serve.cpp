@@ -70,6 +70,7 @@ public:
 
 // Parses `bytes` as one request; false when they are not a complete, valid request.
 bool parse(std::string_view bytes, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+    if (bytes.empty()) return false;
     auto space = buffer.prepare(bytes.size());
     std::memcpy(space.data(), bytes.data(), bytes.size());
     buffer.commit(bytes.size());
