@@ -2,14 +2,15 @@
 # Installs what chatkit-cpp needs on Debian bookworm, and only what is missing.
 #
 #   scripts/install-deps.sh          build dependencies (compiler, CMake, Ninja, Boost, OpenSSL, SQLite, Catch2)
-#   scripts/install-deps.sh --test   also what the test suite needs (Chromium, Node.js + npm, curl)
+#   scripts/install-deps.sh --test   also what the test suite needs (Chromium, Node.js + npm, curl,
+#                                    clang 14 with libFuzzer, clang-tidy)
 #
 # Idempotent: every package is checked with dpkg-query first; `apt-get update` and `apt-get install`
 # run only when something is missing. Runs as root, or through sudo otherwise.
 set -euo pipefail
 
 usage() {
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
+    sed -n '2,9s/^# \{0,1\}//p' "$0"
 }
 
 with_test=0
@@ -34,7 +35,8 @@ build_packages=(
     libssl-dev libsqlite3-dev sqlite3 catch2
     python3 openssl git
 )
-test_packages=(chromium nodejs npm curl)
+# clang 14 + its runtimes (libFuzzer, sanitizers) for fuzz/run.sh, clang-tidy for the clang-tidy phase.
+test_packages=(chromium nodejs npm curl clang-14 libclang-rt-14-dev clang-tidy-14)
 
 packages=("${build_packages[@]}")
 if ((with_test)); then

@@ -4,21 +4,34 @@
 # Phases, in order:
 #   deps           scripts/install-deps.sh --test
 #   release-build  RelWithDebInfo, warnings as errors, Ninja, in build/release
-#   release-tests  ctest in build/release (all labels: unit, integration, packaging, ...)
+#   release-tests  ctest in build/release (all labels but soak: unit, integration, packaging, ...)
 #   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration, agents
+#   tsan           Debug + thread sanitizer in build/tsan; ctest label integration, every test server on
+#                  4 threads (CHATKIT_TEST_SERVER_THREADS=4), suppressions in tests/tsan.supp
 #   conformance    conformance_server against the conformance kit (compare --strict-errors)
 #   install        cmake --install build/release into a temp prefix, then the tests/cmake/find_package
 #                  consumer built against it
+#   fuzz           fuzz/run.sh: the libFuzzer targets (clang, ASan + UBSan) in build/fuzz, each for
+#                  CHATKIT_FUZZ_SECONDS
+#   clang-tidy     scripts/clang-tidy-changed.py: clang-tidy (.clang-tidy) on the C++ files changed
+#                  since the merge base with origin/main (else the last commit), with
+#                  build/release/compile_commands.json; a finding on a changed line fails the phase
 #
 # Environment (all optional):
 #   CHATKIT_SKIP_DEPS=1 CHATKIT_SKIP_BUILD=1 CHATKIT_SKIP_TESTS=1 CHATKIT_SKIP_ASAN=1
-#   CHATKIT_SKIP_CONFORMANCE=1 CHATKIT_SKIP_INSTALL=1
+#   CHATKIT_SKIP_TSAN=1 CHATKIT_SKIP_CONFORMANCE=1 CHATKIT_SKIP_INSTALL=1 CHATKIT_SKIP_FUZZ=1
+#   CHATKIT_SKIP_TIDY=1
 #                        skip a phase (SKIP_BUILD reuses build/release as it is; SKIP_TESTS skips the
 #                        release ctest run)
 #   CHATKIT_JOBS=N       build and ctest parallelism (default 2)
-#   CHATKIT_CTEST_ARGS   extra ctest arguments for both ctest runs, e.g. "-R protocol"
-#   CHATKIT_CMAKE_ARGS   extra arguments for both configure steps
+#   CHATKIT_CTEST_ARGS   extra ctest arguments for every ctest run, e.g. "-R protocol"
+#   CHATKIT_CMAKE_ARGS   extra arguments for the release, asan and tsan configure steps
 #   CHATKIT_SHARED_DIR   the shared/ folder that holds conformance/ (default: ../shared beside the repo)
+#   CHATKIT_FUZZ_SECONDS seconds per fuzz target (default 60)
+#   CHATKIT_TIDY_BASE    the git revision clang-tidy diffs against (default: merge base with origin/main)
+#
+# The tsan, fuzz and clang-tidy phases are opt-in until they have run green in CI once (issue 9):
+# they are skipped unless CHATKIT_SKIP_TSAN=0 / CHATKIT_SKIP_FUZZ=0 / CHATKIT_SKIP_TIDY=0.
 #
 # Every phase runs even when an earlier one failed (unless it needs a build that failed); a summary
 # closes the output and the exit status is non-zero when anything failed.
@@ -29,7 +42,7 @@
 set -euo pipefail
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,25s/^# \{0,1\}//p' "$0"
+    sed -n '2,37s/^# \{0,1\}//p' "$0"
     exit 0
 fi
 if (($# > 0)); then
@@ -41,8 +54,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 JOBS="${CHATKIT_JOBS:-2}"
+: "${CHATKIT_SKIP_TSAN:=1}" "${CHATKIT_SKIP_FUZZ:=1}" "${CHATKIT_SKIP_TIDY:=1}"
+export CHATKIT_SKIP_TSAN CHATKIT_SKIP_FUZZ CHATKIT_SKIP_TIDY
 RELEASE_DIR="build/release"
 ASAN_DIR="build/asan"
+TSAN_DIR="build/tsan"
+FUZZ_DIR="build/fuzz"
 read -r -a CTEST_EXTRA <<<"${CHATKIT_CTEST_ARGS:-}"
 read -r -a CMAKE_EXTRA <<<"${CHATKIT_CMAKE_ARGS:-}"
 
@@ -142,15 +159,18 @@ phase_deps() {
 }
 
 phase_release_build() {
+    # compile_commands.json is for the clang-tidy phase.
     cmake -S . -B "$RELEASE_DIR" "${CMAKE_COMMON[@]}" \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCHATKIT_WARNINGS_AS_ERRORS=ON \
+        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
         "${CMAKE_EXTRA[@]}"
     cmake --build "$RELEASE_DIR" -j "$JOBS"
 }
 
 phase_release_tests() {
-    run_ctest --test-dir "$RELEASE_DIR"
+    # The soak (label soak, tests/soak) runs on demand: ctest --test-dir build/release -L soak.
+    run_ctest --test-dir "$RELEASE_DIR" -LE '^soak$'
 }
 
 phase_asan() {
@@ -164,6 +184,29 @@ phase_asan() {
     export ASAN_OPTIONS=detect_leaks=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_ctest --test-dir "$ASAN_DIR" -L '^(unit|integration|agents)$'
+}
+
+phase_tsan() {
+    # Integration tests only: they run real servers whose connections share the store and the
+    # server object across threads. Each test server gets a 4-thread io_context.
+    cmake -S . -B "$TSAN_DIR" "${CMAKE_COMMON[@]}" \
+        -DCMAKE_BUILD_TYPE=Debug \
+        -DCHATKIT_SANITIZE=thread \
+        -DCHATKIT_BUILD_EXAMPLES=OFF \
+        "${CMAKE_EXTRA[@]}"
+    cmake --build "$TSAN_DIR" -j "$JOBS" --target chatkit_integration_tests
+    export CHATKIT_TEST_SERVER_THREADS=4
+    export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 history_size=4"
+    run_ctest --test-dir "$TSAN_DIR" -L '^integration$'
+}
+
+phase_fuzz() {
+    CHATKIT_FUZZ_BUILD_DIR="$ROOT/$FUZZ_DIR" CHATKIT_JOBS="$JOBS" \
+        bash fuzz/run.sh "${CHATKIT_FUZZ_SECONDS:-60}"
+}
+
+phase_clang_tidy() {
+    python3 scripts/clang-tidy-changed.py --build "$RELEASE_DIR" --jobs "$JOBS"
 }
 
 find_shared_dir() {
@@ -327,12 +370,19 @@ else
     skip_phase release-tests "release-build failed"
 fi
 run_phase asan CHATKIT_SKIP_ASAN phase_asan
+run_phase tsan CHATKIT_SKIP_TSAN phase_tsan
 if ((release_ok)); then
     run_phase conformance CHATKIT_SKIP_CONFORMANCE phase_conformance
     run_phase install CHATKIT_SKIP_INSTALL phase_install
 else
     skip_phase conformance "release-build failed"
     skip_phase install "release-build failed"
+fi
+run_phase fuzz CHATKIT_SKIP_FUZZ phase_fuzz
+if ((release_ok)); then
+    run_phase clang-tidy CHATKIT_SKIP_TIDY phase_clang_tidy
+else
+    skip_phase clang-tidy "release-build failed"
 fi
 
 passed=0

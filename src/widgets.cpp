@@ -30,19 +30,26 @@ bool starts_with(value const& longer, value const& prefix) {
 
 bool full_replace(object const& before, object const& after);
 
-// True when two prop values differ; objects in a `children` position compare as components.
-bool differs(value const& x, value const& y, bool children_position) {
+// True when two prop values differ. With `children`, x and y are the values of a `children` prop:
+// the objects directly in those arrays are components and compare as such (a streaming text value
+// may grow). Anything deeper (an array inside `children`, an object in another prop) compares by
+// value, because collect_text_nodes() does not look there and could not send a delta for it.
+bool differs(value const& x, value const& y, bool children) {
     if (x.is_array() && y.is_array()) {
         auto const& a = x.get_array();
         auto const& b = y.get_array();
         if (a.size() != b.size()) return true;
-        for (std::size_t i = 0; i < a.size(); ++i)
-            if (differs(a[i], b[i], children_position)) return true;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (a[i] == b[i]) continue;
+            if (children && a[i].is_object() && b[i].is_object()) {
+                if (full_replace(a[i].get_object(), b[i].get_object())) return true;
+                continue;
+            }
+            return true;
+        }
         return false;
     }
-    if (x == y) return false;
-    if (children_position && x.is_object() && y.is_object()) return full_replace(x.get_object(), y.get_object());
-    return true;
+    return x != y;
 }
 
 bool full_replace(object const& before, object const& after) {

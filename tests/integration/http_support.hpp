@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -278,6 +279,10 @@ struct Fixture {
             chatkit::Logger{echo ? chatkit::LogLevel::debug : chatkit::LogLevel::warning, sink});
         options.port = 0;
         options.shutdown_grace = 2s;
+        // CHATKIT_TEST_SERVER_THREADS=N runs every test server on N threads (the TSan phase of
+        // scripts/test.sh uses 4, so connections really run concurrently).
+        if (char const* threads = std::getenv("CHATKIT_TEST_SERVER_THREADS"))
+            options.threads = static_cast<unsigned>(std::max(1, std::atoi(threads)));
         if (configure) configure(options);
         server = std::make_unique<chatkit::http::Server<TestContext>>(chatkit_server, options, make_context);
         server->start();
