@@ -302,8 +302,10 @@ protected:
         if (action.type == "quickstart.hello") {
             AssistantMessageStream message(events);
             co_await message.start();
-            co_await message.append("Hello " + ctx.user_id + "! The server received your button press (the widget " +
-                                    (sender ? sender->id : std::string("was not named")) + ").");
+            // Named first: a temporary built inside a co_await expression is miscompiled by g++ 12.
+            std::string const widget = sender ? sender->id : std::string("was not named");
+            std::string text = "Hello " + ctx.user_id + "! The server received your button press (the widget " + widget + ").";
+            co_await message.append(std::move(text));
             co_await message.finish();
             co_return;
         }

@@ -445,11 +445,15 @@ async function main() {
   check(widgetText.includes('Widget demo') && widgetText.includes('pressed 0 times'), `the widget shows ${JSON.stringify(widgetText)}`);
 
   step('press the widget\'s button (threads.custom_action) and see the server\'s answer');
+  const idle = () => page.waitForFunction(() => document.querySelector('[data-testid="composer"]').dataset.busy === 'false',
+    null, { timeout: WAIT_MS }).catch(() => { throw new TestFailure('the stream did not end'); });
+  await idle();
   await page.getByTestId('widget-button').filter({ hasText: 'Say hello' }).click();
   await waitForMessages('the answer to the button', (l) => {
     const last = l.filter((m) => m.role === 'assistant').pop();
     return last && last.status === 'done' && /^Hello local-user! The server received your button press/.test(last.text);
   });
+  await idle();
   await page.getByTestId('widget-button').filter({ hasText: 'Count' }).click();
   await page.waitForFunction(() => {
     const w = document.querySelector('[data-testid="widget"]');
