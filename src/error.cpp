@@ -23,6 +23,7 @@ public:
             case error::unauthorized: return "unauthorized";
             case error::forbidden: return "forbidden";
             case error::internal: return "internal error";
+            case error::unsupported_media_type: return "unsupported media type";
         }
         return "unknown chatkit error";
     }
@@ -44,6 +45,7 @@ unsigned http_status(boost::system::error_code const& ec) noexcept {
         case error::payload_too_large: return 413;
         case error::unauthorized: return 401;
         case error::forbidden: return 403;
+        case error::unsupported_media_type: return 415;
         default: return 500;
     }
 }
@@ -57,6 +59,7 @@ char const* client_code(boost::system::error_code const& ec) noexcept {
         case error::unauthorized: return "unauthorized";
         case error::forbidden: return "forbidden";
         case error::not_implemented: return "not_implemented";
+        case error::unsupported_media_type: return "unsupported_media_type";
         default: return "internal";
     }
 }

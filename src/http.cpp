@@ -132,6 +132,23 @@ std::optional<std::string_view> RequestInfo::cookie(std::string_view name) const
 
 std::string_view RequestInfo::path() const noexcept { return target.substr(0, target.find('?')); }
 
+std::string_view RouteRequest::path() const noexcept { return info ? info->path() : std::string_view(); }
+beast::http::verb RouteRequest::method() const noexcept { return info ? info->method : beast::http::verb::unknown; }
+std::string_view RouteRequest::header(std::string_view name) const {
+    return info ? info->header(name) : std::string_view();
+}
+
+RouteResponse RouteResponse::json(unsigned status, std::string body) {
+    RouteResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+}
+
+RouteResponse RouteResponse::error(unsigned status, std::string_view message) {
+    return json(status, error_body(status_code_name(status), message));
+}
+
 namespace detail {
 
 // The two streams of the bundled listener, compiled once here (see impl/http_serve.hpp).
@@ -1035,7 +1052,7 @@ struct listener::impl {
 
             http_::request_parser<http_::string_body> parser;
             parser.header_limit(options.header_limit);
-            parser.body_limit(options.body_limit);
+            parser.body_limit(largest_body_limit());
             {
                 auto read = read_header(stream, buffer, parser);
                 auto guarded = with_deadline(std::move(read), options.header_timeout);
@@ -1060,6 +1077,13 @@ struct listener::impl {
                 co_await send_error(stream, 400, *problem, version, false);
                 co_return;
             }
+            // The body limit of this request's route (the header was read with the largest one).
+            std::uint64_t const body_limit = body_limit_for(head.target());
+            if (auto const length = parser.content_length(); length && *length > body_limit) {
+                co_await send_error(stream, 413, body_limit_message(body_limit), version, false);
+                co_return;
+            }
+            parser.body_limit(body_limit);
             if (!parser.is_done() && version >= 11 && iequals(head[http_::field::expect], "100-continue")) {
                 auto const ec = co_await write_text(stream, "HTTP/1.1 100 Continue\r\n\r\n");
                 if (ec) co_return;
@@ -1075,7 +1099,7 @@ struct listener::impl {
                 if (*result) {
                     if (auto const status = read_failure_status(*result)) {
                         std::string const message =
-                            *status == 413 ? body_limit_message() : (*result).message();
+                            *status == 413 ? body_limit_message(body_limit) : (*result).message();
                         co_await send_error(stream, *status, message, version, false);
                     }
                     co_return;
@@ -1089,8 +1113,31 @@ struct listener::impl {
         }
     }
 
-    std::string body_limit_message() const {
-        return "Request body is larger than " + std::to_string(options.body_limit) + " bytes";
+    std::string body_limit_message(std::uint64_t limit) const {
+        return "Request body is larger than " + std::to_string(limit) + " bytes";
+    }
+    std::string body_limit_message() const { return body_limit_message(options.body_limit); }
+
+    // The route serving `target`, or null.
+    Route const* route_for(std::string_view target) const {
+        std::string_view const path = target.substr(0, target.find('?'));
+        for (auto const& route : options.routes) {
+            if (route.prefix.empty() || !path.starts_with(route.prefix)) continue;
+            if (path.size() == route.prefix.size() || path[route.prefix.size()] == '/') return &route;
+        }
+        return nullptr;
+    }
+
+    std::uint64_t body_limit_for(std::string_view target) const {
+        auto const* route = route_for(target);
+        return route && route->body_limit ? *route->body_limit : options.body_limit;
+    }
+
+    std::uint64_t largest_body_limit() const {
+        std::uint64_t limit = options.body_limit;
+        for (auto const& route : options.routes)
+            if (route.body_limit) limit = std::max(limit, *route.body_limit);
+        return limit;
     }
 
     template <class Stream, class Body>
@@ -1162,6 +1209,9 @@ struct listener::impl {
             co_return co_await send(stream, res);
         }
 
+        if (auto const* route = route_for(target))
+            co_return co_await serve_route(st, stream, *route, req, origin, cors_allowed);
+
         if (path == options.chatkit_path) {
             ServeOptions const* serve_options = &options.serve;
             std::optional<ServeOptions> with_cors;
@@ -1215,6 +1265,45 @@ struct listener::impl {
     }
 
     template <class Stream>
+    asio::awaitable<bool> serve_route(session_state& st, Stream& stream, Route const& route,
+                                      http_::request<http_::string_body>& req, std::string_view origin,
+                                      bool cors_allowed) {
+        RequestInfo info;
+        info.method = req.method();
+        info.target = req.target();
+        info.remote_endpoint = st.remote;
+        info.fields = &req.base();
+        RouteRequest request{&info, req.body()};
+        RouteResponse answer;
+        try {
+            answer = co_await route.handler(request);
+        } catch (HttpError const& e) {
+            answer = RouteResponse::error(e.status(), e.message());
+            if (!e.www_authenticate().empty()) answer.headers.emplace_back("WWW-Authenticate", e.www_authenticate());
+        } catch (Error const& e) {
+            unsigned const status = http_status(e.code());
+            if (status >= 500) log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
+            answer = RouteResponse::json(status, error_body(client_code(e.code()), e.message()));
+        } catch (boost::system::system_error const& e) {
+            if (e.code() == asio::error::operation_aborted) throw;
+            log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
+            answer = RouteResponse::error(500, "Internal server error");
+        } catch (std::exception const& e) {
+            log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
+            answer = RouteResponse::error(500, "Internal server error");
+        }
+        http_::response<http_::string_body> res{static_cast<http_::status>(answer.status), req.version()};
+        res.set(http_::field::content_type, answer.content_type);
+        for (auto const& [name, value] : answer.headers) res.insert(name, value);
+        if (cors_allowed) add_cors(res.base(), origin);
+        res.keep_alive(req.keep_alive());
+        res.body() = std::move(answer.body);
+        res.prepare_payload();
+        if (req.method() == http_::verb::head) res.body().clear();
+        co_return co_await send(stream, res);
+    }
+
+    template <class Stream>
     asio::awaitable<bool> serve_file(Stream& stream, http_::verb method, std::string_view path,
                                      unsigned version, bool keep_alive) {
         auto const file = resolve_static(static_root, path, options.index_file);
@@ -1258,6 +1347,13 @@ void listener::stop() { impl_->stop(); }
 void listener::run_until_signal() { impl_->run_until_signal(); }
 asio::io_context& listener::context() noexcept { return impl_->ioc; }
 ServerOptions const& listener::options() const noexcept { return impl_->options; }
+void listener::add_route(Route route) {
+    if (impl_->started) throw std::logic_error("http::Server::add_route after start()");
+    if (route.prefix.empty() || route.prefix.front() != '/' || (route.prefix.size() > 1 && route.prefix.back() == '/'))
+        throw std::invalid_argument("a route prefix starts with '/' and has no trailing '/': " + route.prefix);
+    if (!route.handler) throw std::invalid_argument("a route needs a handler");
+    impl_->options.routes.push_back(std::move(route));
+}
 
 }  // namespace detail
 }  // namespace chatkit::http

@@ -69,16 +69,34 @@ bool full_replace(object const& before, object const& after) {
     return false;
 }
 
-// Streaming-text nodes with a non-empty id, in pre-order through `children` arrays only.
-void collect_text_nodes(object const& node, std::vector<std::pair<std::string, object const*>>& out) {
+// Streaming-text nodes with a non-empty id, in pre-order through `children` arrays only, one per
+// id: like the reference's dict, a repeated id keeps its first position and its last node.
+using text_nodes = std::vector<std::pair<std::string, object const*>>;
+
+void collect_text_nodes(object const& node, text_nodes& out, std::unordered_map<std::string, std::size_t>& index) {
     if (is_streaming_text(node)) {
         auto const& id = prop(node, "id");
-        if (id.is_string() && !id.get_string().empty()) out.emplace_back(std::string(id.get_string()), &node);
+        if (id.is_string() && !id.get_string().empty()) {
+            std::string key(id.get_string());
+            if (auto it = index.find(key); it != index.end()) {
+                out[it->second].second = &node;
+            } else {
+                index.emplace(key, out.size());
+                out.emplace_back(std::move(key), &node);
+            }
+        }
     }
     auto const& children = prop(node, "children");
     if (!children.is_array()) return;
     for (auto const& child : children.get_array())
-        if (child.is_object()) collect_text_nodes(child.get_object(), out);
+        if (child.is_object()) collect_text_nodes(child.get_object(), out, index);
+}
+
+text_nodes collect_text_nodes(object const& root) {
+    text_nodes out;
+    std::unordered_map<std::string, std::size_t> index;
+    collect_text_nodes(root, out, index);
+    return out;
 }
 
 }  // namespace
@@ -92,9 +110,8 @@ std::vector<ThreadItemUpdate> diff_widget(WidgetRoot const& before_in, WidgetRoo
 
     if (full_replace(before, after)) return {WidgetRootUpdated{after}};
 
-    std::vector<std::pair<std::string, object const*>> old_nodes, new_nodes;
-    collect_text_nodes(before, old_nodes);
-    collect_text_nodes(after, new_nodes);
+    auto const old_nodes = collect_text_nodes(before);
+    auto const new_nodes = collect_text_nodes(after);
     std::unordered_map<std::string_view, object const*> old_by_id;
     for (auto const& [id, node] : old_nodes) old_by_id.emplace(id, node);
 

@@ -13,6 +13,10 @@
 //     it and sends thread.updated;
 //   * a per-request context built from the HTTP request (the user id in `X-User-Id`), by which the
 //     store is partitioned;
+//   * a widget (send a message containing "widget") whose button's action the server answers
+//     (action() streams a reply; sync_action() updates the widget's counter);
+//   * attachments (`--uploads-dir DIR`): a LocalAttachmentStore with its upload and preview routes,
+//     scoped by user like the threads;
 //   * chatkit::http::Server with the playground page (playground/) served at `/`, `/healthz`, and a
 //     graceful stop on SIGINT/SIGTERM. Press the playground's stop button mid-answer: the browser
 //     closes the connection, the server cancels the run (the model stops) and saves the partial answer.
@@ -25,9 +29,18 @@
 #include <chatkit/agents/chatkit.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/attachments/local_store.hpp>
+#include <chatkit/attachments/routes.hpp>
 #include <chatkit/http/server.hpp>
-#include <chatkit/sqlite/store.hpp>
 #include <chatkit/server.hpp>
+#include <chatkit/sqlite/store.hpp>
+#include <chatkit/streaming.hpp>
+#include <chatkit/widgets.hpp>
+#include <chatkit/widgets/builders.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -132,6 +145,59 @@ std::string title_from(std::string_view text) {
     return flat.substr(0, cut) + "\u2026";
 }
 
+// --- the widget ----------------------------------------------------------------------------------
+
+/// True for a message asking for the demo widget (it contains the word "widget").
+bool wants_widget(UserMessageItem const& input) {
+    for (auto const& part : input.content)
+        if (auto const* t = std::get_if<UserMessageTextContent>(&part))
+            if (t->text.find("widget") != std::string::npos) return true;
+    return false;
+}
+
+//[demo_widget
+/// The demo widget: a card with a counter and two buttons. "Say hello" is a streaming action
+/// (`threads.custom_action`): the server answers with an assistant message. "Count" goes through
+/// `threads.sync_custom_action` in clients that use it, and updates the card in place.
+WidgetRoot demo_widget(long long count) {
+    using namespace chatkit::widgets;
+    return Card({
+                    Title("Widget demo").size("sm"),
+                    Markdown("Built on the server with **chatkit::widgets**; the buttons call it back."),
+                    Row({Badge("count " + std::to_string(count)).color("info").id("count"), Spacer(),
+                         Caption("pressed " + std::to_string(count) + " times")})
+                        .gap(2),
+                    Divider(),
+                    Row({Button("Say hello")
+                             .style("primary")
+                             .on_click({.type = "quickstart.hello", .payload = {{"count", count}}}),
+                         Button("Count").variant("outline").on_click({.type = "quickstart.count"})})
+                        .gap(2),
+                })
+        .size("md")
+        .padding(3);
+}
+//]
+
+/// The counter a demo widget shows (read back from its `count` badge).
+long long widget_count(WidgetItem const& item) {
+    auto const* row = item.widget.if_contains("children");
+    if (!row || !row->is_array() || row->get_array().size() < 3) return 0;
+    auto const* badge_row = row->get_array()[2].if_object();
+    auto const* children = badge_row ? badge_row->if_contains("children") : nullptr;
+    if (!children || !children->is_array() || children->get_array().empty()) return 0;
+    auto const* badge = children->get_array()[0].if_object();
+    auto const* label = badge ? badge->if_contains("label") : nullptr;
+    if (!label || !label->is_string()) return 0;
+    std::string_view const text = label->get_string();
+    auto const space = text.rfind(' ');
+    try {
+        return space == std::string_view::npos ? 0 : std::stoll(std::string(text.substr(space + 1)));
+    } catch (std::exception const&) {
+        return 0;
+    }
+}
+
 // --- the assistant -------------------------------------------------------------------------------
 
 /// Serialises stderr lines written from several I/O threads.
@@ -164,11 +230,26 @@ agents::FunctionTool weather_tool() {
 }
 //]
 
+/// The model converter's view of uploaded files: image bytes go to the model inline, text files as
+/// text (never uploaded to a third party). Without an attachment store, attachments are described.
+agents::AttachmentLoader<Context> attachment_loader(LocalAttachmentStore<Context>* attachments) {
+    if (!attachments) return {};
+    return [attachments](Attachment const& attachment,
+                         Context& ctx) -> asio::awaitable<std::optional<AttachmentBytes>> {
+        try {
+            co_return attachments->read(attachment.id, ctx);
+        } catch (Error const&) {
+            co_return std::nullopt;  // not uploaded (yet), or gone: the converter describes it instead
+        }
+    };
+}
+
 /// The quickstart's ChatKit server: an Agent answers, streamed through stream_agent_response.
-class QuickstartServer final : public ChatKitServer<Context> {
+class QuickstartServer : public ChatKitServer<Context> {
 public:
-    QuickstartServer(Store<Context>& store, std::shared_ptr<agents::Model> model)
-        : ChatKitServer<Context>(store) {
+    QuickstartServer(Store<Context>& store, std::shared_ptr<agents::Model> model,
+                     LocalAttachmentStore<Context>* attachments = nullptr)
+        : ChatKitServer<Context>(store, attachments), converter_(attachment_loader(attachments)) {
         agent_.name = "Assistant";
         agent_.instructions = std::string("You are a helpful assistant. Use get_weather for weather questions.");
         agent_.tools = {weather_tool()};
@@ -194,6 +275,7 @@ protected:
     }
     //]
 
+
     asio::awaitable<void> add_feedback(std::string const& thread_id, std::vector<std::string> const& item_ids,
                                        FeedbackKind kind, Context& ctx) override {
         std::string ids;
@@ -206,6 +288,61 @@ protected:
 private:
     agents::Agent<AgentCtx> agent_;
     agents::ThreadItemConverter<Context> converter_;
+};
+
+/// The quickstart with its widget demo: a message containing "widget" is answered with the demo
+/// widget, whose buttons come back as actions. Everything else goes to QuickstartServer.
+class WidgetDemoServer final : public QuickstartServer {
+public:
+    using QuickstartServer::QuickstartServer;
+
+protected:
+    asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
+                                  EventSink& events, Context& ctx) override {
+        if (input && wants_widget(*input)) {
+            co_await stream_widget(events, demo_widget(0), std::string("Widget demo"));
+            co_return;
+        }
+        co_await QuickstartServer::respond(thread, input, events, ctx);
+    }
+
+    //[widget_action
+    /// A widget button was pressed (`threads.custom_action`): answer with a streamed message.
+    asio::awaitable<void> action(ThreadMetadata&, Action const& action, std::optional<WidgetItem> const& sender,
+                                 EventSink& events, Context& ctx) override {
+        if (action.type == "quickstart.hello") {
+            AssistantMessageStream message(events);
+            co_await message.start();
+            // Named first: a temporary built inside a co_await expression is miscompiled by g++ 12.
+            std::string const widget = sender ? sender->id : std::string("was not named");
+            std::string text = "Hello " + ctx.user_id + "! The server received your button press (the widget " + widget + ").";
+            co_await message.append(std::move(text));
+            co_await message.finish();
+            co_return;
+        }
+        if (action.type == "quickstart.count" && sender) {
+            // Streaming variant of "Count": replace the widget with the next count.
+            WidgetItem item = *sender;
+            item.widget = demo_widget(widget_count(*sender) + 1);
+            ThreadStreamEvent replaced = ThreadItemReplacedEvent{item};
+            co_await events.emit(std::move(replaced));
+            co_return;
+        }
+        throw CustomStreamError("Unknown action: " + action.type);
+    }
+
+    /// `threads.sync_custom_action`: "Count" returns the updated widget, saved first.
+    asio::awaitable<SyncCustomActionResponse> sync_action(ThreadMetadata& thread, Action const& action,
+                                                          std::optional<WidgetItem> const& sender,
+                                                          Context& ctx) override {
+        if (action.type != "quickstart.count" || !sender)
+            throw_error(error::invalid_request, "Unknown action: " + action.type);
+        WidgetItem item = *sender;
+        item.widget = demo_widget(widget_count(*sender) + 1);
+        co_await store().save_item(thread.id, item, ctx);
+        co_return SyncCustomActionResponse{ThreadItem(std::move(item))};
+    }
+    //]
 };
 
 // --- start-up ------------------------------------------------------------------------------------
@@ -259,6 +396,9 @@ int main(int argc, char** argv) {
         .option("db", "CHATKIT_DB", "./chatkit.db", "SQLite database file for threads (:memory: keeps them in memory)")
         .option("static-dir", "CHATKIT_STATIC_DIR", playground, "directory served at / (the playground)")
         .option("word-delay-ms", "CHATKIT_WORD_DELAY_MS", "30", "pause before each streamed word, in ms")
+        .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "",
+                "directory for attachment uploads (enables attachments; empty disables them)")
+        .option("max-upload-mb", "CHATKIT_MAX_UPLOAD_MB", "10", "largest attachment, in MiB")
         .flag("verbose", "CHATKIT_VERBOSE", "log requests that fail and cancelled streams to stderr");
     cli.parse(argc, argv);
 
@@ -279,8 +419,22 @@ int main(int argc, char** argv) {
         std::cerr << "quickstart: cannot open the store: " << e.what() << "\n";
         return 1;
     }
+    //[attachments_setup
+    std::unique_ptr<LocalAttachmentStore<Context>> attachments;
+    if (!cli.get("uploads-dir").empty()) {
+        LocalAttachmentOptions files;
+        files.directory = cli.get("uploads-dir");
+        files.max_bytes = static_cast<std::uint64_t>(cli.positive("max-upload-mb")) * 1024 * 1024;
+        try {
+            attachments = std::make_unique<LocalAttachmentStore<Context>>(std::move(files), owner_of);
+        } catch (std::exception const& e) {
+            std::cerr << "quickstart: cannot use the uploads directory: " << e.what() << "\n";
+            return 1;
+        }
+    }
     auto [model, model_description] = choose_model(std::chrono::milliseconds(word_delay_ms));
-    QuickstartServer app(*store.store, model);
+    WidgetDemoServer app(*store.store, model, attachments.get());
+    //]
     app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
 
     http::ServerOptions options;
@@ -297,11 +451,21 @@ int main(int argc, char** argv) {
     }
 
     try {
+        //[attachments_routes
         http::Server<Context> server(app, options, make_context);
+        if (attachments) mount_attachment_routes(server, *attachments, *store.store);
         server.start();
+        if (attachments) {
+            attachments->files().set_base_url(server.url());
+            auto const swept = attachments->files().sweep();
+            if (!swept.empty()) log_line("attachments: removed " + std::to_string(swept.size()) + " abandoned uploads");
+        }
+        //]
         std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
         log_line(model_description);
         log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
+        if (attachments)
+            log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments)");
         if (options.static_dir) log_line("playground: " + server.url() + "/ (files from " + static_dir.string() + ")");
         log_line("ChatKit endpoint: POST " + server.url() + options.chatkit_path + "; stop with Ctrl-C");
         server.run_until_signal();

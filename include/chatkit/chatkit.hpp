@@ -1,6 +1,7 @@
 // chatkit-cpp: the umbrella header (everything except chatkit/sqlite/ and chatkit/http/).
 #pragma once
 
+#include <chatkit/attachments/local_store.hpp>
 #include <chatkit/config.hpp>
 #include <chatkit/error.hpp>
 #include <chatkit/event_sink.hpp>
@@ -11,4 +12,5 @@
 #include <chatkit/server.hpp>
 #include <chatkit/store.hpp>
 #include <chatkit/streaming.hpp>
+#include <chatkit/transcriber.hpp>
 #include <chatkit/widgets.hpp>

@@ -36,6 +36,8 @@ enum class error {
     forbidden,
     /// Anything else (HTTP 500).
     internal,
+    /// The content's MIME type is not accepted (e.g. an attachment type) (HTTP 415).
+    unsupported_media_type,
 };
 
 /// The chatkit error category.

@@ -7,6 +7,7 @@
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/response.hpp>
 #include <chatkit/store.hpp>
+#include <chatkit/transcriber.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -53,6 +54,11 @@ public:
     /// The attachment store, or null.
     AttachmentStore<Context>* attachment_store() const noexcept { return attachments_; }
 
+    /// The transcriber the default `transcribe()` uses for `input.transcribe` (null: dictation answers
+    /// 500, not implemented). It must outlive the server's requests.
+    void set_transcriber(Transcriber* transcriber) noexcept { transcriber_ = transcriber; }
+    Transcriber* transcriber() const noexcept { return transcriber_; }
+
     /// Where the server logs (application exceptions inside streams, cancelled streams...).
     void set_logger(Logger logger) { logger_ = std::move(logger); }
     Logger const& logger() const noexcept { return logger_; }
@@ -82,7 +88,8 @@ protected:
     virtual asio::awaitable<void> add_feedback(std::string const& thread_id, std::vector<std::string> const& item_ids,
                                                FeedbackKind kind, Context& ctx);
 
-    /// Transcribes dictated audio. The default answers 500 (not implemented).
+    /// Transcribes dictated audio. The default uses the transcriber given to `set_transcriber()`, or
+    /// answers 500 (not implemented) without one.
     virtual asio::awaitable<TranscriptionResult> transcribe(AudioInput const& audio, Context& ctx);
 
     /// The options of a stream (default: the client may cancel).
@@ -100,6 +107,7 @@ private:
 
     Store<Context>* store_;
     AttachmentStore<Context>* attachments_;
+    Transcriber* transcriber_ = nullptr;
     Logger logger_;
 };
 

@@ -90,6 +90,17 @@ public:
     virtual asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) = 0;
 };
 
+/// An attachment's content, as a model converter needs it (returned by attachment stores that keep
+/// bytes, such as LocalAttachmentStore, and by the loader of agents::ThreadItemConverter).
+struct AttachmentBytes {
+    /// The MIME type recorded at creation (`image/png`...).
+    std::string mime_type;
+    /// The bytes.
+    std::string bytes;
+    /// The file name given by the client (may be empty).
+    std::string name = {};
+};
+
 /// Where attachment bytes live (PROTOCOL.md §7.4). The Store keeps the records; this keeps the bytes.
 template <class Context>
 class AttachmentStore {

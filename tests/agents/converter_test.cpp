@@ -314,8 +314,8 @@ TEST_CASE("converter: attachments reach the model through the application's load
         agents::AttachmentLoader<Ctx> loader =
             [&](Attachment const& a, Ctx& ctx) -> asio::awaitable<std::optional<agents::AttachmentBytes>> {
             asked.push_back(a.id + "/" + ctx.user);
-            if (a.id == "atc_img") co_return agents::AttachmentBytes{"image/png", std::string("\x89PNG", 4)};
-            if (a.id == "atc_txt") co_return agents::AttachmentBytes{"text/markdown", "# Notes\nbuy milk"};
+            if (a.id == "atc_img") co_return agents::AttachmentBytes{"image/png", std::string("\x89PNG", 4), "photo.png"};
+            if (a.id == "atc_txt") co_return agents::AttachmentBytes{"text/markdown", "# Notes\nbuy milk", "notes.md"};
             co_return std::nullopt;
         };
         agents::ThreadItemConverter<Ctx> converter(loader);

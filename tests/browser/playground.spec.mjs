@@ -14,7 +14,7 @@ import readline from 'node:readline';
 
 import { chromium } from 'playwright-core';
 
-const TOTAL_TIMEOUT_MS = 90_000;
+const TOTAL_TIMEOUT_MS = 120_000;
 const WAIT_MS = 10_000;
 const binary = process.argv[2] || process.env.QUICKSTART_BIN;
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -88,7 +88,7 @@ async function startServer() {
     // The word delay is the default, given explicitly so that a CHATKIT_WORD_DELAY_MS in the
     // environment cannot make the reply too fast to watch it stream.
     server = spawn(binary, ['--host', '127.0.0.1', '--port', '0', '--word-delay-ms', '30',
-                            '--db', path.join(dbDir, 'chatkit.db')],
+                            '--db', path.join(dbDir, 'chatkit.db'), '--uploads-dir', path.join(dbDir, 'uploads')],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new TestFailure('no "listening on" line within 15 s')), 15_000);
     server.on('error', (err) => { clearTimeout(timer); reject(new TestFailure(`cannot start ${binary}: ${err.message}`)); });
@@ -416,6 +416,71 @@ async function main() {
   const shot = path.join(workDir, 'playground.png');
   await page.screenshot({ path: shot, timeout: WAIT_MS });
   log(`screenshot: ${shot}`);
+
+  step('attach an image: attachments.create, then the upload to its descriptor');
+  await page.getByTestId('new-thread').click();
+  await waitVisible('welcome', 'a new chat for the widget');
+  // A real 2x2 PNG.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg==', 'base64');
+  await page.getByTestId('file-input').setInputFiles({ name: 'pixel.png', mimeType: 'image/png', buffer: png });
+  await page.waitForFunction(() => {
+    const chip = document.querySelector('[data-testid="pending-attachment"]');
+    return chip && chip.dataset.uploading === 'false';
+  }, null, { timeout: WAIT_MS }).catch(() => { throw new TestFailure('the image upload did not finish'); });
+  // A wrong type is refused by the server (415) and shown.
+  await page.getByTestId('file-input').setInputFiles({ name: 'evil.html', mimeType: 'text/html', buffer: Buffer.from('<b>x</b>') });
+  await waitVisible('error-banner', 'the banner for a refused upload');
+  const refused = await textOf('error-banner');
+  check(/not accepted/i.test(refused), `the refused upload banner says ${JSON.stringify(refused)}`);
+  check((await page.getByTestId('pending-attachment').count()) === 1, 'the refused file stayed in the composer');
+
+  step('send it with a message asking for a widget; see the image and the widget');
+  await send('Show me a widget please');
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-role="user"] [data-testid="attachment-image"]');
+    return img && img.complete && img.naturalWidth === 2;
+  }, null, { timeout: WAIT_MS }).catch(() => { throw new TestFailure('the user message does not show the uploaded image'); });
+  await waitVisible('widget', 'the widget');
+  const widgetText = await textOf('widget');
+  check(widgetText.includes('Widget demo') && widgetText.includes('pressed 0 times'), `the widget shows ${JSON.stringify(widgetText)}`);
+
+  step('press the widget\'s button (threads.custom_action) and see the server\'s answer');
+  const idle = () => page.waitForFunction(() => document.querySelector('[data-testid="composer"]').dataset.busy === 'false',
+    null, { timeout: WAIT_MS }).catch(() => { throw new TestFailure('the stream did not end'); });
+  await idle();
+  await page.getByTestId('widget-button').filter({ hasText: 'Say hello' }).click();
+  await waitForMessages('the answer to the button', (l) => {
+    const last = l.filter((m) => m.role === 'assistant').pop();
+    return last && last.status === 'done' && /^Hello local-user! The server received your button press/.test(last.text);
+  });
+  await idle();
+  await page.getByTestId('widget-button').filter({ hasText: 'Count' }).click();
+  await page.waitForFunction(() => {
+    const w = document.querySelector('[data-testid="widget"]');
+    return w && w.textContent.includes('pressed 1 times');
+  }, null, { timeout: WAIT_MS }).catch(() => { throw new TestFailure('the widget was not replaced by the counted one'); });
+  // The history keeps the image, the updated widget and the answer.
+  await page.reload({ waitUntil: 'load', timeout: WAIT_MS });
+  await waitVisible('widget', 'the widget after reload');
+  check((await textOf('widget')).includes('pressed 1 times'), 'the saved widget is not the updated one');
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="attachment-image"]');
+    return img && img.complete && img.naturalWidth === 2;
+  }, null, { timeout: WAIT_MS }).catch(() => { throw new TestFailure('the image is not shown after reload'); });
+
+  step('another user cannot read the image');
+  const attachmentUrl = await page.evaluate(async (url) => {
+    const threads = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'threads.list', params: { limit: 1, order: 'desc' } }) }).then((r) => r.json());
+    const items = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'items.list', params: { thread_id: threads.data[0].id, limit: 10, order: 'asc' } }) }).then((r) => r.json());
+    const user = items.data.find((i) => i.type === 'user_message');
+    return user.attachments[0].preview_url;
+  }, `${base}/chatkit`);
+  const own = await fetch(attachmentUrl);
+  check(own.status === 200 && (await own.arrayBuffer()).byteLength === png.length, `the owner's preview answered ${own.status}`);
+  const other = await fetch(attachmentUrl, { headers: { 'X-User-Id': 'someone-else' } });
+  check(other.status === 404, `another user's preview answered ${other.status}`);
 
   check(pageErrors.length === 0, `the page threw: ${pageErrors.join('; ')}`);
 

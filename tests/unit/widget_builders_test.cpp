@@ -1,6 +1,7 @@
 // Typed widget builders (include/chatkit/widgets/builders.hpp). Expected strings are the reference's
-// `model_dump_json(exclude_none=True)` of the same typed widgets (chatkit-python, chatkit/widgets.py),
-// except where noted: our key order is `key, id, type`, then props in call order.
+// `model_dump_json(exclude_none=True)` of the same typed widgets (chatkit-python, chatkit/widgets.py,
+// pydantic 2.13), byte for byte: the builders write the reference's key order whatever the order of
+// the setter calls.
 #include <catch2/catch.hpp>
 
 #include <chatkit/protocol/json.hpp>
@@ -60,36 +61,89 @@ TEST_CASE("builders: ListView, Transition, Select, Label, DatePicker, Text match
 }
 
 TEST_CASE("builders: leaf components with only required props match the reference", "[widgets]") {
-    // Reference: Card(asForm=True, children=[...]) emits asForm before children (declaration order);
-    // our builder emits it after, in call order.
+    // Card.asForm is declared before children in the reference.
     WidgetRoot w = Card({Divider(), Icon("star"), Image("https://x/y.png"), Spacer(), Checkbox("c"), Textarea("t"),
                          RadioGroup("r"), DatePicker("d"), Markdown("**m**").streaming(false)})
                        .as_form(true);
     CHECK(chatkit::serialize(w) ==
-          R"({"type":"Card","children":[{"type":"Divider"},{"type":"Icon","name":"star"},{"type":"Image","src":"https://x/y.png"},{"type":"Spacer"},{"type":"Checkbox","name":"c"},{"type":"Textarea","name":"t"},{"type":"RadioGroup","name":"r"},{"type":"DatePicker","name":"d"},{"type":"Markdown","value":"**m**","streaming":false}],"asForm":true})");
+          R"({"type":"Card","asForm":true,"children":[{"type":"Divider"},{"type":"Icon","name":"star"},{"type":"Image","src":"https://x/y.png"},{"type":"Spacer"},{"type":"Checkbox","name":"c"},{"type":"Textarea","name":"t"},{"type":"RadioGroup","name":"r"},{"type":"DatePicker","name":"d"},{"type":"Markdown","value":"**m**","streaming":false}]})");
     WidgetRoot basic = Basic({Caption("c")}).gap(2);
     CHECK(chatkit::serialize(basic) == R"({"type":"Basic","children":[{"type":"Caption","value":"c"}],"gap":2})");
 }
 
-TEST_CASE("builders: box components put type first (the reference puts box props first)", "[widgets]") {
-    // Reference: {"children":[{"type":"Badge","label":"new"}],"gap":2,"type":"Row"}
-    auto row = Row({Badge("new")}).gap(2);
-    CHECK(js(row) == R"({"type":"Row","children":[{"type":"Badge","label":"new"}],"gap":2})");
-    CHECK(row.json() == boost::json::parse(R"({"children":[{"type":"Badge","label":"new"}],"gap":2,"type":"Row"})"));
-    // Reference: {"children":[],"gap":2,"type":"Box","direction":"col"}
-    CHECK(js(Col({Col({Text("a")})})) == R"({"type":"Col","children":[{"type":"Col","children":[{"type":"Text","value":"a"}]}]})");
-    CHECK(js(Box({}).direction("col").gap(2)) == R"({"type":"Box","children":[],"direction":"col","gap":2})");
-    CHECK(js(Col().padding(1).margin("4px")) == R"({"type":"Col","padding":1.0,"margin":"4px"})");
-    // Reference: {"children":[{"type":"Input",...}],"type":"Form","onSubmitAction":{...}}
+TEST_CASE("builders: box components put their box props before type, like the reference", "[widgets]") {
+    // Box/Row/Col/Form inherit the box props from a base class listed after the component base.
+    CHECK(js(Row({Badge("new")}).gap(2)) == R"({"children":[{"type":"Badge","label":"new"}],"gap":2,"type":"Row"})");
+    CHECK(js(Col({Col({Text("a")})})) == R"({"children":[{"children":[{"type":"Text","value":"a"}],"type":"Col"}],"type":"Col"})");
+    CHECK(js(Box({}).direction("col").gap(2)) == R"({"children":[],"gap":2,"type":"Box","direction":"col"})");
+    CHECK(js(Col().margin("4px").padding(1)) == R"({"padding":1.0,"margin":"4px","type":"Col"})");
+    CHECK(js(Box({Text("a")}).id("b").key("k").direction("row").padding(2)) ==
+          R"({"children":[{"type":"Text","value":"a"}],"padding":2.0,"key":"k","id":"b","type":"Box","direction":"row"})");
     CHECK(js(Form({Input("email").input_type("email")}).on_submit({.type = "submit"})) ==
-          R"({"type":"Form","children":[{"type":"Input","name":"email","inputType":"email"}],"onSubmitAction":{"type":"submit","handler":"server","loadingBehavior":"auto","streaming":true}})");
+          R"({"children":[{"type":"Input","name":"email","inputType":"email"}],"type":"Form","onSubmitAction":{"type":"submit","handler":"server","loadingBehavior":"auto","streaming":true}})");
 }
 
-TEST_CASE("builders: key/id/type first; props in call order; set again in place", "[widgets]") {
-    auto t = Text("v").color("red").key("k").size("sm").id("i").color("blue");
+TEST_CASE("builders: every component of PROTOCOL.md 8.2, setters called out of order, matches the reference",
+          "[widgets]") {
+    ActionConfig const go{.type = "go", .payload = {{"n", 1}}};
+    boost::json::array select_options{boost::json::object{{"value", "a"}, {"label", "A"}}};
+    boost::json::array radio_options{boost::json::object{{"label", "A"}, {"value", "a"}}};
+    boost::json::array data{boost::json::object{{"m", "Jan"}, {"v", 3}}};
+    boost::json::array series{boost::json::object{{"type", "bar"}, {"label", "V"}, {"dataKey", "v"}}};
+    WidgetRoot card =
+        Card({Box({Text("t").max_lines(2).width(3).id("txt").weight("bold").streaming(true).color("red")})
+                  .id("box")
+                  .padding(1)
+                  .direction("row")
+                  .gap(2)
+                  .align("center"),
+              Row({Title("T").size("lg").color("blue")}).key("r").margin("4px").justify("between"),
+              Col({Caption("c").text_align("center").weight("normal")}).aspect_ratio(2).flex(1).gap("8px"),
+              Form({Input("e").required(true).placeholder("p").input_type("email"),
+                    Textarea("ta").rows(3).placeholder("x"), Checkbox("cb").default_checked(true).label("L"),
+                    Select("s", select_options).clearable(true).placeholder("pick"),
+                    RadioGroup("rg").aria_label("rg").direction("row").options(radio_options),
+                    DatePicker("d").side("top").placeholder("when"), Label("Lbl", "e").weight("bold")})
+                  .direction("col")
+                  .gap(3)
+                  .on_submit(go),
+              Markdown("**m**").streaming(false).id("md"),
+              Badge("new").pill(true).variant("soft").color("success"),
+              Divider().flush(true).spacing(2),
+              Icon("star").size("lg").color("red"),
+              Image("https://x/y.png").radius("full").height(30).width(40).fit("cover").alt("a"),
+              Button("Go").block(true).icon_start("sparkle").style("primary").on_click(go).submit(true),
+              Spacer().min_size(4),
+              Transition(Text("x")),
+              Chart(data, series, "m").aspect_ratio(2).height(200).show_legend(true)})
+            .theme("dark")
+            .confirm("OK", {.type = "ok"})
+            .collapsed(false)
+            .status(boost::json::object{{"text", "S"}, {"icon", "star"}})
+            .key("k")
+            .id("card")
+            .size("md")
+            .padding(2)
+            .background("surface")
+            .as_form(true);
+    // Reference: Card(asForm=True, padding=2, size="md", id="card", key="k", status=..., collapsed=False,
+    // confirm=..., theme="dark", background="surface", children=[...same components...]).
+    CHECK(chatkit::serialize(card) ==
+          R"({"key":"k","id":"card","type":"Card","asForm":true,"children":[{"children":[{"id":"txt","type":"Text","value":"t","streaming":true,"color":"red","weight":"bold","width":3.0,"maxLines":2}],"align":"center","gap":2,"padding":1.0,"id":"box","type":"Box","direction":"row"},{"children":[{"type":"Title","value":"T","color":"blue","size":"lg"}],"justify":"between","margin":"4px","key":"r","type":"Row"},{"children":[{"type":"Caption","value":"c","weight":"normal","textAlign":"center"}],"flex":1,"gap":"8px","aspectRatio":2.0,"type":"Col"},{"children":[{"type":"Input","name":"e","inputType":"email","required":true,"placeholder":"p"},{"type":"Textarea","name":"ta","placeholder":"x","rows":3},{"type":"Checkbox","name":"cb","label":"L","defaultChecked":true},{"type":"Select","name":"s","options":[{"value":"a","label":"A"}],"placeholder":"pick","clearable":true},{"type":"RadioGroup","name":"rg","options":[{"label":"A","value":"a"}],"ariaLabel":"rg","direction":"row"},{"type":"DatePicker","name":"d","placeholder":"when","side":"top"},{"type":"Label","value":"Lbl","fieldName":"e","weight":"bold"}],"gap":3,"type":"Form","onSubmitAction":{"type":"go","payload":{"n":1},"handler":"server","loadingBehavior":"auto","streaming":true},"direction":"col"},{"id":"md","type":"Markdown","value":"**m**","streaming":false},{"type":"Badge","label":"new","color":"success","variant":"soft","pill":true},{"type":"Divider","spacing":2,"flush":true},{"type":"Icon","name":"star","color":"red","size":"lg"},{"type":"Image","src":"https://x/y.png","alt":"a","fit":"cover","radius":"full","height":30,"width":40},{"type":"Button","submit":true,"label":"Go","onClickAction":{"type":"go","payload":{"n":1},"handler":"server","loadingBehavior":"auto","streaming":true},"iconStart":"sparkle","style":"primary","block":true},{"type":"Spacer","minSize":4},{"type":"Transition","children":{"type":"Text","value":"x"}},{"type":"Chart","data":[{"m":"Jan","v":3}],"series":[{"type":"bar","label":"V","dataKey":"v"}],"xAxis":"m","showLegend":true,"height":200,"aspectRatio":2.0}],"background":"surface","size":"md","padding":2.0,"status":{"text":"S","icon":"star"},"collapsed":false,"confirm":{"label":"OK","action":{"type":"ok","handler":"server","loadingBehavior":"auto","streaming":true}},"theme":"dark"})");
+
+    WidgetRoot lv = ListView({ListViewItem({Text("i")}).align("center").gap(2).on_click(go)}).theme("light").limit(3);
+    CHECK(chatkit::serialize(lv) ==
+          R"({"type":"ListView","children":[{"type":"ListViewItem","children":[{"type":"Text","value":"i"}],"onClickAction":{"type":"go","payload":{"n":1},"handler":"server","loadingBehavior":"auto","streaming":true},"gap":2,"align":"center"}],"limit":3,"theme":"light"})");
+}
+
+TEST_CASE("builders: key/id/type first; declared props in reference order; set again in place", "[widgets]") {
+    auto t = Text("v").size("sm").color("red").key("k").id("i").color("blue");
     CHECK(js(t) == R"({"key":"k","id":"i","type":"Text","value":"v","color":"blue","size":"sm"})");
     t.id(std::nullopt);
     CHECK(js(t) == R"({"key":"k","type":"Text","value":"v","color":"blue","size":"sm"})");
+    // Undeclared props follow the declared ones, in the order they were first set.
+    CHECK(js(Text("v").prop("zeta", 1).prop("alpha", 2).italic(true)) ==
+          R"({"type":"Text","value":"v","italic":true,"zeta":1,"alpha":2})");
 }
 
 TEST_CASE("builders: nulls are never written", "[widgets]") {
@@ -153,7 +207,7 @@ TEST_CASE("builders: Chart, Image and Button setters", "[widgets]") {
     CHECK(js(c) ==
           R"({"type":"Chart","data":[{"m":"Jan","v":3}],"series":[{"type":"bar","label":"V","dataKey":"v"}],"xAxis":"m","showLegend":true,"height":200,"aspectRatio":2.0})");
     CHECK(js(Image("u").alt("a").width(40).radius("full")) ==
-          R"({"type":"Image","src":"u","alt":"a","width":40,"radius":"full"})");
-    CHECK(js(Button().submit(true).label("Send").icon_start("sparkle").style("primary")) ==
+          R"({"type":"Image","src":"u","alt":"a","radius":"full","width":40})");
+    CHECK(js(Button().style("primary").label("Send").icon_start("sparkle").submit(true)) ==
           R"({"type":"Button","submit":true,"label":"Send","iconStart":"sparkle","style":"primary"})");
 }

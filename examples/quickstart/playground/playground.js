@@ -43,6 +43,9 @@
     send: $('send'),
     stop: $('stop'),
     retry: $('retry'),
+    attach: $('attach'),
+    fileInput: $('file-input'),
+    pendingAttachments: $('pending-attachments'),
   };
 
   /** Creates an element: h('p', {className: 'x', dataset: {testid: 'y'}}, 'text', child...). */
@@ -98,6 +101,8 @@
     run: null,              // the running stream: {controller, allowCancel, stopped, detached}
     retryOffered: false,    // the last turn ended badly (stopped, error, dropped): offer a retry
     feedback: new Map(),    // item id -> 'positive' | 'negative'
+    attachments: [],        // uploaded attachments waiting for the next message: [{attachment, uploading}]
+    previews: new Map(),    // attachment id -> object URL of its fetched preview
   };
 
   // ---------------------------------------------------------------------------------------------
@@ -436,6 +441,142 @@
     return [h('div', { className: 'avatar', 'aria-hidden': 'true' }, 'AI'), body];
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Widgets (PROTOCOL.md §8): the common components, rendered with textContent and attributes only
+
+  const WIDGET_GAP = (value) => (typeof value === 'number' ? `${value * 4}px` : typeof value === 'string' ? value : null);
+
+  /** Safe image sources: http(s) URLs and data: URLs of raster images. */
+  function safeImageUrl(url) {
+    if (typeof url === 'string' && /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(url)) return url;
+    return safeUrl(url);
+  }
+
+  /** A widget node's action config -> the Action sent to the server ({type, payload}). */
+  function actionOf(config) {
+    if (!config || typeof config.type !== 'string') return null;
+    const action = { type: config.type };
+    if (config.payload !== undefined && config.payload !== null) action.payload = config.payload;
+    return action;
+  }
+
+  /** Sends a widget's action (threads.custom_action) and shows the streamed answer. */
+  function runAction(item, config) {
+    const action = actionOf(config);
+    if (!action || !state.thread || state.run) return;
+    if (config.handler === 'client') {
+      console.info('playground: client action', action);
+      return;
+    }
+    clearBanners();
+    runStream('threads.custom_action', { thread_id: state.thread.id, item_id: item.id, action });
+  }
+
+  function renderWidgetNode(item, node, depth) {
+    if (!node || typeof node !== 'object' || depth > 40) return null;
+    const type = typeof node.type === 'string' ? node.type : '';
+    const kids = () => (Array.isArray(node.children) ? node.children : [])
+      .map((child) => renderWidgetNode(item, child, depth + 1)).filter(Boolean);
+    const box = (className) => {
+      const el = h('div', { className: `w-box ${className}`, dataset: { widget: type } }, ...kids());
+      const gap = WIDGET_GAP(node.gap);
+      if (gap) el.style.gap = gap;
+      const padding = WIDGET_GAP(node.padding);
+      if (padding && typeof node.padding !== 'object') el.style.padding = padding;
+      if (typeof node.align === 'string') el.style.alignItems = { start: 'flex-start', end: 'flex-end' }[node.align] || node.align;
+      if (typeof node.justify === 'string') el.style.justifyContent = { start: 'flex-start', end: 'flex-end', between: 'space-between', around: 'space-around', evenly: 'space-evenly' }[node.justify] || node.justify;
+      return el;
+    };
+    const text = (tag, className) => h(tag, {
+      className: `w-text ${className}`, dataset: { widget: type, componentId: node.id || undefined },
+    }, typeof node.value === 'string' ? node.value : '');
+    switch (type) {
+      case 'Card':
+      case 'Basic': {
+        const card = box('w-card');
+        const footer = [];
+        for (const [key, style] of [['cancel', 'w-btn-secondary'], ['confirm', 'w-btn-primary']]) {
+          const a = node[key];
+          if (a && typeof a.label === 'string') {
+            footer.push(h('button', {
+              type: 'button', className: `w-btn ${style}`, dataset: { testid: 'widget-button' },
+              onclick: () => runAction(item, a.action),
+            }, a.label));
+          }
+        }
+        if (footer.length) card.append(h('div', { className: 'w-card-footer' }, ...footer));
+        return card;
+      }
+      case 'ListView': {
+        const list = h('ul', { className: 'w-list', dataset: { widget: type } });
+        for (const child of Array.isArray(node.children) ? node.children : []) {
+          const rendered = renderWidgetNode(item, child, depth + 1);
+          if (rendered) list.append(rendered);
+        }
+        return list;
+      }
+      case 'ListViewItem': {
+        const li = h('li', { className: 'w-list-item', dataset: { widget: type } }, ...kids());
+        if (node.onClickAction) {
+          li.classList.add('w-clickable');
+          li.tabIndex = 0;
+          li.addEventListener('click', () => runAction(item, node.onClickAction));
+        }
+        return li;
+      }
+      case 'Row': return box('w-row');
+      case 'Col': case 'Form': return box('w-col');
+      case 'Box': return box(node.direction === 'row' ? 'w-row' : 'w-col');
+      case 'Title': return text('p', 'w-title');
+      case 'Caption': return text('p', 'w-caption');
+      case 'Text': return text('p', '');
+      case 'Markdown': return text('p', 'w-markdown');
+      case 'Label': return text('span', 'w-caption');
+      case 'Badge':
+        return h('span', { className: `w-badge w-badge-${typeof node.color === 'string' ? node.color : 'secondary'}`, dataset: { widget: type } },
+          typeof node.label === 'string' ? node.label : '');
+      case 'Divider': return h('hr', { className: 'w-divider', dataset: { widget: type } });
+      case 'Spacer': return h('div', { className: 'w-spacer', dataset: { widget: type } });
+      case 'Icon': return h('span', { className: 'w-icon', 'aria-hidden': 'true', dataset: { widget: type } }, '★');
+      case 'Image': {
+        const src = safeImageUrl(node.src);
+        if (!src) return null;
+        const img = h('img', { className: 'w-image', src, alt: typeof node.alt === 'string' ? node.alt : '', dataset: { widget: type } });
+        if (typeof node.width === 'number') img.width = node.width;
+        if (typeof node.height === 'number') img.height = node.height;
+        return img;
+      }
+      case 'Button': {
+        const style = node.style === 'primary' || node.color === 'primary' ? 'w-btn-primary' : 'w-btn-secondary';
+        return h('button', {
+          type: 'button', className: `w-btn ${style}`, disabled: node.disabled === true,
+          dataset: { testid: 'widget-button', widget: type },
+          onclick: () => runAction(item, node.onClickAction),
+        }, typeof node.label === 'string' ? node.label : '');
+      }
+      case 'Transition':
+        return node.children && typeof node.children === 'object' ? renderWidgetNode(item, node.children, depth + 1) : null;
+      default:
+        return h('span', { className: 'w-unknown', dataset: { widget: type } }, `[${type || 'component'}]`);
+    }
+  }
+
+  function renderWidget(item) {
+    const root = renderWidgetNode(item, item.widget, 0);
+    return h('div', { className: 'widget', dataset: { testid: 'widget' } }, root);
+  }
+
+  /** Applies widget.streaming_text.value_delta to the node with that id. */
+  function applyWidgetDelta(node, id, delta) {
+    if (!node || typeof node !== 'object') return false;
+    if ((node.type === 'Text' || node.type === 'Markdown') && node.id === id) {
+      node.value = (node.value || '') + delta;
+      return true;
+    }
+    if (Array.isArray(node.children)) return node.children.some((child) => applyWidgetDelta(child, id, delta));
+    return false;
+  }
+
   function renderOther(item) {
     const lines = [];
     let label = item.type.replace(/_/g, ' ');
@@ -460,9 +601,7 @@
         label = 'Generated image';
         break;
       case 'widget':
-        label = 'Widget (the playground does not render widgets)';
-        if (item.copy_text) lines.push(item.copy_text);
-        break;
+        return [renderWidget(item)];
       default:
         break;
     }
@@ -483,7 +622,7 @@
       const bubble = h('div', { className: 'bubble' });
       if (item.quoted_text) bubble.append(h('blockquote', { className: 'quote' }, item.quoted_text));
       bubble.append(h('p', { className: 'msg-text', dataset: { testid: 'message-text' } }, userText(item)));
-      for (const a of item.attachments || []) bubble.append(h('p', { className: 'attachment' }, `📎 ${a.name}`));
+      for (const a of item.attachments || []) bubble.append(renderAttachment(a));
       node.append(bubble);
     } else if (role === 'assistant') {
       node.append(...renderAssistant(entry));
@@ -569,6 +708,8 @@
       item.image = update.image;
     } else if (item.type === 'widget' && update.type === 'widget.root.updated') {
       item.widget = update.widget;
+    } else if (item.type === 'widget' && update.type === 'widget.streaming_text.value_delta') {
+      applyWidgetDelta(item.widget, update.component_id, update.delta || '');
     }
     renderOne(entry);
   }
@@ -722,18 +863,104 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Attachments: attachments.create, then the upload to its upload_descriptor (PROTOCOL.md §4.12)
+
+  /** Fetches an image preview with the user's headers (an <img src> could not send them). */
+  async function loadPreview(attachment, img) {
+    let url = state.previews.get(attachment.id);
+    if (!url) {
+      const src = safeUrl(attachment.preview_url);
+      if (!src) return;
+      try {
+        const response = await fetch(src, { headers: requestHeaders() });
+        if (!response.ok) return;
+        url = URL.createObjectURL(await response.blob());
+        state.previews.set(attachment.id, url);
+      } catch (_) {
+        return;
+      }
+    }
+    img.src = url;
+  }
+
+  function renderAttachment(a) {
+    if (a.type === 'image' && a.preview_url) {
+      const img = h('img', { className: 'attachment-image', alt: a.name || 'image', dataset: { testid: 'attachment-image' } });
+      loadPreview(a, img);
+      return h('figure', { className: 'attachment' }, img, h('figcaption', {}, a.name || ''));
+    }
+    return h('p', { className: 'attachment', dataset: { testid: 'attachment-file' } }, `📎 ${a.name}`);
+  }
+
+  function renderPendingAttachments() {
+    ui.pendingAttachments.replaceChildren(...state.attachments.map((entry) => h('li', {
+      className: 'chip', dataset: { testid: 'pending-attachment', uploading: entry.uploading ? 'true' : 'false' },
+    }, entry.uploading ? `Uploading ${entry.name}…` : `📎 ${entry.name}`, entry.uploading ? null : h('button', {
+      type: 'button', className: 'chip-remove', 'aria-label': `Remove ${entry.name}`,
+      onclick: () => removeAttachment(entry),
+    }, '×'))));
+    ui.pendingAttachments.hidden = state.attachments.length === 0;
+  }
+
+  async function removeAttachment(entry) {
+    state.attachments = state.attachments.filter((e) => e !== entry);
+    renderPendingAttachments();
+    if (entry.attachment) {
+      try { await call('attachments.delete', { attachment_id: entry.attachment.id }); } catch (_) { /* best effort */ }
+    }
+  }
+
+  /** Uploads one file: phase 1 (attachments.create), phase 2 (multipart POST to the descriptor). */
+  async function uploadFile(file) {
+    const entry = { name: file.name, uploading: true, attachment: null };
+    state.attachments.push(entry);
+    renderPendingAttachments();
+    try {
+      const attachment = await call('attachments.create', { name: file.name, size: file.size, mime_type: file.type || 'application/octet-stream' });
+      const descriptor = attachment.upload_descriptor;
+      if (descriptor) {
+        const form = new FormData();
+        form.append('file', file, file.name);
+        const headers = { ...(descriptor.headers || {}) };
+        if (state.userId) headers['X-User-Id'] = state.userId;
+        let response;
+        try {
+          response = await fetch(descriptor.url, { method: descriptor.method || 'POST', headers, body: form });
+        } catch (_) {
+          throw new ApiError('Could not reach the server. Is it running?', 'network', 0);
+        }
+        if (!response.ok) throw await errorOf(response);
+        delete attachment.upload_descriptor;
+      }
+      entry.attachment = attachment;
+      entry.uploading = false;
+    } catch (err) {
+      state.attachments = state.attachments.filter((e) => e !== entry);
+      showError(err);
+    }
+    renderPendingAttachments();
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Actions
 
   function send() {
     const text = ui.input.value.trim();
     if (!text || state.run) return;
+    if (state.attachments.some((e) => e.uploading)) {
+      toast('Wait for the uploads to finish');
+      return;
+    }
     ui.input.value = '';
     autosize();
     clearBanners();
-    const input = { content: [{ type: 'input_text', text }], attachments: [], inference_options: {} };
+    const attached = state.attachments.map((e) => e.attachment);
+    state.attachments = [];
+    renderPendingAttachments();
+    const input = { content: [{ type: 'input_text', text }], attachments: attached.map((a) => a.id), inference_options: {} };
     const optimistic = {
       id: `pending_${Date.now()}`, thread_id: state.thread ? state.thread.id : '', created_at: new Date().toISOString(),
-      type: 'user_message', content: input.content, attachments: [], inference_options: {},
+      type: 'user_message', content: input.content, attachments: attached, inference_options: {},
     };
     state.entries.push({ item: optimistic, status: 'pending' });
     renderMessages();
@@ -965,6 +1192,12 @@
     send();
   });
   ui.stop.addEventListener('click', stopRun);
+  ui.attach.addEventListener('click', () => ui.fileInput.click());
+  ui.fileInput.addEventListener('change', () => {
+    const files = Array.from(ui.fileInput.files || []);
+    ui.fileInput.value = '';
+    files.forEach(uploadFile);
+  });
   ui.retry.addEventListener('click', retryLast);
   ui.newThread.addEventListener('click', newChat);
   ui.threadListMore.addEventListener('click', () => loadThreads({ more: true }));

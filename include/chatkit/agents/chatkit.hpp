@@ -266,11 +266,8 @@ boost::asio::awaitable<RunResult> stream_agent_response(
     AgentContext<Ctx>& ctx, Agent<AgentContext<Ctx>> const& agent, std::vector<Item> input, EventSink& events,
     RunOptions options = {}, ResponseStreamConverter const& converter = default_response_converter());
 
-/// Bytes of an attachment, as an application's loader returns them.
-struct AttachmentBytes {
-    std::string mime_type;
-    std::string bytes;
-};
+/// Bytes of an attachment, as an application's loader returns them (`chatkit::AttachmentBytes`).
+using chatkit::AttachmentBytes;
 
 /// Reads an attachment's bytes (from your blob store, disk...) so the default converter can give them
 /// to the model; nullopt when unavailable. The converter never uploads anything to a third party.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chatkit/config.hpp>
+#include <chatkit/http/route.hpp>
 
 #include <boost/beast/http/fields.hpp>
 
@@ -107,6 +108,10 @@ struct ServerOptions {
 
     /// Options of the ChatKit endpoint (heartbeat, write timeout...).
     ServeOptions serve;
+
+    /// Application routes (attachment uploads and previews...), matched in order before the ChatKit
+    /// endpoint; see `Route`. `Server::add_route` appends one.
+    std::vector<Route> routes;
 };
 
 }  // namespace chatkit::http

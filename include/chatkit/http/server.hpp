@@ -34,6 +34,7 @@ public:
     void run_until_signal();
     asio::io_context& context() noexcept;
     ServerOptions const& options() const noexcept;
+    void add_route(Route route);
 
 private:
     struct impl;
@@ -111,6 +112,13 @@ public:
 
     /// The options the server was built with.
     ServerOptions const& options() const noexcept { return listener_.options(); }
+
+    /// Adds an application route (see `Route`); call it before `start()`.
+    /// @throws std::logic_error once the server has started.
+    void add_route(Route route) { listener_.add_route(std::move(route)); }
+
+    /// The factory that builds each request's context (for routes that need the same context).
+    ContextFactory<Context> const& context_factory() const noexcept { return factory_; }
 
 private:
     ContextFactory<Context> factory_;

@@ -130,9 +130,9 @@ asio::awaitable<void> ChatKitServer<Context>::add_feedback(std::string const&, s
 }
 
 template <class Context>
-asio::awaitable<TranscriptionResult> ChatKitServer<Context>::transcribe(AudioInput const&, Context&) {
-    throw_error(error::not_implemented, "transcribe() is not implemented by this server");
-    co_return TranscriptionResult{};
+asio::awaitable<TranscriptionResult> ChatKitServer<Context>::transcribe(AudioInput const& audio, Context&) {
+    if (!transcriber_) throw_error(error::not_implemented, "transcribe() is not implemented by this server");
+    co_return co_await transcriber_->transcribe(audio);
 }
 
 template <class Context>

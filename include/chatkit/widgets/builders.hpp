@@ -10,12 +10,13 @@
 //                                 .padding(2);
 //
 // Rules:
-// * Key order: `key`, `id`, `type` first, then the props in the order they were first set (the
-//   constructor sets the required props, in the reference's declaration order). Setting a prop again
-//   replaces its value in place. The reference emits declaration order instead, so a tree built in
-//   declaration order serializes byte-for-byte like the reference's `model_dump_json(exclude_none=True)`
-//   (exceptions: `Card.asForm` is declared before `children`, and Box/Row/Col/Form put their box
-//   props, `children` included, before `type` in the reference).
+// * Key order: the reference's (pydantic declaration order), so a typed tree serializes byte for
+//   byte like the reference's `model_dump_json(exclude_none=True)` whatever the order of the setter
+//   calls: `key, id, type`, then the props as declared (`Card.asForm` before `children`,
+//   `Button.submit` before `label`); Box/Row/Col/Form put their box props, `children` included,
+//   before `key, id, type`, as the reference does. Props the reference does not declare for the
+//   component (`prop()`, unknown components) follow, in the order they were first set. Setting a
+//   prop again replaces its value in place.
 // * Nulls are never written: a setter given `std::nullopt` (or an empty `std::optional`), or `prop()`
 //   given a JSON null, removes the prop; nulls nested in values (e.g. action payloads) are stripped.
 // * Props typed `float` in the reference (`padding`, `margin` of Card/Box, box `height`/`width`/`size`,
