@@ -9,3 +9,5 @@
 #include <chatkit/agents/agent.hpp>
 #include <chatkit/agents/runner.hpp>
 #include <chatkit/agents/offline.hpp>
+#include <chatkit/agents/openai.hpp>
+#include <chatkit/agents/chatkit.hpp>
