@@ -30,6 +30,10 @@ namespace json = boost::json;
 
 namespace {
 
+// boost::system::error_category has a protected non-virtual destructor by design (categories are
+// never deleted through a base pointer), which -Wnon-virtual-dtor reports anyway.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class auth_category_impl final : public boost::system::error_category {
 public:
     char const* name() const noexcept override { return "chatkit.auth"; }
@@ -68,6 +72,7 @@ public:
         return "unknown auth error";
     }
 };
+#pragma GCC diagnostic pop
 
 }  // namespace
 
@@ -662,7 +667,7 @@ KeySet KeySet::from_jwks(std::string_view text, std::vector<std::string>* skippe
             }
             std::size_t const before = set.size() + set.ambiguous_.size();
             set.add(std::move(k));
-            if (set.size() + set.ambiguous_.size() == before) note("duplicate kid");
+            if (set.size() + set.ambiguous_.size() == before) note("duplicate kid: every key with it is dropped");
         } catch (AuthError const& e) {
             note(e.what());
         }

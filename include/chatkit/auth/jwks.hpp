@@ -53,6 +53,8 @@ struct JwksOptions {
     std::chrono::milliseconds timeout{5000};
     /// Largest JWK Set body accepted (default fetcher).
     std::size_t max_body_size = 512 * 1024;
+    /// Extra trust anchors (PEM file) for the default fetcher, besides the system store.
+    std::string ca_file;
     /// Allows `http://` URLs in the default fetcher (loopback tests, local development). Off: JWKS
     /// must come over HTTPS with certificate and host-name verification.
     bool allow_http = false;
