@@ -100,8 +100,10 @@ int issue_token(int argc, char** argv) {
     }
 
     fs::path const dir = cli.get("keys-dir");
-    fs::create_directories(dir);
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+    if (!fs::exists(dir)) {
+        fs::create_directories(dir);
+        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);  // private keys inside
+    }
     bool const hmac = *alg == auth::Algorithm::hs256 || *alg == auth::Algorithm::hs384 || *alg == auth::Algorithm::hs512;
     std::optional<auth::Key> key;
     if (hmac) {
@@ -186,8 +188,8 @@ int main(int argc, char** argv) {
         }
         if (!cli.get("jwks-file").empty()) {
             std::vector<std::string> skipped;
-            for (auto const& key : auth::KeySet::from_jwks(read_file(cli.get("jwks-file")), &skipped).keys())
-                verifier.add_key(key);
+            auth::KeySet const keys = auth::KeySet::from_jwks(read_file(cli.get("jwks-file")), &skipped);
+            for (auto const& key : keys.keys()) verifier.add_key(key);
             for (auto const& s : skipped) std::cerr << "jwks-file: skipped " << s << "\n";
         }
     } catch (std::exception const& e) {
