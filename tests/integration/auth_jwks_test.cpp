@@ -8,6 +8,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -156,12 +157,6 @@ auth::JwksOptions options_for(JwksServer const& server, ManualClock const& clock
     o.allow_http = true;
     o.clock = clock.fn();
     return o;
-}
-
-/// Verifies on a private io_context through the cache.
-boost::system::result<auth::Claims> verify(auth::JwksCache& cache, std::string const& token) {
-    auto v = verifier();
-    return run_sync(cache.verify(v, token));
 }
 
 }  // namespace
