@@ -66,7 +66,7 @@ using namespace chatkit;
 // --- the request context -------------------------------------------------------------------------
 
 /// Who is asking. Built per request from the `X-User-Id` header ("local-user" when absent): a real
-/// deployment takes it from a verified token instead (JwtVerifier, once the auth layer lands).
+/// deployment takes it from a verified token instead (chatkit::auth, docs/auth.md).
 struct Context {
     std::string user_id = "local-user";
 };
