@@ -419,6 +419,7 @@ int main(int argc, char** argv) {
         std::cerr << "quickstart: cannot open the store: " << e.what() << "\n";
         return 1;
     }
+    auto [model, model_description] = choose_model(std::chrono::milliseconds(word_delay_ms));
     //[attachments_setup
     std::unique_ptr<LocalAttachmentStore<Context>> attachments;
     if (!cli.get("uploads-dir").empty()) {
@@ -432,7 +433,6 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    auto [model, model_description] = choose_model(std::chrono::milliseconds(word_delay_ms));
     WidgetDemoServer app(*store.store, model, attachments.get());
     //]
     app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
