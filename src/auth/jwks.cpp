@@ -89,6 +89,9 @@ struct JwksCache::state : std::enable_shared_from_this<JwksCache::state> {
     }
 
     static asio::awaitable<void> run(std::shared_ptr<state> self, std::shared_ptr<flight> f) {
+        // co_spawn may start this coroutine inline, inside start_locked() with the mutex held; a
+        // fetcher that fails without suspending (a refused http:// URL, say) would then relock it.
+        co_await asio::post(self->executor, asio::use_awaitable);
         bool ok = false;
         try {
             JwksDocument doc = co_await self->fetcher(self->options.url);
