@@ -31,9 +31,9 @@ bool starts_with(value const& longer, value const& prefix) {
 bool full_replace(object const& before, object const& after);
 
 // True when two prop values differ. With `children`, x and y are the values of a `children` prop:
-// the objects directly in those arrays are components and compare as such (a streaming text value
-// may grow). Anything deeper (an array inside `children`, an object in another prop) compares by
-// value, because collect_text_nodes() does not look there and could not send a delta for it.
+// the objects directly in those arrays (or a single object as the whole value) are components and
+// compare as such (a streaming text value may grow). Anything deeper (an array inside `children`, an
+// object in another prop) compares by value: collect_text_nodes() does not look there.
 bool differs(value const& x, value const& y, bool children) {
     if (x.is_array() && y.is_array()) {
         auto const& a = x.get_array();
@@ -49,7 +49,11 @@ bool differs(value const& x, value const& y, bool children) {
         }
         return false;
     }
-    return x != y;
+    if (x == y) return false;
+    // A single component as the whole `children` value (Transition): compared as a component, as the
+    // reference does (a growing streaming text there shows only in the final item).
+    if (children && x.is_object() && y.is_object()) return full_replace(x.get_object(), y.get_object());
+    return true;
 }
 
 bool full_replace(object const& before, object const& after) {
