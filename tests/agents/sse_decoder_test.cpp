@@ -92,8 +92,8 @@ TEST_CASE("SSE: event, id and retry fields", "[sse]") {
     check_all_splits("event: response.created\nid: 7\ndata: {}\n\ndata: next\n\n",
                      {{"response.created", "{}", "7", {}}, {"", "next", "7", {}}});
     // id with NUL is ignored; retry takes digits only.
-    check_all_splits(std::string_view("id: 1\ndata: a\n\nid: x\0y\ndata: b\n\n", 35),
-                     {{"", "a", "1", {}}, {"", "b", "1", {}}});
+    static constexpr char with_nul[] = "id: 1\ndata: a\n\nid: x\0y\ndata: b\n\n";
+    check_all_splits(std::string_view(with_nul, sizeof with_nul - 1), {{"", "a", "1", {}}, {"", "b", "1", {}}});
     SseDecoder d;
     d.feed("retry: 1500\n\nretry: 12x\n\n");
     CHECK(d.retry_ms() == 1500u);
