@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,35 +37,38 @@ std::vector<Ev> decode(std::vector<std::string_view> const& parts, bool finish =
     return simplify(out);
 }
 
-// Decodes `input` whole, split in two at every position, byte by byte and in random 3-way splits;
-// every way must give `expected`.
-void check_all_splits(std::string_view input, std::vector<Ev> const& expected, bool finish = true) {
-    INFO("input: " << std::string(input));
-    CHECK(decode({input}, finish) == expected);
-    for (std::size_t i = 0; i <= input.size(); ++i) {
-        INFO("split at " << i);
-        CHECK(decode({input.substr(0, i), input.substr(i)}, finish) == expected);
-    }
+// Decodes `input` whole, split in two at every position, byte by byte and in random 3-way splits,
+// and returns what the whole input gave; throws, naming the split, when any other way disagrees.
+std::vector<Ev> decode_every_way(std::string_view input, bool finish = true) {
+    std::vector<Ev> const whole = decode({input}, finish);
+    auto agree = [&](std::vector<std::string_view> const& parts, std::string const& how) {
+        if (decode(parts, finish) != whole)
+            throw std::logic_error("decoding " + how + " differs from decoding the whole input");
+    };
+    for (std::size_t i = 0; i <= input.size(); ++i)
+        agree({input.substr(0, i), input.substr(i)}, "split at " + std::to_string(i));
     std::vector<std::string_view> bytes;
     for (std::size_t i = 0; i < input.size(); ++i) bytes.push_back(input.substr(i, 1));
-    CHECK(decode(bytes, finish) == expected);
+    agree(bytes, "byte by byte");
     std::mt19937 rng(42);
     for (int round = 0; round < 20 && input.size() > 2; ++round) {
         std::uniform_int_distribution<std::size_t> pick(0, input.size());
         auto a = pick(rng), b = pick(rng);
         if (a > b) std::swap(a, b);
-        CHECK(decode({input.substr(0, a), input.substr(a, b - a), input.substr(b)}, finish) == expected);
+        agree({input.substr(0, a), input.substr(a, b - a), input.substr(b)},
+              "split at " + std::to_string(a) + " and " + std::to_string(b));
     }
+    return whole;
 }
 
 }  // namespace
 
 TEST_CASE("SSE: LF, CRLF and lone CR all terminate lines", "[sse]") {
     std::vector<Ev> expected{{"", "one", "", {}}, {"", "two\nthree", "", {}}};
-    check_all_splits("data: one\n\ndata: two\ndata: three\n\n", expected);
-    check_all_splits("data: one\r\n\r\ndata: two\r\ndata: three\r\n\r\n", expected);
-    check_all_splits("data: one\r\rdata: two\rdata: three\r\r", expected);
-    check_all_splits("data: one\r\n\ndata: two\rdata: three\n\r\n", expected);
+    CHECK(decode_every_way("data: one\n\ndata: two\ndata: three\n\n") == expected);
+    CHECK(decode_every_way("data: one\r\n\r\ndata: two\r\ndata: three\r\n\r\n") == expected);
+    CHECK(decode_every_way("data: one\r\rdata: two\rdata: three\r\r") == expected);
+    CHECK(decode_every_way("data: one\r\n\ndata: two\rdata: three\n\r\n") == expected);
 }
 
 TEST_CASE("SSE: a CRLF split between CR and LF is one terminator, not a blank line", "[sse]") {
@@ -72,50 +76,48 @@ TEST_CASE("SSE: a CRLF split between CR and LF is one terminator, not a blank li
 }
 
 TEST_CASE("SSE: a leading UTF-8 BOM is skipped, only at the very start", "[sse]") {
-    check_all_splits("\xEF\xBB\xBF" "data: x\n\n", {{"", "x", "", {}}});
+    CHECK(decode_every_way("\xEF\xBB\xBF" "data: x\n\n") == std::vector<Ev>{{"", "x", "", {}}});
     // A BOM later in the stream is part of a field name (an unknown field, ignored).
-    check_all_splits("data: x\n\n\xEF\xBB\xBF" "data: y\n\n", {{"", "x", "", {}}});
+    CHECK(decode_every_way("data: x\n\n\xEF\xBB\xBF" "data: y\n\n") == std::vector<Ev>{{"", "x", "", {}}});
     // Bytes that only start like a BOM are kept.
-    check_all_splits("\xEF" "data: x\n\n", {});
-    check_all_splits("\xEF\xBB", {});
+    CHECK(decode_every_way("\xEF" "data: x\n\n") == std::vector<Ev>{});
+    CHECK(decode_every_way("\xEF\xBB") == std::vector<Ev>{});
 }
 
 TEST_CASE("SSE: comments and keep-alives are ignored and counted", "[sse]") {
     std::string input = ": ping\n\ndata: a\n: OPENROUTER PROCESSING\ndata: b\n\n:\n\n";
-    check_all_splits(input, {{"", "a\nb", "", {}}});
+    CHECK(decode_every_way(input) == std::vector<Ev>{{"", "a\nb", "", {}}});
     SseDecoder d;
     d.feed(input);
     CHECK(d.comments() == 3);
 }
 
 TEST_CASE("SSE: event, id and retry fields", "[sse]") {
-    check_all_splits("event: response.created\nid: 7\ndata: {}\n\ndata: next\n\n",
-                     {{"response.created", "{}", "7", {}}, {"", "next", "7", {}}});
+    CHECK(decode_every_way("event: response.created\nid: 7\ndata: {}\n\ndata: next\n\n") == std::vector<Ev>{{"response.created", "{}", "7", {}}, {"", "next", "7", {}}});
     // id with NUL is ignored; retry takes digits only.
     static constexpr char with_nul[] = "id: 1\ndata: a\n\nid: x\0y\ndata: b\n\n";
-    check_all_splits(std::string_view(with_nul, sizeof with_nul - 1), {{"", "a", "1", {}}, {"", "b", "1", {}}});
+    CHECK(decode_every_way(std::string_view(with_nul, sizeof with_nul - 1)) == std::vector<Ev>{{"", "a", "1", {}}, {"", "b", "1", {}}});
     SseDecoder d;
     d.feed("retry: 1500\n\nretry: 12x\n\n");
     CHECK(d.retry_ms() == 1500u);
     // An empty id resets the last event id.
-    check_all_splits("id: 5\ndata: a\n\nid\ndata: b\n\n", {{"", "a", "5", {}}, {"", "b", "", {}}});
+    CHECK(decode_every_way("id: 5\ndata: a\n\nid\ndata: b\n\n") == std::vector<Ev>{{"", "a", "5", {}}, {"", "b", "", {}}});
 }
 
 TEST_CASE("SSE: one optional space after the colon is stripped, lines without colon are fields", "[sse]") {
-    check_all_splits("data:x\n\ndata:  two spaces\n\ndata\n\ndata:\n\n",
-                     {{"", "x", "", {}}, {"", " two spaces", "", {}}, {"", "", "", {}}, {"", "", "", {}}});
+    CHECK(decode_every_way("data:x\n\ndata:  two spaces\n\ndata\n\ndata:\n\n") == std::vector<Ev>{{"", "x", "", {}}, {"", " two spaces", "", {}}, {"", "", "", {}}, {"", "", "", {}}});
     // Data values keep colons.
-    check_all_splits("data: {\"a\":\"b:c\"}\n\n", {{"", "{\"a\":\"b:c\"}", "", {}}});
+    CHECK(decode_every_way("data: {\"a\":\"b:c\"}\n\n") == std::vector<Ev>{{"", "{\"a\":\"b:c\"}", "", {}}});
 }
 
 TEST_CASE("SSE: a blank line without data dispatches nothing and resets the event name", "[sse]") {
-    check_all_splits("event: ignored\n\ndata: a\n\n", {{"", "a", "", {}}});
-    check_all_splits("unknown: field\nevent: x\n\n\n\n", {});
+    CHECK(decode_every_way("event: ignored\n\ndata: a\n\n") == std::vector<Ev>{{"", "a", "", {}}});
+    CHECK(decode_every_way("unknown: field\nevent: x\n\n\n\n") == std::vector<Ev>{});
 }
 
 TEST_CASE("SSE: the final event without a blank line is flushed at end of input", "[sse]") {
-    check_all_splits("data: a\n\ndata: [DONE]\n", {{"", "a", "", {}}, {"", "[DONE]", "", {}}});
-    check_all_splits("data: a\n\ndata: [DONE]", {{"", "a", "", {}}, {"", "[DONE]", "", {}}});
+    CHECK(decode_every_way("data: a\n\ndata: [DONE]\n") == std::vector<Ev>{{"", "a", "", {}}, {"", "[DONE]", "", {}}});
+    CHECK(decode_every_way("data: a\n\ndata: [DONE]") == std::vector<Ev>{{"", "a", "", {}}, {"", "[DONE]", "", {}}});
     // Without finish() nothing partial comes out.
     CHECK(decode({"data: a\n\ndata: [DONE]"}, false) == std::vector<Ev>{{"", "a", "", {}}});
     SseDecoder d;
@@ -125,13 +127,12 @@ TEST_CASE("SSE: the final event without a blank line is flushed at end of input"
 }
 
 TEST_CASE("SSE: the non-standard error field is dispatched as a stream error", "[sse]") {
-    check_all_splits("error: {\"code\":500,\"message\":\"boom\"}\n\ndata: [DONE]\n\n",
-                     {{"", "", "", std::string("{\"code\":500,\"message\":\"boom\"}")}, {"", "[DONE]", "", {}}});
+    CHECK(decode_every_way("error: {\"code\":500,\"message\":\"boom\"}\n\ndata: [DONE]\n\n") == std::vector<Ev>{{"", "", "", std::string("{\"code\":500,\"message\":\"boom\"}")}, {"", "[DONE]", "", {}}});
 }
 
 TEST_CASE("SSE: multi-byte UTF-8 split anywhere arrives intact", "[sse]") {
     std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
-    check_all_splits("data: " + text + "\r\n\r\n", {{"", text, "", {}}});
+    CHECK(decode_every_way("data: " + text + "\r\n\r\n") == std::vector<Ev>{{"", text, "", {}}});
 }
 
 TEST_CASE("SSE: an oversized line or event is rejected", "[sse]") {
