@@ -209,6 +209,7 @@ using Children = std::vector<Node>;
 
 // ---- Roots ---------------------------------------------------------------------------------------
 
+/// `Card` root: a bordered container (optionally a form with confirm/cancel actions).
 class CardNode : public Component<CardNode> {
 public:
     using Self = CardNode;
@@ -233,6 +234,7 @@ private:
     }
 };
 
+/// `ListViewItem`: one row of a ListView, clickable through `onClickAction`.
 class ListViewItemNode : public Component<ListViewItemNode> {
 public:
     using Self = ListViewItemNode;
@@ -242,6 +244,7 @@ public:
     CHATKIT_WP_STR(align, "align")
 };
 
+/// `ListView` root: a list of ListViewItem rows with an optional limit.
 class ListViewNode : public Component<ListViewNode> {
 public:
     using Self = ListViewNode;
@@ -269,6 +272,7 @@ public:
 
 // ---- Layout --------------------------------------------------------------------------------------
 
+/// `Box`: a flex container (direction, gap, padding, alignment...).
 class BoxNode : public Component<BoxNode> {
 public:
     using Self = BoxNode;
@@ -278,6 +282,7 @@ public:
     CHATKIT_WP_STR(direction, "direction")
 };
 
+/// `Row`: a horizontal Box.
 class RowNode : public Component<RowNode> {
 public:
     using Self = RowNode;
@@ -286,6 +291,7 @@ public:
     CHATKIT_WP_BOX_PROPS
 };
 
+/// `Col`: a vertical Box.
 class ColNode : public Component<ColNode> {
 public:
     using Self = ColNode;
@@ -294,6 +300,7 @@ public:
     CHATKIT_WP_BOX_PROPS
 };
 
+/// `Form`: a Box whose inputs are submitted with `onSubmitAction`.
 class FormNode : public Component<FormNode> {
 public:
     using Self = FormNode;
@@ -312,6 +319,7 @@ public:
     explicit TransitionNode(Node child);
 };
 
+/// `Divider`: a horizontal rule.
 class DividerNode : public Component<DividerNode> {
 public:
     using Self = DividerNode;
@@ -322,6 +330,7 @@ public:
     CHATKIT_WP_BOOL(flush, "flush")
 };
 
+/// `Spacer`: flexible empty space.
 class SpacerNode : public Component<SpacerNode> {
 public:
     using Self = SpacerNode;
@@ -331,6 +340,7 @@ public:
 
 // ---- Text ----------------------------------------------------------------------------------------
 
+/// `Text`: plain text; `streaming(true)` lets its value grow by deltas.
 class TextNode : public Component<TextNode> {
 public:
     using Self = TextNode;
@@ -350,6 +360,7 @@ public:
     CHATKIT_WP_ANY(editable, "editable")
 };
 
+/// `Title`: heading text.
 class TitleNode : public Component<TitleNode> {
 public:
     using Self = TitleNode;
@@ -362,6 +373,7 @@ public:
     CHATKIT_WP_INT(max_lines, "maxLines")
 };
 
+/// `Caption`: small secondary text.
 class CaptionNode : public Component<CaptionNode> {
 public:
     using Self = CaptionNode;
@@ -374,6 +386,7 @@ public:
     CHATKIT_WP_INT(max_lines, "maxLines")
 };
 
+/// `Markdown`: markdown text; may stream like Text.
 class MarkdownNode : public Component<MarkdownNode> {
 public:
     using Self = MarkdownNode;
@@ -381,6 +394,7 @@ public:
     CHATKIT_WP_BOOL(streaming, "streaming")
 };
 
+/// `Badge`: a small coloured label.
 class BadgeNode : public Component<BadgeNode> {
 public:
     using Self = BadgeNode;
@@ -391,6 +405,7 @@ public:
     CHATKIT_WP_BOOL(pill, "pill")
 };
 
+/// `Label`: the label of a form field.
 class LabelNode : public Component<LabelNode> {
 public:
     using Self = LabelNode;
@@ -406,6 +421,7 @@ public:
 
 // ---- Media ---------------------------------------------------------------------------------------
 
+/// `Icon`: a named icon.
 class IconNode : public Component<IconNode> {
 public:
     using Self = IconNode;
@@ -415,6 +431,7 @@ public:
     CHATKIT_WP_STR(size, "size")
 };
 
+/// `Image`: an image by URL.
 class ImageNode : public Component<ImageNode> {
 public:
     using Self = ImageNode;
@@ -449,6 +466,7 @@ public:
 
 // ---- Controls ------------------------------------------------------------------------------------
 
+/// `Button`: sends `onClickAction` when pressed.
 class ButtonNode : public Component<ButtonNode> {
 public:
     using Self = ButtonNode;
@@ -513,6 +531,7 @@ public:
     CHATKIT_WP_BOOL(disabled, "disabled")
 };
 
+/// `Checkbox`: a boolean form field.
 class CheckboxNode : public Component<CheckboxNode> {
 public:
     using Self = CheckboxNode;
@@ -524,6 +543,7 @@ public:
     CHATKIT_WP_BOOL(required, "required")
 };
 
+/// `Input`: a one-line form field.
 class InputNode : public Component<InputNode> {
 public:
     using Self = InputNode;
@@ -543,6 +563,7 @@ public:
     CHATKIT_WP_BOOL(pill, "pill")
 };
 
+/// `Textarea`: a multi-line form field.
 class TextareaNode : public Component<TextareaNode> {
 public:
     using Self = TextareaNode;
