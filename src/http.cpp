@@ -194,79 +194,145 @@ asio::awaitable<bool> write_response(transport& stream, http_::response<http_::s
     co_return !ec && res.keep_alive();
 }
 
-// The StreamWriter of one SSE response: one chunk per frame, one write at a time (events and
-// heartbeats take turns), each under the write timeout.
+// The StreamWriter of one SSE response. Frames are queued and written by a separate flusher
+// coroutine (`flush_loop`), which writes everything queued since its previous write as one chunk:
+// a producer that emits several events without suspending (a burst of deltas) costs one write
+// instead of one per event, while a producer that waits between events (a model) still sees each
+// event written as soon as it suspends. The producer waits only when more than `max_pending` bytes
+// are queued (a slow reader) and at the end, until everything is written (`drain`). Each write runs
+// under the write timeout; a failure is sticky and makes the next `write` throw.
 class sse_writer final : public StreamWriter {
 public:
     sse_writer(transport& stream, asio::any_io_executor const& executor, ServeOptions const& options,
                bool chunked)
         : stream_(stream),
-          wake_(executor),
+          data_ready_(executor),
+          space_ready_(executor),
           options_(options),
           chunked_(chunked),
           last_write_(steady_clock::now()) {}
 
+    // Queues one frame. Throws once a write failed or this coroutine thread was cancelled (see
+    // run_events); waits while the queue is over `max_pending`.
     asio::awaitable<void> write(std::string_view frame) override {
-        auto const ec = co_await send(frame);
-        if (ec) throw boost::system::system_error(ec, "writing an SSE frame");
-    }
-
-    // Writes `data` once no other write is in flight. A failure is sticky: later sends fail at once.
-    // Once this coroutine thread is cancelled every send fails (see run_events).
-    asio::awaitable<error_code> send(std::string_view data) {
-        for (;;) {
-            if (failure_) co_return failure_;
-            auto const state = co_await asio::this_coro::cancellation_state;
-            if (state.cancelled() != asio::cancellation_type::none) {
-                failure_ = asio::error::operation_aborted;
-                co_return failure_;
-            }
-            if (!busy_) break;
-            wake_.expires_at(asio::steady_timer::time_point::max());
-            auto [ec] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-            (void)ec;  // woken by the other writer's release, or cancelled (checked above)
+        co_await check_usable();
+        queue(frame);
+        while (pending_.size() > max_pending && !failure_ && flusher_ != flusher_state::exited) {
+            space_ready_.expires_at(asio::steady_timer::time_point::max());
+            auto [ec] = co_await space_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;  // woken by the flusher, or cancelled (checked below)
+            co_await check_usable();
         }
-        busy_guard guard(*this);
-        stream_.set_timeout(options_.write_timeout);
-        auto const ec = co_await stream_.write_chunk(data, chunked_);
-        stream_.set_timeout(std::nullopt);
-        if (ec)
-            failure_ = ec;
-        else
-            last_write_ = steady_clock::now();
-        co_return ec;
+        if (failure_) throw boost::system::system_error(failure_, "writing an SSE frame");
     }
 
-    bool busy() const noexcept { return busy_; }
+    // Appends `data` to the queue and wakes the flusher (nothing once closed or failed).
+    void queue(std::string_view data) {
+        if (closed_ || failure_) return;
+        pending_.append(data);
+        wake(data_ready_);
+    }
+
+    // Waits until every queued byte is written (or a write failed); later frames are dropped.
+    asio::awaitable<void> drain() {
+        while (!failure_ && flusher_ != flusher_state::exited && (busy_ || !pending_.empty())) {
+            auto const state = co_await asio::this_coro::cancellation_state;
+            if (state.cancelled() != asio::cancellation_type::none) break;  // the flusher is cancelled too
+            space_ready_.expires_at(asio::steady_timer::time_point::max());
+            auto [ec] = co_await space_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;  // woken by the flusher, or cancelled (checked above)
+        }
+        closed_ = true;
+    }
+
+    // Writes queued bytes as they come. Returns normally only when a write failed (the client is
+    // gone or stopped reading), which makes `||` cancel the events; ends by throwing when cancelled.
+    asio::awaitable<void> flush_loop() {
+        flusher_guard guard(*this);
+        for (;;) {
+            while (pending_.empty()) {
+                data_ready_.expires_at(asio::steady_timer::time_point::max());
+                auto [ec] = co_await data_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
+                (void)ec;
+                auto const state = co_await asio::this_coro::cancellation_state;
+                if (state.cancelled() != asio::cancellation_type::none)
+                    throw boost::system::system_error(asio::error::operation_aborted, "SSE flusher");
+            }
+            writing_.swap(pending_);
+            pending_.clear();
+            busy_ = true;
+            stream_.set_timeout(options_.write_timeout);
+            auto const ec = co_await stream_.write_chunk(writing_, chunked_);
+            stream_.set_timeout(std::nullopt);
+            busy_ = false;
+            writing_.clear();
+            if (writing_.capacity() > max_kept_capacity) writing_.shrink_to_fit();  // a held stream keeps little
+            if (ec)
+                failure_ = ec;
+            else
+                last_write_ = steady_clock::now();
+            wake(space_ready_);
+            if (failure_) co_return;
+        }
+    }
+
+    bool idle() const noexcept { return !busy_ && pending_.empty(); }
     bool failed() const noexcept { return static_cast<bool>(failure_); }
     steady_clock::time_point last_write() const noexcept { return last_write_; }
 
 private:
-    struct busy_guard {
-        explicit busy_guard(sse_writer& w) : w_(w) { w_.busy_ = true; }
-        ~busy_guard() {
-            w_.busy_ = false;
-            try {
-                w_.wake_.cancel();
-            } catch (...) {
-            }
+    static constexpr std::size_t max_pending = 64 * 1024;
+    static constexpr std::size_t max_kept_capacity = 1024;
+
+    // The producer must not wait for a flusher that has not started yet to be gone: it may run to
+    // its end before the flusher's first turn.
+    enum class flusher_state { not_started, running, exited };
+
+    // Marks the flusher running, and on its exit (a failed write, or cancelled) wakes a waiting
+    // producer; unless the stream was already drained, the writer is unusable from then on (queued
+    // bytes will never be written).
+    struct flusher_guard {
+        explicit flusher_guard(sse_writer& w) : w_(w) { w_.flusher_ = flusher_state::running; }
+        ~flusher_guard() {
+            w_.flusher_ = flusher_state::exited;
+            if (!w_.failure_ && !w_.closed_) w_.failure_ = asio::error::operation_aborted;
+            wake(w_.space_ready_);
         }
-        busy_guard(busy_guard const&) = delete;
-        busy_guard& operator=(busy_guard const&) = delete;
+        flusher_guard(flusher_guard const&) = delete;
+        flusher_guard& operator=(flusher_guard const&) = delete;
         sse_writer& w_;
     };
 
+    static void wake(asio::steady_timer& timer) noexcept {
+        try {
+            timer.cancel();
+        } catch (...) {
+        }
+    }
+
+    // Throws when a write failed or this coroutine thread was cancelled (sticky from then on).
+    asio::awaitable<void> check_usable() {
+        auto const state = co_await asio::this_coro::cancellation_state;
+        if (!failure_ && state.cancelled() != asio::cancellation_type::none) failure_ = asio::error::operation_aborted;
+        if (failure_) throw boost::system::system_error(failure_, "writing an SSE frame");
+    }
+
     transport& stream_;
-    asio::steady_timer wake_;
+    asio::steady_timer data_ready_;   // the flusher waits on it for queued bytes
+    asio::steady_timer space_ready_;  // the producer waits on it for the queue to shrink
     ServeOptions const& options_;
     bool chunked_;
     bool busy_ = false;
+    bool closed_ = false;
+    flusher_state flusher_ = flusher_state::not_started;
+    std::string pending_;
+    std::string writing_;
     error_code failure_;
     steady_clock::time_point last_write_;
 };
 
-// Writes `: keepalive` comments while the stream is idle. Returns normally only when a write failed
-// (the client is gone), which makes `||` cancel the events; ends by throwing when cancelled.
+// Queues `: keepalive` comments while the stream is idle; never returns normally (a failed write
+// is noticed by the flusher), ends by throwing when cancelled.
 asio::awaitable<void> heartbeat(sse_writer& writer, std::chrono::milliseconds interval) {
     interval = std::max(interval, std::chrono::milliseconds(1));
     auto const executor = co_await asio::this_coro::executor;
@@ -274,20 +340,19 @@ asio::awaitable<void> heartbeat(sse_writer& writer, std::chrono::milliseconds in
     for (;;) {
         timer.expires_at(writer.last_write() + interval);
         co_await timer.async_wait(asio::use_awaitable);
-        if (writer.busy() || steady_clock::now() < writer.last_write() + interval) continue;
-        auto const ec = co_await writer.send(": keepalive\n\n");
-        if (ec) co_return;
+        if (!writer.idle() || steady_clock::now() < writer.last_write() + interval) continue;
+        writer.queue(": keepalive\n\n");
     }
 }
 
-// Runs the engine. Never throws.
+// Runs the engine, then waits until its frames are written. Never throws.
 //
 // Cancellation (the watcher saw the client leave, or the caller was cancelled) reaches respond() as an
 // aborted operation, the engine then awaits its cancellation path (handle_stream_cancelled). With
 // Asio's default every later co_await of this coroutine thread would throw `operation_aborted` at
 // once, before the engine resets the cancellation state, and the cancellation path would never run;
 // so this thread does not throw on co_await after cancellation. A respond() that swallows the aborted
-// operation still cannot stream on: every write fails once cancelled (sse_writer::send), which the
+// operation still cannot stream on: every write fails once cancelled (sse_writer::write), which the
 // engine reports to it as `stream_cancelled`.
 asio::awaitable<void> run_events(Response& response, sse_writer& writer) {
     co_await asio::this_coro::throw_if_cancelled(false);
@@ -295,18 +360,26 @@ asio::awaitable<void> run_events(Response& response, sse_writer& writer) {
         co_await response.stream(writer);
     } catch (...) {
     }
+    try {
+        co_await writer.drain();
+    } catch (...) {
+    }
 }
 
+// The events race the flusher (which ends only when a write failed) and the heartbeat (never ends):
+// the events finishing, or a failed write, ends the stream.
 asio::awaitable<void> run_stream(Response& response, sse_writer& writer,
                                  std::optional<std::chrono::milliseconds> heartbeat_interval) {
     try {
+        auto events = run_events(response, writer);
+        auto flusher = writer.flush_loop();
         if (!heartbeat_interval) {
-            co_await run_events(response, writer);
+            auto race = std::move(events) || std::move(flusher);
+            co_await std::move(race);
             co_return;
         }
-        auto events = run_events(response, writer);
         auto beats = heartbeat(writer, *heartbeat_interval);
-        auto race = std::move(events) || std::move(beats);
+        auto race = std::move(events) || std::move(flusher) || std::move(beats);
         co_await std::move(race);
     } catch (...) {
     }
@@ -325,7 +398,9 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
             co_await forever.async_wait(asio::use_awaitable);
             co_return;
         }
-        auto const ec = co_await stream.read_some(buffer, cap - buffer.size());
+        // Small reads: the watcher usually sees nothing or EOF, and a large read would grow the
+        // connection's buffer (held as long as the stream) for nothing.
+        auto const ec = co_await stream.read_some(buffer, std::min<std::size_t>(cap - buffer.size(), 1024));
         if (!ec) continue;
         auto const state = co_await asio::this_coro::cancellation_state;
         if (state.cancelled() != asio::cancellation_type::none)
@@ -355,6 +430,10 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
     auto ec = co_await stream.write_header(header);
     stream.set_timeout(std::nullopt);
     if (ec) co_return false;  // gone before the stream started: nothing was saved yet
+
+    // The connection's read buffer (4 KiB after reading the request) would be held for the life of
+    // the stream: release it when empty; the watcher reads at most 1 KiB at a time.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
 
     auto const executor = co_await asio::this_coro::executor;
     sse_writer writer(stream, executor, options, chunked);

@@ -43,7 +43,7 @@ std::string thread_id_in(std::string const& raw) {
 
 }  // namespace
 
-TEST_CASE("threads.create streams SSE: headers, one chunk per event, byte-exact frames",
+TEST_CASE("threads.create streams SSE: headers, whole frames per chunk, byte-exact frames",
           "[integration][http]") {
     Fixture f;
     auto const r = post(f.port(), create_body("hello"));
@@ -59,12 +59,18 @@ TEST_CASE("threads.create streams SSE: headers, one chunk per event, byte-exact 
     CHECK(event_types(events) == std::vector<std::string>{"thread.created", "thread.item.done",
                                                           "stream_options", "thread.item.done"});
     CHECK(reply_text(events) == "echo: hello");
+    // Exactly `data: ` + the compact JSON the SDK writes + two line feeds per event.
+    auto const frames = frames_of(r.body);
+    REQUIRE(frames.size() == events.size());
+    for (std::size_t i = 0; i < frames.size(); ++i)
+        CHECK(frames[i] == "data: " + chatkit::serialize(events[i]) + "\n\n");
+    // Each chunk holds whole frames; events emitted in one burst share a chunk (one write).
     std::string joined;
-    for (std::size_t i = 0; i < r.chunks.size(); ++i) {
-        // Exactly `data: ` + the compact JSON the SDK writes + two line feeds, one event per chunk.
-        CHECK(r.chunks[i] == "data: " + chatkit::serialize(events[i]) + "\n\n");
-        joined += r.chunks[i];
+    for (auto const& chunk : r.chunks) {
+        CHECK(chunk.ends_with("\n\n"));
+        joined += chunk;
     }
+    CHECK(r.chunks.size() < events.size());
     CHECK(joined == r.body);
     CHECK(f.error_log().empty());
 }
@@ -296,16 +302,11 @@ TEST_CASE("heartbeat comments fill silences without interleaving with events", "
     auto const r = post(f.port(), create_body("pause"));
     REQUIRE(r.status == 200);
     std::size_t comments = 0;
-    Response events_only = r;
-    events_only.chunks.clear();
-    for (auto const& chunk : r.chunks) {
-        if (chunk == ": keepalive\n\n")
-            ++comments;
-        else
-            events_only.chunks.push_back(chunk);
-    }
+    for (auto const& frame : frames_of(r.body))
+        if (frame == ": keepalive\n\n") ++comments;
     CHECK(comments >= 2);
-    auto const events = events_of(events_only);  // every other chunk is one whole event
+    // Heartbeats sit between whole events: every other frame still parses as one event.
+    auto const events = events_of(r);
     CHECK(reply_text(events) == "second");
 }
 

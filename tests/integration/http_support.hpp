@@ -388,13 +388,30 @@ struct Response {
     json::value json() const { return json::parse(body); }
 };
 
-/// The events of an SSE response, one per chunk; fails on frames that are not `data: <json>\n\n`.
+/// The SSE frames of a response body, in order, each with its closing blank line (`data: ...\n\n`,
+/// `: keepalive\n\n`). How the frames were cut into HTTP chunks does not matter (the server writes
+/// a burst of events as one chunk); a body that does not end on a frame boundary throws.
+inline std::vector<std::string> frames_of(std::string_view body) {
+    std::vector<std::string> frames;
+    std::size_t start = 0;
+    while (start < body.size()) {
+        auto const end = body.find("\n\n", start);
+        if (end == std::string_view::npos) throw std::runtime_error("unterminated SSE frame: " + std::string(body.substr(start)));
+        frames.emplace_back(body.substr(start, end + 2 - start));
+        start = end + 2;
+    }
+    return frames;
+}
+
+/// The events of an SSE response (comment frames such as heartbeats skipped); fails on frames that
+/// are neither `data: <json>\n\n` nor a comment.
 inline std::vector<json::value> events_of(Response const& response) {
     std::vector<json::value> events;
-    for (auto const& chunk : response.chunks) {
-        if (chunk.rfind("data: ", 0) != 0 || chunk.size() < 8 || chunk.substr(chunk.size() - 2) != "\n\n")
-            throw std::runtime_error("not an SSE data frame: " + chunk);
-        events.push_back(json::parse(chunk.substr(6, chunk.size() - 8)));
+    for (auto const& frame : frames_of(response.body)) {
+        if (frame.rfind(":", 0) == 0) continue;
+        if (frame.rfind("data: ", 0) != 0 || frame.size() < 8)
+            throw std::runtime_error("not an SSE data frame: " + frame);
+        events.push_back(json::parse(frame.substr(6, frame.size() - 8)));
     }
     return events;
 }
