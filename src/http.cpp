@@ -10,7 +10,9 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -245,18 +247,22 @@ public:
         closed_ = true;
     }
 
-    // Writes queued bytes as they come. Returns normally only when a write failed (the client is
-    // gone or stopped reading), which makes `||` cancel the events; ends by throwing when cancelled.
-    asio::awaitable<void> flush_loop() {
+    // Writes queued bytes as they come, and a `: keepalive` comment when nothing was written for
+    // `heartbeat`. Returns normally only when a write failed (the client is gone or stopped
+    // reading), which ends the stream's race; ends by throwing when cancelled.
+    asio::awaitable<void> flush_loop(std::optional<std::chrono::milliseconds> heartbeat) {
         flusher_guard guard(*this);
+        if (heartbeat) heartbeat = std::max(*heartbeat, std::chrono::milliseconds(1));
         for (;;) {
             while (pending_.empty()) {
-                data_ready_.expires_at(asio::steady_timer::time_point::max());
+                data_ready_.expires_at(heartbeat ? last_write_ + *heartbeat : asio::steady_timer::time_point::max());
                 auto [ec] = co_await data_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
-                (void)ec;
                 auto const state = co_await asio::this_coro::cancellation_state;
                 if (state.cancelled() != asio::cancellation_type::none)
                     throw boost::system::system_error(asio::error::operation_aborted, "SSE flusher");
+                // The timer ran out (not woken by `queue`) on an idle stream: time for a heartbeat.
+                if (!ec && heartbeat && !closed_ && pending_.empty() && steady_clock::now() >= last_write_ + *heartbeat)
+                    pending_.append(": keepalive\n\n");
             }
             writing_.swap(pending_);
             pending_.clear();
@@ -276,9 +282,7 @@ public:
         }
     }
 
-    bool idle() const noexcept { return !busy_ && pending_.empty(); }
     bool failed() const noexcept { return static_cast<bool>(failure_); }
-    steady_clock::time_point last_write() const noexcept { return last_write_; }
 
 private:
     static constexpr std::size_t max_pending = 64 * 1024;
@@ -331,20 +335,6 @@ private:
     steady_clock::time_point last_write_;
 };
 
-// Queues `: keepalive` comments while the stream is idle; never returns normally (a failed write
-// is noticed by the flusher), ends by throwing when cancelled.
-asio::awaitable<void> heartbeat(sse_writer& writer, std::chrono::milliseconds interval) {
-    interval = std::max(interval, std::chrono::milliseconds(1));
-    auto const executor = co_await asio::this_coro::executor;
-    asio::steady_timer timer(executor);
-    for (;;) {
-        timer.expires_at(writer.last_write() + interval);
-        co_await timer.async_wait(asio::use_awaitable);
-        if (!writer.idle() || steady_clock::now() < writer.last_write() + interval) continue;
-        writer.queue(": keepalive\n\n");
-    }
-}
-
 // Runs the engine, then waits until its frames are written. Never throws.
 //
 // Cancellation (the watcher saw the client leave, or the caller was cancelled) reaches respond() as an
@@ -362,25 +352,6 @@ asio::awaitable<void> run_events(Response& response, sse_writer& writer) {
     }
     try {
         co_await writer.drain();
-    } catch (...) {
-    }
-}
-
-// The events race the flusher (which ends only when a write failed) and the heartbeat (never ends):
-// the events finishing, or a failed write, ends the stream.
-asio::awaitable<void> run_stream(Response& response, sse_writer& writer,
-                                 std::optional<std::chrono::milliseconds> heartbeat_interval) {
-    try {
-        auto events = run_events(response, writer);
-        auto flusher = writer.flush_loop();
-        if (!heartbeat_interval) {
-            auto race = std::move(events) || std::move(flusher);
-            co_await std::move(race);
-            co_return;
-        }
-        auto beats = heartbeat(writer, *heartbeat_interval);
-        auto race = std::move(events) || std::move(flusher) || std::move(beats);
-        co_await std::move(race);
     } catch (...) {
     }
 }
@@ -440,10 +411,17 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
     bool client_gone = false;
     bool interrupted = false;
     try {
-        auto events = run_stream(response, writer, options.heartbeat);
-        auto watcher = watch_disconnect(stream, buffer, options.max_buffered_bytes, client_gone);
-        auto race = std::move(events) || std::move(watcher);
-        co_await std::move(race);
+        // One race of three (a single parallel group keeps the coroutine frames held by a long
+        // stream few): the events finishing and being written, a failed write (the flusher
+        // returns) or the client leaving (the watcher returns) ends the other two.
+        auto group = asio::experimental::make_parallel_group(
+            asio::co_spawn(executor, run_events(response, writer), asio::deferred),
+            asio::co_spawn(executor, writer.flush_loop(options.heartbeat), asio::deferred),
+            asio::co_spawn(executor, watch_disconnect(stream, buffer, options.max_buffered_bytes, client_gone),
+                           asio::deferred));
+        auto const one_success = asio::experimental::wait_for_one_success();
+        auto outcome = co_await group.async_wait(one_success, asio::use_awaitable);
+        (void)outcome;
     } catch (std::exception const&) {
         interrupted = true;  // cancelled from outside before the race could start
     }
