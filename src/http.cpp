@@ -438,63 +438,78 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
 
 }  // namespace
 
-asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
-                                 std::string_view body, request_line line, request_handler& handler,
-                                 ServeOptions const& options) {
+namespace {
+
+// What a request gets before anything is written: the processed request's Response, or an
+// immediate answer (405, 400, the context factory's rejection). Kept apart from serve_core so the
+// large locals of this step (the parsed request, error answers) are not held in a coroutine frame
+// for the life of a stream.
+struct prepared_request {
+    std::optional<Response> response;
+    std::optional<http_::response<http_::string_body>> answer;
+};
+
+asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string_view body, request_line line,
+                                                  request_handler& handler, ServeOptions const& options) {
     Logger const& logger = handler.logger();
+    prepared_request out;
     if (line.method != http_::verb::post) {
-        auto res = json_response(
-            405, error_body("method_not_allowed", "The ChatKit endpoint only accepts POST"), line, options);
-        res.set(http_::field::allow, "POST");
-        co_return co_await write_response(stream, res, options);
+        out.answer.emplace(json_response(
+            405, error_body("method_not_allowed", "The ChatKit endpoint only accepts POST"), line, options));
+        out.answer->set(http_::field::allow, "POST");
+        co_return out;
     }
 
     std::string diagnostics;
     auto parsed = parse_request(body, diagnostics);
     if (!parsed) {
-        auto res = json_response(400, error_body("invalid_request", diagnostics), line, options);
-        co_return co_await write_response(stream, res, options);
+        out.answer.emplace(json_response(400, error_body("invalid_request", diagnostics), line, options));
+        co_return out;
     }
     ChatKitRequest request = std::move(*parsed);
 
-    std::optional<Response> response;
-    std::optional<http_::response<http_::string_body>> rejection;
     try {
         info.request = &request;
         auto work = handler.handle(request, info);  // the factory runs here and may throw
         info.request = nullptr;
-        response.emplace(co_await std::move(work));
+        out.response.emplace(co_await std::move(work));
     } catch (HttpError const& e) {
         logger.log(LogLevel::debug, "request rejected with HTTP " + std::to_string(e.status()));
-        rejection.emplace(
+        out.answer.emplace(
             json_response(e.status(), error_body(status_code_name(e.status()), e.message()), line, options));
-        if (!e.www_authenticate().empty())
-            rejection->set(http_::field::www_authenticate, e.www_authenticate());
+        if (!e.www_authenticate().empty()) out.answer->set(http_::field::www_authenticate, e.www_authenticate());
     } catch (Error const& e) {
         unsigned const status = http_status(e.code());
         if (status >= 500) logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        rejection.emplace(
-            json_response(status, error_body(client_code(e.code()), e.message()), line, options));
-        if (status == 401) rejection->set(http_::field::www_authenticate, "Bearer");
+        out.answer.emplace(json_response(status, error_body(client_code(e.code()), e.message()), line, options));
+        if (status == 401) out.answer->set(http_::field::www_authenticate, "Bearer");
     } catch (boost::system::system_error const& e) {
         if (e.code() == asio::error::operation_aborted) throw;  // cancellation of the caller
         logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        rejection.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+        out.answer.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
     } catch (std::exception const& e) {
         logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        rejection.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+        out.answer.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
     } catch (...) {
         logger.log(LogLevel::error, "context factory failed: unknown exception");
-        rejection.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+        out.answer.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
     }
     info.request = nullptr;
-    if (rejection) co_return co_await write_response(stream, *rejection, options);
-
-    if (!response->is_streaming()) {
-        auto res = json_response(response->status(), response->body(), line, options);
-        co_return co_await write_response(stream, res, options);
+    if (!out.answer && !out.response->is_streaming()) {
+        out.answer.emplace(json_response(out.response->status(), out.response->body(), line, options));
+        out.response.reset();
     }
-    co_return co_await stream_response(stream, buffer, *response, line, options);
+    co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
+                                 std::string_view body, request_line line, request_handler& handler,
+                                 ServeOptions const& options) {
+    auto prepared = co_await prepare_request(info, body, line, handler, options);
+    if (prepared.answer) co_return co_await write_response(stream, *prepared.answer, options);
+    co_return co_await stream_response(stream, buffer, *prepared.response, line, options);
 }
 
 // ---------------------------------------------------------------------------------------------
