@@ -557,6 +557,14 @@ int main(int argc, char** argv) {
             sweep->start();
         }
         //]
+        // SIGINT/SIGTERM (handled from now on): stop the sweep timer, which would keep the io_context
+        // running, and the server.
+        asio::signal_set signals(server.context(), SIGINT, SIGTERM);
+        signals.async_wait([&](boost::system::error_code failed, int) {
+            if (failed) return;
+            if (sweep) sweep->stop();
+            server.stop();
+        });
         std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
         log_line(model_description);
         log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
@@ -569,13 +577,6 @@ int main(int argc, char** argv) {
                              : std::string("dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)"));
         if (options.static_dir) log_line("playground: " + server.url() + "/ (files from " + static_dir.string() + ")");
         log_line("ChatKit endpoint: POST " + server.url() + options.chatkit_path + "; stop with Ctrl-C");
-        // SIGINT/SIGTERM: stop the sweep timer (it would keep the io_context running) and the server.
-        asio::signal_set signals(server.context(), SIGINT, SIGTERM);
-        signals.async_wait([&](boost::system::error_code failed, int) {
-            if (failed) return;
-            if (sweep) sweep->stop();
-            server.stop();
-        });
         server.run();
     } catch (std::exception const& e) {
         log_line(std::string("quickstart: ") + e.what());
