@@ -396,16 +396,40 @@ void LocalAttachmentFiles::remove(std::string const& id, std::string const& owne
     fs::remove(meta_path(options_.directory, id), ec);
 }
 
-std::vector<std::string> LocalAttachmentFiles::sweep(std::chrono::system_clock::time_point now) {
-    std::vector<std::string> removed;
+std::vector<AbandonedAttachment> LocalAttachmentFiles::abandoned(std::chrono::system_clock::time_point now) const {
+    std::vector<AbandonedAttachment> out;
     std::int64_t const cutoff = unix_seconds(now) - options_.pending_max_age.count();
     std::lock_guard lock(impl_->mutex);
     std::error_code ec;
     for (fs::directory_iterator it(options_.directory, ec), end; !ec && it != end; it.increment(ec)) {
         fs::path const path = it->path();
-        std::string const file = path.filename().string();
+        if (path.extension() != ".json" || path.filename().string().starts_with(".tmp-")) continue;
+        std::string const id = path.stem().string();
+        auto const m = load_meta(options_.directory, id);
+        if (!m || m->uploaded || m->created_at > cutoff) continue;
+        out.push_back({id, m->owner});
+    }
+    return out;
+}
+
+bool LocalAttachmentFiles::remove_if_abandoned(std::string const& id, std::chrono::system_clock::time_point now) {
+    std::int64_t const cutoff = unix_seconds(now) - options_.pending_max_age.count();
+    std::lock_guard lock(impl_->mutex);
+    auto const m = load_meta(options_.directory, id);
+    if (!m || m->uploaded || m->created_at > cutoff) return false;
+    std::error_code ignored;
+    fs::remove(bytes_path(options_.directory, id), ignored);
+    fs::remove(meta_path(options_.directory, id), ignored);
+    return true;
+}
+
+void LocalAttachmentFiles::remove_stray_files() {
+    std::lock_guard lock(impl_->mutex);
+    std::error_code ec;
+    for (fs::directory_iterator it(options_.directory, ec), end; !ec && it != end; it.increment(ec)) {
+        fs::path const path = it->path();
         std::error_code ignored;
-        if (file.starts_with(".tmp-")) {
+        if (path.filename().string().starts_with(".tmp-")) {
             // A write interrupted by a crash.
             auto const written = fs::last_write_time(path, ignored);
             if (!ignored) {
@@ -414,21 +438,17 @@ std::vector<std::string> LocalAttachmentFiles::sweep(std::chrono::system_clock::
             }
             continue;
         }
-        if (path.extension() != ".json") continue;
-        std::string const id = path.stem().string();
-        auto const m = load_meta(options_.directory, id);
-        if (!m || m->uploaded || m->created_at > cutoff) continue;
-        fs::remove(bytes_path(options_.directory, id), ignored);
-        fs::remove(path, ignored);
-        removed.push_back(id);
+        // Bytes whose sidecar is gone.
+        if (path.extension() == ".bin" && !fs::exists(meta_path(options_.directory, path.stem().string()), ignored))
+            fs::remove(path, ignored);
     }
-    // Bytes whose sidecar is gone.
-    for (fs::directory_iterator it(options_.directory, ec), end; !ec && it != end; it.increment(ec)) {
-        fs::path const path = it->path();
-        if (path.extension() != ".bin") continue;
-        std::error_code ignored;
-        if (!fs::exists(meta_path(options_.directory, path.stem().string()), ignored)) fs::remove(path, ignored);
-    }
+}
+
+std::vector<std::string> LocalAttachmentFiles::sweep(std::chrono::system_clock::time_point now) {
+    std::vector<std::string> removed;
+    for (auto const& a : abandoned(now))
+        if (remove_if_abandoned(a.id, now)) removed.push_back(a.id);
+    remove_stray_files();
     return removed;
 }
 

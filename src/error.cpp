@@ -24,6 +24,7 @@ public:
             case error::forbidden: return "forbidden";
             case error::internal: return "internal error";
             case error::unsupported_media_type: return "unsupported media type";
+            case error::upstream_failure: return "upstream service failure";
         }
         return "unknown chatkit error";
     }
@@ -46,6 +47,7 @@ unsigned http_status(boost::system::error_code const& ec) noexcept {
         case error::unauthorized: return 401;
         case error::forbidden: return 403;
         case error::unsupported_media_type: return 415;
+        case error::upstream_failure: return 502;
         default: return 500;
     }
 }
@@ -60,6 +62,7 @@ char const* client_code(boost::system::error_code const& ec) noexcept {
         case error::forbidden: return "forbidden";
         case error::not_implemented: return "not_implemented";
         case error::unsupported_media_type: return "unsupported_media_type";
+        case error::upstream_failure: return "upstream_error";
         default: return "internal";
     }
 }

@@ -15,7 +15,9 @@
 //   * stream_agent_response(): text deltas, reasoning summaries as a "Thought for N seconds"
 //     workflow, annotations; a client disconnect stops the model and keeps the partial answer;
 //   * the history window: the last --history items of the thread, converted by ThreadItemConverter;
-//   * SqliteStore (--db), partitioned by the X-User-Id header.
+//   * SqliteStore (--db), partitioned by the X-User-Id header;
+//   * dictation (`input.transcribe`) through OpenAI's transcription API when OPENAI_API_KEY /
+//     OPENAI_BASE_URL is set (model CHATKIT_TRANSCRIBE_MODEL, default gpt-4o-mini-transcribe).
 //
 // Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
 #include "../common/cli.hpp"
@@ -23,6 +25,7 @@
 #include <chatkit/agents/chatkit.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/agents/openai_transcriber.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/server.hpp>
 #include <chatkit/sqlite/store.hpp>
@@ -243,8 +246,17 @@ int main(int argc, char** argv) {
         std::cerr << "agent_server: cannot open the store: " << e.what() << "\n";
         return 1;
     }
-    ModelChoice model = choose_model();
+    ModelChoice model;
+    std::unique_ptr<agents::OpenAITranscriber> transcriber;
+    try {
+        model = choose_model();
+        transcriber = agents::OpenAITranscriber::from_env_if_configured();
+    } catch (std::exception const& e) {
+        std::cerr << "agent_server: " << e.what() << "\n";
+        return 1;
+    }
     AgentServer app(*store, model.model, history);
+    if (transcriber) app.set_transcriber(transcriber.get());
     app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
 
     http::ServerOptions options;
@@ -256,6 +268,11 @@ int main(int argc, char** argv) {
         server.start();
         std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
         std::cerr << "model: " << model.description << std::endl;
+        if (transcriber)
+            std::cerr << "dictation: OpenAI transcription, model " << transcriber->options().model << " at "
+                      << transcriber->options().endpoint.base_url << std::endl;
+        else
+            std::cerr << "dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)" << std::endl;
         std::cerr << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
                   << " (metadata.user_name and metadata.page reach get_user_context); stop with Ctrl-C" << std::endl;
         server.run_until_signal();

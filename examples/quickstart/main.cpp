@@ -16,7 +16,9 @@
 //   * a widget (send a message containing "widget") whose button's action the server answers
 //     (action() streams a reply; sync_action() updates the widget's counter);
 //   * attachments (`--uploads-dir DIR`): a LocalAttachmentStore with its upload and preview routes,
-//     scoped by user like the threads;
+//     scoped by user like the threads; abandoned uploads (files and records) are swept on a timer;
+//   * dictation (`input.transcribe`): OpenAI's transcription API when OPENAI_API_KEY or
+//     OPENAI_BASE_URL is set;
 //   * chatkit::http::Server with the playground page (playground/) served at `/`, `/healthz`, and a
 //     graceful stop on SIGINT/SIGTERM. Press the playground's stop button mid-answer: the browser
 //     closes the connection, the server cancels the run (the model stops) and saves the partial answer.
@@ -29,6 +31,7 @@
 #include <chatkit/agents/chatkit.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/agents/openai_transcriber.hpp>
 #include <chatkit/attachments/local_store.hpp>
 #include <chatkit/attachments/routes.hpp>
 #include <chatkit/http/server.hpp>
@@ -38,11 +41,18 @@
 #include <chatkit/widgets.hpp>
 #include <chatkit/widgets/builders.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -345,6 +355,73 @@ protected:
     //]
 };
 
+// --- the attachment sweep ------------------------------------------------------------------------
+
+//[periodic_sweep
+/// Removes abandoned uploads (created, never uploaded within the max age) on both sides, files and
+/// Store records, at start-up and then every `interval`, on the server's threads until `stop()`.
+class PeriodicSweep {
+public:
+    PeriodicSweep(asio::io_context& io, LocalAttachmentStore<Context>& attachments, Store<Context>& store,
+                  std::chrono::seconds interval)
+        : strand_(asio::make_strand(io)), timer_(strand_), attachments_(attachments), store_(store),
+          interval_(interval) {}
+
+    void start() { asio::co_spawn(strand_, run(), asio::detached); }
+
+    /// Cancels the timer; an ongoing sweep finishes first. Thread-safe.
+    void stop() {
+        asio::post(strand_, [this] {
+            stopped_ = true;
+            timer_.cancel();
+        });
+    }
+
+private:
+    asio::awaitable<void> run() {
+        while (!stopped_) {
+            co_await sweep_once();
+            if (stopped_) break;
+            timer_.expires_after(interval_);
+            boost::system::error_code ec;
+            co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
+
+    asio::awaitable<void> sweep_once() {
+        try {
+            // A record is deleted in the context of the user who created the attachment.
+            LocalAttachmentStore<Context>::ContextOfOwnerFn const context_of = [](std::string const& owner) {
+                return Context{owner};
+            };
+            auto const swept = co_await attachments_.sweep(store_, context_of);
+            if (!swept.empty()) log_line("attachments: removed " + std::to_string(swept.size()) + " abandoned uploads");
+        } catch (std::exception const& e) {
+            log_line(std::string("attachments: sweep failed: ") + e.what());
+        }
+    }
+
+    asio::strand<asio::io_context::executor_type> strand_;
+    asio::steady_timer timer_;
+    LocalAttachmentStore<Context>& attachments_;
+    Store<Context>& store_;
+    std::chrono::seconds interval_;
+    bool stopped_ = false;  // on the strand
+};
+//]
+
+/// The value of option `name` as a whole number of seconds in [1, max].
+std::chrono::seconds seconds_option(examples::Cli const& cli, std::string const& name, long max) {
+    try {
+        std::size_t used = 0;
+        long const v = std::stol(cli.get(name), &used);
+        if (used != cli.get(name).size() || v < 1 || v > max) throw std::out_of_range("seconds");
+        return std::chrono::seconds(v);
+    } catch (std::exception const&) {
+        cli.fail("option '--" + name + "' must be 1-" + std::to_string(max) + " seconds, got '" + cli.get(name) + "'");
+    }
+}
+
 // --- start-up ------------------------------------------------------------------------------------
 
 /// The directory of the running executable (from /proc/self/exe, else argv[0]).
@@ -399,6 +476,10 @@ int main(int argc, char** argv) {
         .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "",
                 "directory for attachment uploads (enables attachments; empty disables them)")
         .option("max-upload-mb", "CHATKIT_MAX_UPLOAD_MB", "10", "largest attachment, in MiB")
+        .option("upload-max-age-s", "CHATKIT_UPLOAD_MAX_AGE_S", "3600",
+                "an attachment created but not uploaded within this many seconds is abandoned")
+        .option("sweep-interval-s", "CHATKIT_SWEEP_INTERVAL_S", "600",
+                "seconds between sweeps removing abandoned uploads (files and records)")
         .flag("verbose", "CHATKIT_VERBOSE", "log requests that fail and cancelled streams to stderr");
     cli.parse(argc, argv);
 
@@ -426,6 +507,7 @@ int main(int argc, char** argv) {
         LocalAttachmentOptions files;
         files.directory = cli.get("uploads-dir");
         files.max_bytes = static_cast<std::uint64_t>(cli.positive("max-upload-mb")) * 1024 * 1024;
+        files.pending_max_age = seconds_option(cli, "upload-max-age-s", 30L * 24 * 3600);
         try {
             attachments = std::make_unique<LocalAttachmentStore<Context>>(std::move(files), owner_of);
         } catch (std::exception const& e) {
@@ -433,7 +515,20 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    auto const sweep_interval = seconds_option(cli, "sweep-interval-s", 24L * 3600);
     WidgetDemoServer app(*store.store, model, attachments.get());
+    //]
+    //[transcriber_setup
+    // Dictation: OpenAI's transcription API when configured; otherwise input.transcribe answers 500
+    // (not implemented) and the playground's microphone stays unused.
+    std::unique_ptr<agents::OpenAITranscriber> transcriber;
+    try {
+        transcriber = agents::OpenAITranscriber::from_env_if_configured();
+    } catch (std::exception const& e) {
+        std::cerr << "quickstart: " << e.what() << "\n";
+        return 1;
+    }
+    if (transcriber) app.set_transcriber(transcriber.get());
     //]
     app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
 
@@ -455,20 +550,34 @@ int main(int argc, char** argv) {
         http::Server<Context> server(app, options, make_context);
         if (attachments) mount_attachment_routes(server, *attachments, *store.store);
         server.start();
+        std::unique_ptr<PeriodicSweep> sweep;
         if (attachments) {
             attachments->files().set_base_url(server.url());
-            auto const swept = attachments->files().sweep();
-            if (!swept.empty()) log_line("attachments: removed " + std::to_string(swept.size()) + " abandoned uploads");
+            sweep = std::make_unique<PeriodicSweep>(server.context(), *attachments, *store.store, sweep_interval);
+            sweep->start();
         }
         //]
+        // SIGINT/SIGTERM (handled from now on): stop the sweep timer, which would keep the io_context
+        // running, and the server.
+        asio::signal_set signals(server.context(), SIGINT, SIGTERM);
+        signals.async_wait([&](boost::system::error_code failed, int) {
+            if (failed) return;
+            if (sweep) sweep->stop();
+            server.stop();
+        });
         std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
         log_line(model_description);
         log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
         if (attachments)
-            log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments)");
+            log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments); sweep every " +
+                     std::to_string(sweep_interval.count()) + " s, abandoned after " +
+                     std::to_string(attachments->files().options().pending_max_age.count()) + " s");
+        log_line(transcriber ? "dictation: OpenAI transcription, model " + transcriber->options().model + " at " +
+                                   transcriber->options().endpoint.base_url
+                             : std::string("dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)"));
         if (options.static_dir) log_line("playground: " + server.url() + "/ (files from " + static_dir.string() + ")");
         log_line("ChatKit endpoint: POST " + server.url() + options.chatkit_path + "; stop with Ctrl-C");
-        server.run_until_signal();
+        server.run();
     } catch (std::exception const& e) {
         log_line(std::string("quickstart: ") + e.what());
         return 1;

@@ -10,4 +10,5 @@
 #include <chatkit/agents/runner.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/agents/openai_transcriber.hpp>
 #include <chatkit/agents/chatkit.hpp>

@@ -38,6 +38,9 @@ enum class error {
     internal,
     /// The content's MIME type is not accepted (e.g. an attachment type) (HTTP 415).
     unsupported_media_type,
+    /// A service the server depends on (a transcription or model API) failed, timed out or could
+    /// not be reached (HTTP 502).
+    upstream_failure,
 };
 
 /// The chatkit error category.

@@ -207,6 +207,17 @@ bool transport_retryable(net::TransportErrorKind k) {
            k == net::TransportErrorKind::connection_closed;
 }
 
+// Logs the retry (one warning) and sleeps `wait`.
+task<void> wait_before_retry(OpenAIEndpoint const& endpoint, net::HttpRequest const& request, RetryPolicy const& policy,
+                             int attempt, milliseconds wait, std::string const& why) {
+    endpoint.logger.log(LogLevel::warning, "request to " + request.url + " failed (" + why + "); retry " +
+                                               std::to_string(attempt + 1) + "/" + std::to_string(policy.max_retries) +
+                                               " in " + std::to_string(wait.count()) + " ms");
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor, wait);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
 }  // namespace
 
 task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
@@ -262,13 +273,32 @@ task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::Htt
             wait = retry_delay(policy, attempt, std::nullopt);
             why = "stream error " + e.code + ": " + e.message;
         }
-        endpoint.logger.log(LogLevel::warning, "model request to " + request.url + " failed (" + why + "); retry " +
-                                                   std::to_string(attempt + 1) + "/" +
-                                                   std::to_string(policy.max_retries) + " in " +
-                                                   std::to_string(wait->count()) + " ms");
-        auto executor = co_await asio::this_coro::executor;
-        asio::steady_timer timer(executor, *wait);
-        co_await timer.async_wait(asio::use_awaitable);
+        co_await wait_before_retry(endpoint, request, policy, attempt, *wait, why);
+    }
+}
+
+task<net::HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
+                                          RetryPolicy const& policy, net::HttpRequest const& request) {
+    for (int attempt = 0;; ++attempt) {
+        std::optional<milliseconds> wait;
+        std::string why;
+        try {
+            net::HttpRequest req = request;
+            auto response = co_await client.send(std::move(req));
+            if (response.ok()) co_return response;
+            auto err = http_error(response, policy);
+            if (!err.retryable || attempt >= policy.max_retries) throw err;
+            wait = retry_delay(policy, attempt, err.retry_after);
+            if (!wait) throw err;
+            why = "HTTP " + std::to_string(err.status) + (err.request_id.empty() ? "" : " (request id " + err.request_id + ")");
+        } catch (net::TransportError const& e) {
+            ModelHttpError err(0, e.what(), transport_code(e.kind()));
+            err.retryable = transport_retryable(e.kind());
+            if (!err.retryable || attempt >= policy.max_retries) throw err;
+            wait = retry_delay(policy, attempt, std::nullopt);
+            why = e.what();
+        }
+        co_await wait_before_retry(endpoint, request, policy, attempt, *wait, why);
     }
 }
 

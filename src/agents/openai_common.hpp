@@ -50,6 +50,13 @@ task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::Htt
                                         RetryPolicy const& policy, net::HttpRequest const& request,
                                         std::function<std::unique_ptr<StreamConsumer>()> const& make_consumer);
 
+/// Sends a request whose answer is collected in memory (e.g. an audio transcription) with the same
+/// retry rules as the models (HTTP statuses, retry hints, transport failures) and returns the 2xx
+/// response. Throws `ModelHttpError` for a non-2xx answer or a transport failure (status 0, `code`
+/// `timeout`, `connection_error`...) once no retry is left.
+task<net::HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
+                                          RetryPolicy const& policy, net::HttpRequest const& request);
+
 /// The POST request every model sends (headers of §3.1, per-request timeouts).
 net::HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, json::object const& body,
                               ModelSettings const& settings);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -53,6 +54,12 @@ struct UploadedFile {
 /// Throws `chatkit::Error` (`invalid_request`) when the body is malformed or has no such part.
 CHATKIT_API UploadedFile parse_multipart_file(std::string_view content_type, std::string_view body,
                                               std::string_view field = "file");
+
+/// An attachment created (phase 1) and never uploaded within `pending_max_age`.
+struct AbandonedAttachment {
+    std::string id;
+    std::string owner;  ///< the owner it was created for (`owner_of(ctx)` of the creating request)
+};
 
 /// The context-free part of LocalAttachmentStore: files on disk, keyed by attachment id and owner.
 ///
@@ -101,8 +108,21 @@ public:
     void remove(std::string const& id, std::string const& owner);
 
     /// Removes attachments created more than `pending_max_age` before `now` and never uploaded, and
-    /// stray temporary files of the same age. Returns the ids removed.
+    /// stray files (`remove_stray_files`). Returns the ids removed. Only the files: their records in
+    /// the Store stay (see `LocalAttachmentStore::sweep(store, ...)`, which removes both).
     std::vector<std::string> sweep(std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+    /// The attachments `sweep(now)` would remove (created more than `pending_max_age` before `now`,
+    /// never uploaded), with their owners. Nothing is removed.
+    std::vector<AbandonedAttachment> abandoned(std::chrono::system_clock::time_point now) const;
+
+    /// Removes the files of attachment `id` if it is still abandoned at `now` (an upload that
+    /// completed meanwhile keeps it). Returns whether it was removed.
+    bool remove_if_abandoned(std::string const& id, std::chrono::system_clock::time_point now);
+
+    /// Removes temporary files older than `pending_max_age` (writes interrupted by a crash) and
+    /// bytes whose sidecar is gone.
+    void remove_stray_files();
 
     /// The attachment as the client sees it (for an uploaded one: no upload descriptor).
     Attachment describe(std::string const& id, std::string const& owner) const;
@@ -161,6 +181,35 @@ public:
 
     /// The owner of `ctx`.
     std::string owner_of(Context const& ctx) const { return owner_of_(ctx); }
+
+    /// Builds a context in which `owner`'s records can be deleted from the Store (the inverse of
+    /// `owner_of`, e.g. `[](std::string const& user) { return Context{user}; }`).
+    using ContextOfOwnerFn = std::function<Context(std::string const& owner)>;
+
+    /// Sweeps abandoned uploads on both sides: for each attachment created more than
+    /// `pending_max_age` before `now` and never uploaded, deletes its record through
+    /// `store.delete_attachment(id, context_of(owner))`, then its files; then removes stray files.
+    /// Returns the ids removed. When the Store fails for one attachment its files are kept (the next
+    /// sweep tries again), the others are still swept, and the first failure is rethrown at the end.
+    asio::awaitable<std::vector<std::string>> sweep(Store<Context>& store, ContextOfOwnerFn const& context_of,
+                                                    std::chrono::system_clock::time_point now =
+                                                        std::chrono::system_clock::now()) {
+        std::vector<std::string> removed;
+        std::exception_ptr failure;
+        for (auto const& abandoned : files_.abandoned(now)) {
+            try {
+                Context const ctx = context_of(abandoned.owner);
+                co_await store.delete_attachment(abandoned.id, ctx);
+            } catch (...) {
+                if (!failure) failure = std::current_exception();
+                continue;
+            }
+            if (files_.remove_if_abandoned(abandoned.id, now)) removed.push_back(abandoned.id);
+        }
+        files_.remove_stray_files();
+        if (failure) std::rethrow_exception(failure);
+        co_return removed;
+    }
 
     /// The files (URLs, sweep, base URL).
     LocalAttachmentFiles& files() noexcept { return files_; }

@@ -1,0 +1,136 @@
+// The sweep of abandoned uploads removes both sides: the files of LocalAttachmentStore and the
+// records in a real SqliteStore file, per owner; uploaded attachments stay; a Store failure keeps
+// the attachment for the next sweep.
+#include "http_support.hpp"
+
+#include <chatkit/attachments/local_store.hpp>
+#include <chatkit/sqlite/store.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+using namespace test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string owner_of(TestContext const& ctx) { return ctx.user; }
+TestContext context_of(std::string const& owner) { return TestContext{owner, {}, {}}; }
+
+/// A fresh directory (attachments and the database file), removed at the end.
+struct SweepDir {
+    fs::path path = fs::temp_directory_path() /
+                    ("chatkit-sweep-" + std::to_string(::getpid()) + "-" + std::to_string(now_us()));
+    SweepDir() { fs::create_directories(path / "files"); }
+    ~SweepDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::vector<std::string> files() const {
+        std::vector<std::string> out;
+        for (auto const& entry : fs::directory_iterator(path / "files")) out.push_back(entry.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+std::unique_ptr<chatkit::SqliteStore<TestContext>> open_store(SweepDir const& dir) {
+    chatkit::SqliteOptions options;
+    options.path = (dir.path / "chatkit.db").string();
+    return std::make_unique<chatkit::SqliteStore<TestContext>>(options, owner_of);
+}
+
+chatkit::LocalAttachmentOptions file_options(SweepDir const& dir) {
+    chatkit::LocalAttachmentOptions o;
+    o.directory = dir.path / "files";
+    o.base_url = "http://127.0.0.1:1";
+    o.pending_max_age = std::chrono::seconds(60);
+    return o;
+}
+
+/// `attachments.create` as the server does it: the attachment store builds it, the Store records it.
+std::string create(chatkit::LocalAttachmentStore<TestContext>& files, chatkit::Store<TestContext>& store,
+                   std::string const& user, std::string const& name) {
+    chatkit::AttachmentCreateParams params{name, 3, "image/png"};
+    TestContext const ctx = context_of(user);
+    auto attachment = run_sync(files.create_attachment(params, ctx));
+    run_sync(store.save_attachment(attachment, ctx));
+    return attachment.id;
+}
+
+bool has_record(chatkit::Store<TestContext>& store, std::string const& id, std::string const& user) {
+    try {
+        run_sync(store.load_attachment(id, context_of(user)));
+        return true;
+    } catch (chatkit::Error const& e) {
+        if (e.code() != make_error_code(chatkit::error::not_found)) throw;
+        return false;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("attachments: the sweep deletes abandoned uploads' files and their SqliteStore records",
+          "[integration][attachments][sqlite]") {
+    SweepDir dir;
+    auto store = open_store(dir);
+    chatkit::LocalAttachmentStore<TestContext> attachments(file_options(dir), owner_of);
+
+    auto const alice_pending = create(attachments, *store, "alice", "never.png");
+    auto const bob_pending = create(attachments, *store, "bob", "never-either.png");
+    auto const alice_done = create(attachments, *store, "alice", "done.png");
+    attachments.files().upload(alice_done, "alice", chatkit::UploadedFile{"done.png", "image/png", "abc"});
+
+    // Too young: nothing happens.
+    CHECK(run_sync(attachments.sweep(*store, context_of)).empty());
+    CHECK(dir.files().size() == 4);  // three sidecars, one file of bytes
+
+    auto const later = std::chrono::system_clock::now() + std::chrono::seconds(120);
+    auto swept = run_sync(attachments.sweep(*store, context_of, later));
+    std::sort(swept.begin(), swept.end());
+    std::vector<std::string> expected{alice_pending, bob_pending};
+    std::sort(expected.begin(), expected.end());
+    CHECK(swept == expected);
+
+    // Both sides are gone for the abandoned ones, as seen through a fresh connection to the file.
+    store.reset();
+    store = open_store(dir);
+    CHECK(!has_record(*store, alice_pending, "alice"));
+    CHECK(!has_record(*store, bob_pending, "bob"));
+    CHECK(has_record(*store, alice_done, "alice"));
+    CHECK(dir.files() == std::vector<std::string>{alice_done + ".bin", alice_done + ".json"});
+    CHECK(attachments.files().exists(alice_done, "alice"));
+    CHECK(!attachments.files().exists(alice_pending, "alice"));
+
+    // A second sweep finds nothing left to do.
+    CHECK(run_sync(attachments.sweep(*store, context_of, later)).empty());
+}
+
+TEST_CASE("attachments: when the Store fails for one attachment, the sweep keeps it for the next time",
+          "[integration][attachments][sqlite]") {
+    SweepDir dir;
+    auto store = open_store(dir);
+    chatkit::LocalAttachmentStore<TestContext> attachments(file_options(dir), owner_of);
+    auto const alice_pending = create(attachments, *store, "alice", "a.png");
+    auto const bob_pending = create(attachments, *store, "bob", "b.png");
+    auto const later = std::chrono::system_clock::now() + std::chrono::seconds(120);
+
+    // The application cannot build a context for bob right now (say, its user directory is down).
+    auto flaky = [](std::string const& owner) {
+        if (owner == "bob") throw std::runtime_error("no context for bob");
+        return context_of(owner);
+    };
+    CHECK_THROWS_WITH(run_sync(attachments.sweep(*store, flaky, later)), "no context for bob");
+    CHECK(!has_record(*store, alice_pending, "alice"));
+    CHECK(!attachments.files().exists(alice_pending, "alice"));
+    // Bob's attachment is intact on both sides...
+    CHECK(has_record(*store, bob_pending, "bob"));
+    CHECK(attachments.files().exists(bob_pending, "bob"));
+    // ...and the next sweep removes it.
+    CHECK(run_sync(attachments.sweep(*store, context_of, later)) == std::vector<std::string>{bob_pending});
+    CHECK(!has_record(*store, bob_pending, "bob"));
+    CHECK(dir.files().empty());
+}
