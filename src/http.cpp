@@ -46,7 +46,7 @@ using steady_clock = std::chrono::steady_clock;
 // Public helpers
 
 HttpError::HttpError(unsigned status, std::string message, std::string www_authenticate)
-    : std::runtime_error(std::move(message)),
+    : std::runtime_error(message),
       status_(status >= 400 && status <= 599 ? status : 500),
       www_authenticate_(std::move(www_authenticate)) {}
 
@@ -230,10 +230,20 @@ public:
         stream_.set_timeout(options_.write_timeout);
         auto const ec = co_await stream_.write_chunk(data, chunked_);
         stream_.set_timeout(std::nullopt);
-        if (ec)
+        if (ec) {
             failure_ = ec;
-        else
-            last_write_ = steady_clock::now();
+            co_return ec;
+        }
+        last_write_ = steady_clock::now();
+        // A cancellation that arrives after the write completed but before this coroutine resumed
+        // (the client left, seen by the disconnect watcher on another turn of the strand) reached no
+        // operation: with the cancellation state not throwing (run_events), respond()'s next wait
+        // would start with a fresh slot and never see it. Report it here, where the writer resumes.
+        auto const after = co_await asio::this_coro::cancellation_state;
+        if (after.cancelled() != asio::cancellation_type::none) {
+            failure_ = asio::error::operation_aborted;
+            co_return failure_;
+        }
         co_return ec;
     }
 
