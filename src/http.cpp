@@ -48,7 +48,7 @@ using steady_clock = std::chrono::steady_clock;
 // Public helpers
 
 HttpError::HttpError(unsigned status, std::string message, std::string www_authenticate)
-    : std::runtime_error(std::move(message)),
+    : std::runtime_error(message),
       status_(status >= 400 && status <= 599 ? status : 500),
       www_authenticate_(std::move(www_authenticate)) {}
 

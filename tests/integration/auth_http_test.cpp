@@ -33,8 +33,7 @@ struct AuthFixture {
         auth::BearerOptions bearer;
         bearer.cookie_name = "ck_session";
         authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, bearer);
-        chatkit::http::ServerOptions options;
-        options.port = 0;
+        chatkit::http::ServerOptions options = test_server_options();
         server = std::make_unique<chatkit::http::Server<auth_server::Context>>(
             *app, options, auth::auth_context_factory(authenticator));
         server->start();

@@ -144,8 +144,7 @@ TEST_CASE("run_until_signal() stops gracefully on SIGTERM and returns", "[integr
 
     chatkit::InMemoryStore<TestContext> store;
     TestServer chatkit_server(store, nullptr);
-    chatkit::http::ServerOptions options;
-    options.port = 0;
+    chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
     server.start();
     std::atomic<bool> returned{false};
@@ -179,8 +178,7 @@ TEST_CASE("a Server with a default-constructed context and the url() examples pr
             co_return;
         }
     } chatkit_server(store);
-    chatkit::http::ServerOptions options;
-    options.port = 0;
+    chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<Plain> server(chatkit_server, options);
     auto const endpoint = server.start();
     CHECK(endpoint.port() == server.port());
@@ -195,8 +193,7 @@ TEST_CASE("a Server with a default-constructed context and the url() examples pr
 TEST_CASE("a Server started but never run can be destroyed", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
     TestServer chatkit_server(store, nullptr);
-    chatkit::http::ServerOptions options;
-    options.port = 0;
+    chatkit::http::ServerOptions options = test_server_options();
     {
         chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
         server.start();
@@ -209,8 +206,7 @@ TEST_CASE("a Server started but never run can be destroyed", "[integration][http
 TEST_CASE("start() reports bind failures", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
     TestServer chatkit_server(store, nullptr);
-    chatkit::http::ServerOptions options;
-    options.port = 0;
+    chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<TestContext> first(chatkit_server, options, make_context);
     first.start();
     options.port = first.port();

@@ -263,6 +263,17 @@ inline TestContext make_context(chatkit::http::RequestInfo const& info) {
     return ctx;
 }
 
+/// `ServerOptions` for a test server on 127.0.0.1:0. CHATKIT_TEST_SERVER_THREADS=N runs its
+/// io_context on N threads (the TSan phase of scripts/test.sh uses 4, so connections really run
+/// concurrently); every http::Server the integration tests start takes its options from here.
+inline chatkit::http::ServerOptions test_server_options() {
+    chatkit::http::ServerOptions options;
+    options.port = 0;
+    if (char const* threads = std::getenv("CHATKIT_TEST_SERVER_THREADS"))
+        options.threads = static_cast<unsigned>(std::max(1, std::atoi(threads)));
+    return options;
+}
+
 /// A TestServer behind http::Server on 127.0.0.1:0, run by a background thread.
 struct Fixture {
     explicit Fixture(std::function<void(chatkit::http::ServerOptions&)> const& configure = {}) {
@@ -277,12 +288,7 @@ struct Fixture {
         };
         chatkit_server.set_logger(
             chatkit::Logger{echo ? chatkit::LogLevel::debug : chatkit::LogLevel::warning, sink});
-        options.port = 0;
         options.shutdown_grace = 2s;
-        // CHATKIT_TEST_SERVER_THREADS=N runs every test server on N threads (the TSan phase of
-        // scripts/test.sh uses 4, so connections really run concurrently).
-        if (char const* threads = std::getenv("CHATKIT_TEST_SERVER_THREADS"))
-            options.threads = static_cast<unsigned>(std::max(1, std::atoi(threads)));
         if (configure) configure(options);
         server = std::make_unique<chatkit::http::Server<TestContext>>(chatkit_server, options, make_context);
         server->start();
@@ -316,7 +322,7 @@ struct Fixture {
     chatkit::InMemoryStore<TestContext> store;
     TestAttachments attachments;
     TestServer chatkit_server{store, &attachments};
-    chatkit::http::ServerOptions options;
+    chatkit::http::ServerOptions options = test_server_options();
     std::unique_ptr<chatkit::http::Server<TestContext>> server;
     std::thread runner;
     std::mutex log_mutex;
