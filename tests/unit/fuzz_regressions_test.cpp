@@ -32,3 +32,21 @@ TEST_CASE("fuzz_diff_widget: text growing directly in children still streams as 
     REQUIRE(updates.size() == 1);
     CHECK(std::get<WidgetStreamingTextValueDelta>(updates[0]) == WidgetStreamingTextValueDelta{"t", "b", true});
 }
+
+TEST_CASE("fuzz_diff_widget: text growing inside a Transition is neither a delta nor a root replacement",
+          "[widgets][fuzz]") {
+    // The reference reaches streaming-text nodes only through `children` arrays; a Transition's single
+    // child is compared as a component, so an append there sends nothing and shows in the final item.
+    // The oracle once required a delta here; the library was right (fuzz/fuzz_diff_widget.cpp).
+    auto const before = parse_json(
+        R"({"type":"Card","children":[{"type":"Transition","children":{"type":"Text","id":"t","value":"a"}}]})");
+    auto const after = parse_json(
+        R"({"type":"Card","children":[{"type":"Transition","children":{"type":"Text","id":"t","value":"ab"}}]})");
+    CHECK(diff_widget(before.as_object(), after.as_object()).empty());
+
+    auto const changed = parse_json(
+        R"({"type":"Card","children":[{"type":"Transition","children":{"type":"Text","id":"t","value":"x"}}]})");
+    auto const updates = diff_widget(before.as_object(), changed.as_object());
+    REQUIRE(updates.size() == 1);
+    CHECK(std::holds_alternative<WidgetRootUpdated>(updates[0]));
+}
