@@ -32,7 +32,7 @@ import threading
 import time
 
 END = "END"  # the last word of every complete answer
-FAULT_KINDS = ("http_500", "stall_mid", "drop_mid", "garbage", "drop")
+FAULT_KINDS = ("http_500", "stall", "stall_mid", "drop_mid", "garbage", "drop")
 
 
 class _Handler(socketserver.BaseRequestHandler):
