@@ -4,7 +4,8 @@ and the server stays healthy.
 
     provider_faults.py QUICKSTART_BINARY
 
-Starts the quickstart with OPENAI_BASE_URL pointing at a loopback fake Chat Completions server
+An invalid model setting in the environment stops the quickstart with exit 1 and a message. Then it
+starts the quickstart with OPENAI_BASE_URL pointing at a loopback fake Chat Completions server
 (tests/examples/fake_llm.py) that refuses, stalls, answers 5xx or 4xx, drops the connection before
 or in the middle of the answer, or sends events that are not JSON; and once at a port where nothing
 listens. For each fault a `threads.add_user_message` stream must answer 200, end with exactly one
@@ -144,6 +145,14 @@ def expect_fault(port: int, thread_id: str, name: str) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
+        # 0. A misconfigured provider is a clear startup error, not a crash.
+        env = dict(os.environ, OPENAI_BASE_URL="http://127.0.0.1:9/v1", CHATKIT_MODEL_IDLE_TIMEOUT_MS="soon")
+        bad = subprocess.run([binary, "--host", "127.0.0.1", "--port", "0", "--db", ":memory:"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        check(bad.returncode == 1 and "CHATKIT_MODEL_IDLE_TIMEOUT_MS" in bad.stderr and "terminate" not in bad.stderr,
+              f"an invalid CHATKIT_MODEL_IDLE_TIMEOUT_MS stops the quickstart with a message "
+              f"(exit {bad.returncode}: {bad.stderr.strip()[-200:]!r})")
+
         # 1. Nothing listens at the provider's address: connection refused on every attempt.
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
