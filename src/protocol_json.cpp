@@ -252,8 +252,16 @@ bool is_absolute_url(std::string_view s) noexcept {
     std::size_t const host_end = rest.find_first_of("/\\?#");
     std::string_view authority = rest.substr(0, host_end);
     if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-    if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos)
+    if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+        // The port is digits (or empty) and at most 65535, as pydantic checks.
+        std::string_view const port = authority.substr(colon + 1);
+        if (port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit)) return false;
+        if (!port.empty() && std::stoul(std::string(port)) > 65535) return false;
         authority = authority.substr(0, colon);
+    }
+    // A host has no other ':' outside an IPv6 literal ("https://a::" is not a URL; normalizing it would
+    // not be stable: fuzz_json_readers).
+    if (!authority.starts_with('[') && authority.find(':') != std::string_view::npos) return false;
     return !authority.empty();
 }
 
