@@ -69,6 +69,9 @@ TEST_CASE("fuzz_json_readers: a URL whose host has a stray ':' is rejected, not 
     auto const port = parse_json(
         R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":"https://a:x/p"})");
     CHECK_THROWS_AS(from_json<Attachment>(port), Error);
+    auto const custom = parse_json(
+        R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":"httsp://exam::6::#x"})");
+    CHECK_THROWS_AS(from_json<Attachment>(custom), Error);
 
     // An empty port is allowed and dropped, and the written form reads back to itself.
     auto const ok = parse_json(
