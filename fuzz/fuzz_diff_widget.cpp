@@ -4,7 +4,8 @@
 // (chatkit::parse_json). When both are objects, diff_widget either throws std::invalid_argument
 // (a streaming-text node without a cumulative value) or returns updates that, applied to the first
 // root the way a client applies them, give the second root (nulls stripped) — checked when every
-// streaming-text id is unique.
+// streaming-text id is unique. Text a client only sees in the final item (a streaming-text node without
+// an id, or one inside a single-component `children` such as Transition's) is left out of the check.
 #include <chatkit/error.hpp>
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/widgets.hpp>
@@ -45,17 +46,25 @@ bool collect(json::object& node, std::map<std::string, json::object*>& out) {
     return true;
 }
 
-// Drops what a client may legitimately see differently (see the comparison below).
-void normalize(json::object& node) {
+// Drops what a client may legitimately see differently (see the comparison below). `reached` is false
+// below a `children` value that is a single component (Transition): like the reference, diff_widget
+// looks for streaming-text nodes only through `children` arrays, so text growing there is sent with
+// the final item, not as a delta.
+void normalize(json::object& node, bool reached = true) {
     if (is_streaming_text(node)) {
         node.erase("streaming");
         auto const* id = node.if_contains("id");
-        if (!id || !id->is_string() || id->get_string().empty()) node.erase("value");
+        if (!reached || !id || !id->is_string() || id->get_string().empty()) node.erase("value");
     }
     auto* children = node.if_contains("children");
-    if (!children || !children->is_array()) return;
+    if (!children) return;
+    if (children->is_object()) {
+        normalize(children->get_object(), false);
+        return;
+    }
+    if (!children->is_array()) return;
     for (auto& child : children->get_array())
-        if (child.is_object()) normalize(child.get_object());
+        if (child.is_object()) normalize(child.get_object(), reached);
 }
 
 }  // namespace

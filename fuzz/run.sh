@@ -14,10 +14,15 @@
 #   CHATKIT_JOBS            build parallelism (default 2)
 #   CHATKIT_FUZZ_SKIP_BUILD=1  reuse the build directory as it is
 #   CHATKIT_FUZZ_ARGS       extra libFuzzer flags, e.g. "-max_len=65536"
+#   CHATKIT_FUZZ_SEED       libFuzzer -seed (default 1, so a run from the same corpus mutates the
+#                           same way; 0 lets libFuzzer pick one)
+#
+# The run takes about SECONDS_PER_TARGET x targets plus the build; the summary prints each target's
+# time, executions and result.
 set -euo pipefail
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,18s/^# \{0,1\}//p' "$0"
+    sed -n '2,23s/^# \{0,1\}//p' "$0"
     exit 0
 fi
 
@@ -68,6 +73,14 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
+SEED="${CHATKIT_FUZZ_SEED:-1}"
+if [[ ! "$SEED" =~ ^[0-9]+$ ]]; then
+    echo "fuzz/run.sh: CHATKIT_FUZZ_SEED must be a number, not '$SEED'" >&2
+    exit 2
+fi
+seed_arg=()
+if ((SEED != 0)); then seed_arg=(-seed="$SEED"); fi
+
 status=0
 declare -A RESULT
 for target in "${TARGETS[@]}"; do
@@ -81,13 +94,18 @@ for target in "${TARGETS[@]}"; do
     read -r -a extra <<<"${CHATKIT_FUZZ_ARGS:-}"
     printf '\n==> %s for %ss\n' "$target" "$SECONDS_PER_TARGET"
     rc=0
+    began=$SECONDS
+    log="$BUILD/artifacts/$target.log"
     # New inputs go to the first directory only; the seed corpus stays as committed.
     "$bin" "$corpus" "$seeds" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" "${extra[@]}" || rc=$?
+        -print_final_stats=1 -artifact_prefix="$artifacts/" "${seed_arg[@]}" "${dict[@]}" "${extra[@]}" \
+        2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+    took="$((SECONDS - began))s, ${runs:-?} runs"
     if ((rc == 0)); then
-        RESULT[$target]=ok
+        RESULT[$target]="ok ($took)"
     else
-        RESULT[$target]="FAILED (exit $rc; reproducer in $artifacts/)"
+        RESULT[$target]="FAILED (exit $rc after $took; reproducer in $artifacts/)"
         status=1
     fi
 done

@@ -5,6 +5,8 @@
 #   deps           scripts/install-deps.sh --test
 #   release-build  RelWithDebInfo, warnings as errors, Ninja, in build/release
 #   release-tests  ctest in build/release (all labels but soak: unit, integration, packaging, ...)
+#   soak           ctest label soak in build/release: tests/soak/soak.py against the quickstart on SQLite
+#                  with a fake model provider that fails now and then, for CHATKIT_SOAK_SECONDS of load
 #   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration, agents
 #   tsan           Debug + thread sanitizer in build/tsan; ctest label integration, every test server on
 #                  4 threads (CHATKIT_TEST_SERVER_THREADS=4), suppressions in tests/tsan.supp
@@ -21,19 +23,19 @@
 # Environment (all optional):
 #   CHATKIT_SKIP_DEPS=1 CHATKIT_SKIP_BUILD=1 CHATKIT_SKIP_TESTS=1 CHATKIT_SKIP_ASAN=1
 #   CHATKIT_SKIP_TSAN=1 CHATKIT_SKIP_CONFORMANCE=1 CHATKIT_SKIP_INSTALL=1 CHATKIT_SKIP_FUZZ=1
-#   CHATKIT_SKIP_TIDY=1
+#   CHATKIT_SKIP_TIDY=1 CHATKIT_SKIP_SOAK=1
 #                        skip a phase (SKIP_BUILD reuses build/release as it is; SKIP_TESTS skips the
 #                        release ctest run)
 #   CHATKIT_JOBS=N       build and ctest parallelism (default 2)
 #   CHATKIT_CTEST_ARGS   extra ctest arguments for every ctest run, e.g. "-R protocol"
 #   CHATKIT_CMAKE_ARGS   extra arguments for the release, asan and tsan configure steps
 #   CHATKIT_SHARED_DIR   the shared/ folder that holds conformance/ (default: ../shared beside the repo)
-#   CHATKIT_FUZZ_SECONDS seconds per fuzz target (default 60)
+#   CHATKIT_FUZZ_SECONDS seconds per fuzz target (default 30)
+#   CHATKIT_SOAK_SECONDS seconds of soak load (default 40)
 #   CHATKIT_TIDY_BASE    the git revision clang-tidy diffs against (default: merge base with origin/main)
 #   CHATKIT_TIDY_BUDGET  seconds after which clang-tidy starts no further translation unit (default 600)
 #
-# The tsan and clang-tidy phases run by default (docs/reliability.md has each phase's CI time budget);
-# the fuzz phase is opt-in until it has run green in CI once (issue 9): CHATKIT_SKIP_FUZZ=0.
+# Every phase runs by default; docs/reliability.md has each phase's CI time budget (90 minutes in all).
 #
 # Every phase runs even when an earlier one failed (unless it needs a build that failed); a summary
 # closes the output and the exit status is non-zero when anything failed.
@@ -56,8 +58,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 JOBS="${CHATKIT_JOBS:-2}"
-: "${CHATKIT_SKIP_TSAN:=0}" "${CHATKIT_SKIP_FUZZ:=1}" "${CHATKIT_SKIP_TIDY:=0}"
-export CHATKIT_SKIP_TSAN CHATKIT_SKIP_FUZZ CHATKIT_SKIP_TIDY
+: "${CHATKIT_SKIP_TSAN:=0}" "${CHATKIT_SKIP_FUZZ:=0}" "${CHATKIT_SKIP_TIDY:=0}" "${CHATKIT_SKIP_SOAK:=0}"
+export CHATKIT_SKIP_TSAN CHATKIT_SKIP_FUZZ CHATKIT_SKIP_TIDY CHATKIT_SKIP_SOAK
 RELEASE_DIR="build/release"
 ASAN_DIR="build/asan"
 TSAN_DIR="build/tsan"
@@ -171,8 +173,14 @@ phase_release_build() {
 }
 
 phase_release_tests() {
-    # The soak (label soak, tests/soak) runs on demand: ctest --test-dir build/release -L soak.
+    # The soak (label soak) has its own phase.
     run_ctest --test-dir "$RELEASE_DIR" -LE '^soak$'
+}
+
+phase_soak() {
+    export CHATKIT_SOAK_SECONDS="${CHATKIT_SOAK_SECONDS:-40}"
+    run_ctest --test-dir "$RELEASE_DIR" -L '^soak$'
+    if [[ -f "$RELEASE_DIR/soak-report.txt" ]]; then cat "$RELEASE_DIR/soak-report.txt"; fi
 }
 
 phase_asan() {
@@ -204,7 +212,7 @@ phase_tsan() {
 
 phase_fuzz() {
     CHATKIT_FUZZ_BUILD_DIR="$ROOT/$FUZZ_DIR" CHATKIT_JOBS="$JOBS" \
-        bash fuzz/run.sh "${CHATKIT_FUZZ_SECONDS:-60}"
+        bash fuzz/run.sh "${CHATKIT_FUZZ_SECONDS:-30}"
 }
 
 phase_clang_tidy() {
@@ -369,8 +377,10 @@ fi
 
 if ((release_ok)); then
     run_phase release-tests CHATKIT_SKIP_TESTS phase_release_tests
+    run_phase soak CHATKIT_SKIP_SOAK phase_soak
 else
     skip_phase release-tests "release-build failed"
+    skip_phase soak "release-build failed"
 fi
 run_phase asan CHATKIT_SKIP_ASAN phase_asan
 run_phase tsan CHATKIT_SKIP_TSAN phase_tsan

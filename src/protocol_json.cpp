@@ -247,14 +247,28 @@ bool is_absolute_url(std::string_view s) noexcept {
     std::string scheme;
     for (std::size_t i = 0; i < n; ++i) scheme.push_back(to_lower(s[i]));
     std::string_view rest = s.substr(n + 1);
-    if (!is_special_scheme(scheme) || scheme == "file") return true;
-    while (!rest.empty() && (rest.front() == '/' || rest.front() == '\\')) rest.remove_prefix(1);
-    std::size_t const host_end = rest.find_first_of("/\\?#");
+    bool const special = is_special_scheme(scheme);
+    if (scheme == "file") return true;
+    if (!special) {
+        if (!rest.starts_with("//")) return true;  // no authority: an opaque path
+        rest.remove_prefix(2);
+        if (rest.empty() || rest.find_first_of("/?#") == 0) return true;  // an empty host
+    }
+    while (special && !rest.empty() && (rest.front() == '/' || rest.front() == '\\')) rest.remove_prefix(1);
+    std::size_t const host_end = rest.find_first_of(special ? "/\\?#" : "/?#");
     std::string_view authority = rest.substr(0, host_end);
     if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-    if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos)
+    if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+        // The port is digits (or empty) and at most 65535, as pydantic checks.
+        std::string_view const port = authority.substr(colon + 1);
+        if (port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit)) return false;
+        if (!port.empty() && std::stoul(std::string(port)) > 65535) return false;
         authority = authority.substr(0, colon);
-    return !authority.empty();
+    }
+    // A host has no other ':' outside an IPv6 literal ("https://a::" is not a URL; normalizing it would
+    // not be stable: fuzz_json_readers).
+    if (!authority.starts_with('[') && authority.find(':') != std::string_view::npos) return false;
+    return !special || !authority.empty();
 }
 
 enum class UrlPart { path, query, fragment, opaque };

@@ -62,6 +62,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -500,7 +501,14 @@ int main(int argc, char** argv) {
         std::cerr << "quickstart: cannot open the store: " << e.what() << "\n";
         return 1;
     }
-    auto [model, model_description] = choose_model(std::chrono::milliseconds(word_delay_ms));
+    std::shared_ptr<agents::Model> model;
+    std::string model_description;
+    try {
+        std::tie(model, model_description) = choose_model(std::chrono::milliseconds(word_delay_ms));
+    } catch (std::exception const& e) {  // an invalid OPENAI_*/CHATKIT_MODEL_* variable
+        std::cerr << "quickstart: " << e.what() << "\n";
+        return 1;
+    }
     //[attachments_setup
     std::unique_ptr<LocalAttachmentStore<Context>> attachments;
     if (!cli.get("uploads-dir").empty()) {

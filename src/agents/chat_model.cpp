@@ -9,6 +9,8 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstdlib>
 
 namespace chatkit::agents {
@@ -164,6 +166,17 @@ private:
 std::string env(char const* name) {
     char const* v = std::getenv(name);
     return v ? std::string(v) : std::string();
+}
+
+// An integer environment variable in [min, max], or nullopt when unset or empty.
+std::optional<long long> env_count(char const* name, long long min, long long max) {
+    auto const text = env(name);
+    if (text.empty()) return std::nullopt;
+    long long value = 0;
+    auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        throw UserError(std::string(name) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + text + "'");
+    return value;
 }
 
 }  // namespace
@@ -333,6 +346,12 @@ OpenAIProvider::Options OpenAIProvider::options_from_env() {
     } else {
         o.profile = CompatProfile::generic();
     }
+    constexpr long long day_ms = 24LL * 3600 * 1000;
+    if (auto ms = env_count("CHATKIT_MODEL_CONNECT_TIMEOUT_MS", 1, day_ms))
+        o.endpoint.http.connect_timeout = std::chrono::milliseconds(*ms);
+    if (auto ms = env_count("CHATKIT_MODEL_IDLE_TIMEOUT_MS", 1, day_ms))
+        o.endpoint.http.idle_timeout = std::chrono::milliseconds(*ms);
+    if (auto n = env_count("CHATKIT_MODEL_MAX_RETRIES", 0, 100)) o.endpoint.retry.max_retries = static_cast<int>(*n);
     return o;
 }
 

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Bounded loopback soak of the quickstart (label `soak`): many concurrent clients on a real SQLite file.
+"""Bounded loopback soak of the quickstart (label `soak`): many concurrent clients on a real SQLite file,
+with a model provider that fails now and then.
 
-    soak.py QUICKSTART_BINARY [--seconds N] [--clients N]
+    soak.py QUICKSTART_BINARY [--seconds N] [--clients N] [--fault-rate F] [--report FILE]
 
-Starts QUICKSTART_BINARY (any server keeping DESIGN.md §4 and `--db`) on a fresh database with 4 I/O
-threads, warms it up, records its open file descriptors and RSS, then runs concurrent clients for the
-given time. Each client loops over one kind of behaviour:
+Starts a fake OpenAI-compatible model server (tests/examples/fake_llm.py: it streams a dozen words and,
+for a share `--fault-rate` of its requests, answers 500, stalls, drops the connection before or in the
+middle of the answer, or sends events that are not JSON), then QUICKSTART_BINARY (any server keeping
+DESIGN.md §4 and `--db`, reading OPENAI_BASE_URL) on a fresh database with 4 I/O threads. It warms the
+server up, records its open file descriptors and RSS, and runs concurrent clients in two equal rounds
+of half the given time each. Each client loops over one kind of behaviour:
 
   complete    threads.create, then threads.add_user_message on the same thread, reading every stream
-              to its end;
+              to its end (a stream the model fault ends with an `error` event counts as failed);
   disconnect  threads.create, then closes the socket (half of the time with a TCP reset) as soon as
               the first text delta of the answer arrives;
   malformed   invalid JSON, an unknown request type, a non-HTTP line, a GET, a wrong user id: each must
@@ -16,14 +20,21 @@ given time. Each client loops over one kind of behaviour:
   oversize    a 2 MiB Content-Length (413) and a 16 KiB header (431);
   slow        a complete request sent a few bytes at a time.
 
-Afterwards, with every client gone: the server's descriptor count returns to its baseline, its RSS
-stays near its baseline, and the store, read through the protocol (threads.list, items.list) and
-then directly from the SQLite file once the server has stopped, holds exactly what the clients
-saw — every completed answer, every user message once, each cancelled answer's partial assistant
-message followed by the hidden cancellation note, no duplicate item, and `PRAGMA integrity_check` ok.
+Afterwards, with every client gone:
+  * descriptors: the server's count returns to the post-warm-up baseline (within 15 s);
+  * memory: after each round and a settle period, RSS is within 64 MiB of the post-warm-up baseline,
+    and the second round (the same load again) grew it by at most max(8 MiB, 10 %) over the first —
+    allocator arenas and SQLite's page cache grow once, a leak grows with every round;
+  * errors: every `error` event is `stream.error` with `allow_retry: true` and there are no more of
+    them than model faults injected;
+  * the store, read through the protocol (threads.list) and then directly from the SQLite file once
+    the server has stopped: every completed answer and every user message once, each cancelled
+    answer's partial assistant message followed by the hidden cancellation note, no duplicate item,
+    and `PRAGMA integrity_check` ok.
 
-Only the HTTP protocol is assumed about the server's answers (no particular text), so it keeps
-working when the quickstart's model changes. Prints `N passed, M failed`; exits 1 on a failure.
+Prints a report (requests by kind, faults injected, items checked, memory and descriptors before and
+after; `--report FILE` also writes it there) and `N passed, M failed`; exits 1 on a failure.
+CHATKIT_SOAK_SECONDS, CHATKIT_SOAK_CLIENTS and CHATKIT_SOAK_FAULT_RATE set the defaults.
 """
 import argparse
 import json
@@ -37,6 +48,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from fake_llm import END, FakeLlm  # noqa: E402
 
 CHECKS = {"passed": 0, "failed": 0}
 LOCK = threading.Lock()
@@ -146,6 +160,13 @@ class Ledger:
         self.cancelled: dict[str, str] = {}             # thread id -> text streamed before leaving
         self.owner: dict[str, str] = {}                 # thread id -> user
         self.errors: list[str] = []
+        self.requests: dict[str, int] = {}              # request kind -> count
+        self.error_events = 0                           # `error` events (model faults)
+        self.bad_error_events: list[dict] = []          # error events that are not stream.error/allow_retry
+
+    def count(self, kind: str) -> None:
+        with self.lock:
+            self.requests[kind] = self.requests.get(kind, 0) + 1
 
     def error(self, what: str) -> None:
         with self.lock:
@@ -186,7 +207,10 @@ def stream(port: int, user: str, body: dict, ledger: Ledger, leave_after_delta: 
                                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
                             return thread_id
                 elif kind == "error":
-                    ledger.error(f"error event {event}")
+                    with ledger.lock:
+                        ledger.error_events += 1
+                        if event.get("code") != "stream.error" or event.get("allow_retry") is not True:
+                            ledger.bad_error_events.append(event)
         with ledger.lock:
             if thread_id:
                 ledger.owner[thread_id] = user
@@ -199,15 +223,18 @@ def stream(port: int, user: str, body: dict, ledger: Ledger, leave_after_delta: 
 
 def client_complete(port, user, ledger, stop):
     while not stop.is_set():
+        ledger.count("complete: threads.create")
         thread_id = stream(port, user, {"type": "threads.create",
                                         "params": {"input": user_input("soak: tell me something")}}, ledger, False)
         if thread_id and not stop.is_set():
+            ledger.count("complete: threads.add_user_message")
             stream(port, user, {"type": "threads.add_user_message",
                                 "params": {"thread_id": thread_id, "input": user_input("and more")}}, ledger, False)
 
 
 def client_disconnect(port, user, ledger, stop):
     while not stop.is_set():
+        ledger.count("disconnect mid-stream")
         stream(port, user, {"type": "threads.create",
                             "params": {"input": user_input("soak: a long answer please " * 10)}}, ledger, True)
 
@@ -223,6 +250,7 @@ MALFORMED = [
 def client_malformed(port, user, ledger, stop):
     while not stop.is_set():
         choice = random.randrange(len(MALFORMED) + 3)
+        ledger.count("malformed")
         with connect(port) as sock:
             if choice < len(MALFORMED):
                 sock.sendall(http_request(MALFORMED[choice], user, "Connection: close\r\n"))
@@ -244,6 +272,7 @@ def client_malformed(port, user, ledger, stop):
 def client_oversize(port, user, ledger, stop):
     while not stop.is_set():
         with connect(port) as sock:
+            ledger.count("oversize")
             if random.random() < 0.5:
                 head = (f"POST /chatkit HTTP/1.1\r\nHost: x\r\nX-User-Id: {user}\r\n"
                         f"Content-Length: {2 * 1024 * 1024}\r\n\r\n").encode()
@@ -265,6 +294,7 @@ def client_slow(port, user, ledger, stop):
     while not stop.is_set():
         body = json.dumps({"type": "threads.list", "params": {"limit": 5}}).encode()
         data = http_request(body, user, "Connection: close\r\n")
+        ledger.count("slow")
         with connect(port) as sock:
             for i in range(0, len(data), 16):
                 sock.sendall(data[i:i + 16])
@@ -298,71 +328,106 @@ def settle(pid: int, baseline: int, timeout: float = 15.0) -> int:
     return count
 
 
+def run_round(port: int, plan, ledger: Ledger, seconds: float) -> bool:
+    """Runs every client of `plan` for `seconds`; true when all of them stopped within 60 s after."""
+    stop = threading.Event()
+    workers = []
+
+    def run(kind, n):
+        try:
+            kind(port, f"user-{n % 6}", ledger, stop)
+        except Exception as e:  # noqa: BLE001 - any client failure is a finding
+            ledger.error(f"{kind.__name__} client {n}: {type(e).__name__}: {e}")
+
+    for n, kind in enumerate(plan):
+        t = threading.Thread(target=run, args=(kind, n), daemon=True)
+        t.start()
+        workers.append(t)
+    time.sleep(seconds)
+    stop.set()
+    for t in workers:
+        t.join(timeout=60)
+    return not any(t.is_alive() for t in workers)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("binary")
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("CHATKIT_SOAK_SECONDS", "20")))
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("CHATKIT_SOAK_SECONDS", "40")),
+                        help="load time, split into two equal rounds (default 40)")
     parser.add_argument("--clients", type=int, default=int(os.environ.get("CHATKIT_SOAK_CLIENTS", "24")))
+    parser.add_argument("--fault-rate", type=float, default=float(os.environ.get("CHATKIT_SOAK_FAULT_RATE", "0.05")),
+                        help="share of model calls the fake provider fails (default 0.05)")
+    parser.add_argument("--report", help="also write the report to this file")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    random.seed(args.seed)
+    started = time.monotonic()
+    report: list[str] = []
 
+    llm = FakeLlm(word_delay=0.005, words=12, seed=args.seed)
+    llm.stall_seconds = 10.0
+    env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="", CHATKIT_MODEL="fake",
+               CHATKIT_MODEL_IDLE_TIMEOUT_MS="1000", CHATKIT_MODEL_MAX_RETRIES="2")
+    env.pop("CHATKIT_OPENAI_API", None)
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "soak.db")
         proc = subprocess.Popen([args.binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--threads", "4",
-                                 "--word-delay-ms", "5", "--static-dir", tmp],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 "--static-dir", tmp], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = proc.stdout.readline().strip()
         if not line.startswith("listening on http://"):
             proc.kill()
-            print(f"FAIL unexpected first line {line!r}: {proc.stderr.read()[-2000:]}")
+            print(f"FAIL unexpected first line {line!r}")
             return 1
         port = int(line.rsplit(":", 1)[1])
         ledger = Ledger()
         try:
             # Warm-up: every code path once, so lazily opened files and grown pools count in the baseline.
-            for kind in (client_complete, client_disconnect):
-                stream(port, "warmup", {"type": "threads.create", "params": {"input": user_input("warm up")}},
-                       ledger, kind is client_disconnect)
+            for n in range(3):
+                for kind in (client_complete, client_disconnect):
+                    stream(port, "warmup", {"type": "threads.create", "params": {"input": user_input("warm up")}},
+                           ledger, kind is client_disconnect)
             time.sleep(1.0)
             fd_base = fd_count(proc.pid)
             rss_base = rss_kib(proc.pid)
+            llm.fault_rate = args.fault_rate  # the warm-up ran without faults
 
-            stop = threading.Event()
             kinds = [client_complete, client_disconnect, client_malformed, client_oversize, client_slow]
             weights = [8, 6, 4, 2, 2]
             plan = [kinds[i % len(kinds)] for i in range(len(kinds))]
             while len(plan) < args.clients:
                 plan.append(random.choices(kinds, weights)[0])
-            workers = []
 
-            def run(kind, n):
-                try:
-                    kind(port, f"user-{n % 6}", ledger, stop)
-                except Exception as e:  # noqa: BLE001 - any client failure is a finding
-                    ledger.error(f"{kind.__name__} client {n}: {type(e).__name__}: {e}")
-
-            for n, kind in enumerate(plan):
-                t = threading.Thread(target=run, args=(kind, n), daemon=True)
-                t.start()
-                workers.append(t)
-            time.sleep(args.seconds)
-            stop.set()
-            for t in workers:
-                t.join(timeout=60)
-            check(not any(t.is_alive() for t in workers), "every client finished within 60 s of the stop")
+            rss_rounds, fd_rounds = [], []
+            for round_no in (1, 2):
+                finished = run_round(port, plan, ledger, args.seconds / 2)
+                check(finished, f"round {round_no}: every client finished within 60 s of the stop")
+                time.sleep(2.0)  # cancelled streams finish saving, stalled model calls time out
+                fd_rounds.append(settle(proc.pid, fd_base))
+                time.sleep(1.0)
+                rss_rounds.append(rss_kib(proc.pid))
             check(proc.poll() is None, "the server is still running after the soak")
             check(not ledger.errors, f"no client saw a wrong answer ({ledger.errors[:5]})")
             completed = sum(len(v) for v in ledger.completed.values())
             print(f"soak: {len(ledger.owner)} threads, {completed} completed answers, "
-                  f"{len(ledger.cancelled)} cancelled streams")
+                  f"{len(ledger.cancelled)} cancelled streams, {ledger.error_events} error events")
             check(completed > 0 and len(ledger.cancelled) > 0, "the soak completed and cancelled streams")
+            faults = llm.faults()
+            injected = sum(faults.values())
+            check(not ledger.bad_error_events,
+                  f"every error event is stream.error with allow_retry true ({ledger.bad_error_events[:3]})")
+            check(ledger.error_events <= injected,
+                  f"no more error events ({ledger.error_events}) than model faults injected ({injected})")
 
-            time.sleep(1.0)  # cancelled streams finish saving
-            fd_after = settle(proc.pid, fd_base)
-            check(fd_after <= fd_base, f"descriptors back to the baseline ({fd_base} before, {fd_after} after)")
-            rss_after = rss_kib(proc.pid)
-            # Allocator arenas and SQLite's page cache keep some memory; a leak grows with the load.
-            limit = rss_base + max(rss_base // 2, 64 * 1024)
-            check(rss_after <= limit, f"RSS near its baseline ({rss_base} KiB before, {rss_after} KiB after)")
+            fd_after = fd_rounds[-1]
+            check(max(fd_rounds) <= fd_base, f"descriptors back to the baseline ({fd_base} before, {fd_rounds} after each round)")
+            rss_limit = rss_base + 64 * 1024
+            check(max(rss_rounds) <= rss_limit,
+                  f"RSS within 64 MiB of its baseline after each round ({rss_base} KiB before, {rss_rounds} KiB after)")
+            growth = rss_rounds[1] - rss_rounds[0]
+            check(growth <= max(8 * 1024, rss_rounds[0] // 10),
+                  f"the second round grew RSS by at most max(8 MiB, 10 %) ({growth} KiB)")
 
             # Through the protocol: each user sees exactly their threads, with every user message.
             for user in sorted({u for u in ledger.owner.values()}):
@@ -388,6 +453,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 status = -1
+            llm.close()
         check(status == 0, f"the server exits 0 after SIGTERM (got {status})")
 
         # Directly from the file, hidden items included (the table layout of SqliteStore).
@@ -399,9 +465,11 @@ def main() -> int:
             items.setdefault(thread_id, []).append(json.loads(data))
         con.close()
         all_ids = [item["id"] for thread in items.values() for item in thread]
-        check(len(all_ids) == len(set(all_ids)), "no item id is stored twice")
+        check(len(all_ids) == len(set(all_ids)), f"no item id is stored twice ({len(all_ids)} items)")
 
         missing_user, missing_done, bad_cancel, dup_user = [], [], [], []
+        cancel_ok = finished_first = 0
+        fault_first: list[str] = []
         for thread_id, user_ids in ledger.user_messages.items():
             stored = items.get(thread_id, [])
             ids = [i["id"] for i in stored]
@@ -415,14 +483,61 @@ def main() -> int:
                 text = "".join(p.get("text", "") for i in partial for p in i.get("content", []))
                 notes = [n for n, i in enumerate(stored) if i["type"] == "sdk_hidden_context"]
                 last_partial = max((n for n, i in enumerate(stored) if i["type"] == "assistant_message"), default=-1)
-                if not (text.startswith(ledger.cancelled[thread_id]) and notes and notes[-1] > last_partial >= 0):
+                if not text.startswith(ledger.cancelled[thread_id]) or last_partial < 0:
                     bad_cancel.append(thread_id)
-        check(not missing_user, f"every user message a client saw is stored ({missing_user[:3]})")
+                elif notes and notes[-1] > last_partial:
+                    cancel_ok += 1
+                elif not notes and text.rstrip().endswith(END):
+                    finished_first += 1  # the answer was complete before the server saw the client leave
+                elif not notes:
+                    fault_first.append(thread_id)  # a mid-stream model fault ended it first (checked below)
+                else:
+                    bad_cancel.append(thread_id)
+        user_checked = sum(len(set(v)) for v in ledger.user_messages.values())
+        done_checked = sum(len(v) for v in ledger.completed.values())
+        check(not missing_user, f"every user message a client saw is stored ({user_checked} checked; missing {missing_user[:3]})")
         check(not dup_user, f"no user message is stored twice ({dup_user[:3]})")
-        check(not missing_done, f"every completed answer is stored ({missing_done[:3]})")
+        check(not missing_done, f"every completed item is stored ({done_checked} checked; missing {missing_done[:3]})")
+        mid_faults = faults.get("drop_mid", 0) + faults.get("stall_mid", 0)
+        check(len(fault_first) <= mid_faults,
+              f"a partial answer without a cancellation note only where a mid-stream model fault ended the stream "
+              f"before the server saw the client leave ({len(fault_first)}, {mid_faults} mid-stream faults)")
+        bad_cancel += fault_first if len(fault_first) > mid_faults else []
+        for thread_id in bad_cancel[:3]:
+            print(f"  cancelled {thread_id}: the client saw {ledger.cancelled[thread_id]!r}; stored: "
+                  + json.dumps([{k: v for k, v in i.items() if k in ("type", "id", "content", "created_at")}
+                                for i in items.get(thread_id, [])])[:1500])
         check(not bad_cancel, f"every cancelled stream left its partial answer and a cancellation note "
-                              f"({len(bad_cancel)} of {len(ledger.cancelled)} did not: {bad_cancel[:3]})")
+                              f"({len(bad_cancel)} of {len(ledger.cancelled)} did not: {bad_cancel[:3]}; "
+                              f"{finished_first} answers were complete before the server saw the client leave)")
 
+    total = sum(ledger.requests.values())
+    report.append(f"soak report: {args.clients} clients, {args.seconds:g} s of load in 2 rounds, "
+                  f"model fault rate {args.fault_rate:g}, seed {args.seed}, {time.monotonic() - started:.0f} s in all")
+    report.append(f"requests: {total}")
+    for kind, n in sorted(ledger.requests.items()):
+        report.append(f"  {kind:34} {n}")
+    report.append(f"model calls: {llm.requests()}; faults injected: {injected} "
+                  + (", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"))
+    report.append(f"client-side faults: {ledger.requests.get('disconnect mid-stream', 0)} disconnects "
+                  f"({len(ledger.cancelled)} after a text delta), {ledger.requests.get('malformed', 0)} malformed, "
+                  f"{ledger.requests.get('oversize', 0)} oversize, {ledger.requests.get('slow', 0)} slow")
+    report.append(f"streams ended by an error event: {ledger.error_events} (all stream.error, allow_retry true: "
+                  f"{not ledger.bad_error_events})")
+    report.append(f"items checked: {len(all_ids)} stored items in {len(items)} threads; {user_checked} user messages, "
+                  f"{done_checked} completed items, {cancel_ok} cancelled answers with their partial message and note "
+                  f"(+{finished_first} complete and {len(fault_first)} ended by a model fault before the server saw the "
+                  f"disconnect)")
+    report.append(f"memory (RSS): {rss_base / 1024:.1f} MiB after warm-up, "
+                  + ", ".join(f"{r / 1024:.1f} MiB after round {n + 1}" for n, r in enumerate(rss_rounds)))
+    report.append(f"descriptors: {fd_base} after warm-up, " + ", ".join(
+        f"{f} after round {n + 1}" for n, f in enumerate(fd_rounds)))
+    report.append(f"checks: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
+    text = "\n".join(report)
+    print("\n" + text)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(text + "\n")
     print(f"{CHECKS['passed']} passed, {CHECKS['failed']} failed")
     return 1 if CHECKS["failed"] else 0
 

@@ -141,7 +141,10 @@ public:
     /// - `CHATKIT_OPENAI_API`: `responses` | `chat_completions`; default `responses` for OpenAI's own
     ///   endpoint, `chat_completions` for any other base URL;
     /// - `CHATKIT_OPENAI_COMPAT`: `openai` | `ollama` | `llamacpp` | `vllm` | `generic`; default
-    ///   `openai` for api.openai.com, `ollama` for port 11434, else `generic`.
+    ///   `openai` for api.openai.com, `ollama` for port 11434, else `generic`;
+    /// - `CHATKIT_MODEL_CONNECT_TIMEOUT_MS`, `CHATKIT_MODEL_IDLE_TIMEOUT_MS`: the HTTP client's connect
+    ///   timeout and longest silence of a model stream (defaults 10 s and 300 s);
+    /// - `CHATKIT_MODEL_MAX_RETRIES`: retries of a failed model call before any output (default 2).
     /// Invalid values throw `UserError`.
     static Options options_from_env();
     /// A provider from `options_from_env()`.
