@@ -981,6 +981,10 @@ struct listener::impl {
     void spawn_session(asio::ip::tcp::socket socket) {
         auto state = std::make_shared<session_state>(socket.get_executor());
         error_code ec;
+        // No Nagle: a stream's small writes (the header, then a burst of events) must not wait for
+        // the client's delayed ACK (40 ms per reply on Linux loopback).
+        socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        ec.clear();
         auto const remote = socket.remote_endpoint(ec);
         if (!ec) state->remote = format_endpoint(remote.address(), remote.port());
         {
