@@ -163,14 +163,9 @@ private:
     bool done_ = false;
 };
 
-std::string env(char const* name) {
-    char const* v = std::getenv(name);
-    return v ? std::string(v) : std::string();
-}
-
 // An integer environment variable in [min, max], or nullopt when unset or empty.
 std::optional<long long> env_count(char const* name, long long min, long long max) {
-    auto const text = env(name);
+    auto const text = detail::env(name);
     if (text.empty()) return std::nullopt;
     long long value = 0;
     auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -318,24 +313,15 @@ OpenAIProvider::OpenAIProvider(Options options)
 
 OpenAIProvider::Options OpenAIProvider::options_from_env() {
     Options o;
-    o.endpoint.api_key = env("OPENAI_API_KEY");
-    if (auto base = env("OPENAI_BASE_URL"); !base.empty()) {
-        while (!base.empty() && base.back() == '/') base.pop_back();
-        try {
-            (void)net::Url::parse(base);
-        } catch (net::TransportError const&) {
-            throw UserError("OPENAI_BASE_URL is not an http(s) URL: " + base);
-        }
-        o.endpoint.base_url = base;
-    }
-    if (auto model = env("CHATKIT_MODEL"); !model.empty()) o.default_model = model;
+    detail::endpoint_from_env(o.endpoint);
+    if (auto model = detail::env("CHATKIT_MODEL"); !model.empty()) o.default_model = model;
     bool const openai = o.endpoint.is_openai();
-    auto api = env("CHATKIT_OPENAI_API");
+    auto api = detail::env("CHATKIT_OPENAI_API");
     if (api.empty()) o.api = openai ? Api::responses : Api::chat_completions;
     else if (api == "responses") o.api = Api::responses;
     else if (api == "chat_completions") o.api = Api::chat_completions;
     else throw UserError("CHATKIT_OPENAI_API must be 'responses' or 'chat_completions', not '" + api + "'");
-    if (auto compat = env("CHATKIT_OPENAI_COMPAT"); !compat.empty()) {
+    if (auto compat = detail::env("CHATKIT_OPENAI_COMPAT"); !compat.empty()) {
         auto p = CompatProfile::by_name(compat);
         if (!p) throw UserError("CHATKIT_OPENAI_COMPAT must be openai, ollama, llamacpp, vllm or generic, not '" + compat + "'");
         o.profile = *p;
@@ -358,7 +344,7 @@ OpenAIProvider::Options OpenAIProvider::options_from_env() {
 OpenAIProvider OpenAIProvider::from_env() { return OpenAIProvider(options_from_env()); }
 
 std::optional<OpenAIProvider> OpenAIProvider::from_env_if_configured() {
-    if (env("OPENAI_API_KEY").empty() && env("OPENAI_BASE_URL").empty()) return std::nullopt;
+    if (detail::env("OPENAI_API_KEY").empty() && detail::env("OPENAI_BASE_URL").empty()) return std::nullopt;
     return from_env();
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <random>
 
@@ -299,6 +300,24 @@ task<net::HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, net::H
             why = e.what();
         }
         co_await wait_before_retry(endpoint, request, policy, attempt, *wait, why);
+    }
+}
+
+std::string env(char const* name) {
+    char const* v = std::getenv(name);
+    return v ? std::string(v) : std::string();
+}
+
+void endpoint_from_env(OpenAIEndpoint& endpoint) {
+    endpoint.api_key = env("OPENAI_API_KEY");
+    if (auto base = env("OPENAI_BASE_URL"); !base.empty()) {
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        try {
+            (void)net::Url::parse(base);
+        } catch (net::TransportError const&) {
+            throw UserError("OPENAI_BASE_URL is not an http(s) URL: " + base);
+        }
+        endpoint.base_url = base;
     }
 }
 

@@ -64,6 +64,13 @@ net::HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, 
 /// Parses JSON text of an SSE payload; `ModelProtocolError` when it is not a JSON object.
 json::object parse_payload(std::string_view data);
 
+/// The value of environment variable `name`, empty when unset.
+std::string env(char const* name);
+
+/// Fills `endpoint.api_key` from `OPENAI_API_KEY` and `endpoint.base_url` from `OPENAI_BASE_URL`
+/// (trailing slashes dropped; `UserError` when it is not an http(s) URL), leaving unset ones alone.
+void endpoint_from_env(OpenAIEndpoint& endpoint);
+
 /// Lazily shared client for models constructed without one.
 std::shared_ptr<net::HttpClient> client_or_new(std::shared_ptr<net::HttpClient> client, OpenAIEndpoint const& endpoint);
 

@@ -19,11 +19,6 @@ namespace chatkit::agents {
 
 namespace {
 
-std::string env(char const* name) {
-    char const* v = std::getenv(name);
-    return v ? std::string(v) : std::string();
-}
-
 std::string lower_trimmed(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -164,22 +159,13 @@ asio::awaitable<TranscriptionResult> OpenAITranscriber::transcribe(AudioInput co
 
 OpenAITranscriberOptions OpenAITranscriber::options_from_env() {
     OpenAITranscriberOptions o;
-    o.endpoint.api_key = env("OPENAI_API_KEY");
-    if (auto base = env("OPENAI_BASE_URL"); !base.empty()) {
-        while (!base.empty() && base.back() == '/') base.pop_back();
-        try {
-            (void)net::Url::parse(base);
-        } catch (net::TransportError const&) {
-            throw UserError("OPENAI_BASE_URL is not an http(s) URL: " + base);
-        }
-        o.endpoint.base_url = base;
-    }
-    if (auto model = env("CHATKIT_TRANSCRIBE_MODEL"); !model.empty()) o.model = model;
+    detail::endpoint_from_env(o.endpoint);
+    if (auto model = detail::env("CHATKIT_TRANSCRIBE_MODEL"); !model.empty()) o.model = model;
     return o;
 }
 
 std::unique_ptr<OpenAITranscriber> OpenAITranscriber::from_env_if_configured() {
-    if (env("OPENAI_API_KEY").empty() && env("OPENAI_BASE_URL").empty()) return nullptr;
+    if (detail::env("OPENAI_API_KEY").empty() && detail::env("OPENAI_BASE_URL").empty()) return nullptr;
     return std::make_unique<OpenAITranscriber>(options_from_env());
 }
 
