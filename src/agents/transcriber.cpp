@@ -3,13 +3,12 @@
 #include <chatkit/agents/openai_transcriber.hpp>
 #include <chatkit/error.hpp>
 
+#include "chat_adapter.hpp"
 #include "openai_common.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include <openssl/rand.h>
 
-#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <stdexcept>
@@ -29,20 +28,6 @@ std::string lower_trimmed(std::string_view s) {
 
 /// The media type of a MIME type: before `;`, trimmed, lower case.
 std::string media_type_of(std::string_view mime_type) { return lower_trimmed(mime_type.substr(0, mime_type.find(';'))); }
-
-/// 32 random hex digits (as the Python SDK's HTTP client uses for boundaries).
-std::string random_boundary() {
-    std::array<unsigned char, 16> bytes{};
-    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-        throw std::runtime_error("OpenAITranscriber: no random bytes for the multipart boundary");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 0x0f];
-    }
-    return out;
-}
 
 void add_field(std::string& body, std::string const& boundary, std::string_view name, std::string_view value) {
     body += "--" + boundary + "\r\n";
@@ -102,7 +87,7 @@ asio::awaitable<TranscriptionResult> OpenAITranscriber::transcribe(AudioInput co
         return false;
     };
     do {
-        boundary = random_boundary();
+        boundary = detail::random_hex(16);  // 32 hex digits, as the Python SDK's HTTP client uses
     } while (occurs(boundary));
 
     std::string const part_type = media_type_of(audio.mime_type);
