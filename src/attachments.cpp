@@ -505,7 +505,7 @@ http::RouteResponse content_response(AttachmentBytes bytes) {
 }
 
 std::string attachment_json(Attachment const& attachment) {
-    return chatkit::serialize(to_json(attachment, JsonMode::wire));
+    return to_json_text(attachment, JsonMode::wire);
 }
 
 }  // namespace detail

@@ -2283,21 +2283,67 @@ constexpr std::array<std::int8_t, 256> base64_table = make_base64_table();
 // =============================================================================================
 // Public API: writers
 
-JsonValue to_json(ThreadMetadata const& thread, JsonMode mode) {
-    return build([&](ValueSink& s) { emit_thread(s, thread, nullptr, mode); });
+namespace {
+
+// The writer of each top-level shape, run on a ValueSink by to_json and on a TextSink by
+// to_json_text, so the two forms cannot drift apart.
+auto writer(ThreadMetadata const& thread, JsonMode mode) {
+    return [&thread, mode](auto& s) { emit_thread(s, thread, nullptr, mode); };
+}
+auto writer(Thread const& thread, JsonMode mode) {
+    return [&thread, mode](auto& s) { emit_thread(s, thread, &thread.items, mode); };
+}
+auto writer(ThreadItem const& item, JsonMode mode) {
+    return [&item, mode](auto& s) { emit(s, item, mode); };
+}
+auto writer(Attachment const& attachment, JsonMode mode) {
+    return [&attachment, mode](auto& s) { emit(s, attachment, mode); };
+}
+auto writer(Page<ThreadItem> const& page, JsonMode mode) {
+    return [&page, mode](auto& s) { emit(s, page, mode); };
+}
+auto writer(Page<ThreadMetadata> const& page, JsonMode mode) {
+    return [&page, mode](auto& s) {
+        s.begin_object();
+        put_array(s, "data", page.data, [&](ThreadMetadata const& t) { emit_thread(s, t, nullptr, mode); });
+        emit_page_tail(s, page.has_more, page.after);
+        s.end_object();
+    };
+}
+auto writer(SyncCustomActionResponse const& response) {
+    return [&response](auto& s) {
+        s.begin_object();
+        if (response.updated_item) {
+            s.key("updated_item");
+            emit(s, *response.updated_item, JsonMode::wire);
+        }
+        s.end_object();
+    };
+}
+auto writer(TranscriptionResult const& result) {
+    return [&result](auto& s) {
+        s.begin_object();
+        put_str(s, "text", result.text);
+        s.end_object();
+    };
 }
 
-JsonValue to_json(Thread const& thread, JsonMode mode) {
-    return build([&](ValueSink& s) { emit_thread(s, thread, &thread.items, mode); });
+// Runs `fn(sink)` on a TextSink and returns the text.
+template <class F>
+std::string build_text(F&& fn) {
+    std::string out;
+    out.reserve(512);
+    TextSink sink(out);
+    fn(sink);
+    return out;
 }
 
-JsonValue to_json(ThreadItem const& item, JsonMode mode) {
-    return build([&](ValueSink& s) { emit(s, item, mode); });
-}
+}  // namespace
 
-JsonValue to_json(Attachment const& attachment, JsonMode mode) {
-    return build([&](ValueSink& s) { emit(s, attachment, mode); });
-}
+JsonValue to_json(ThreadMetadata const& thread, JsonMode mode) { return build(writer(thread, mode)); }
+JsonValue to_json(Thread const& thread, JsonMode mode) { return build(writer(thread, mode)); }
+JsonValue to_json(ThreadItem const& item, JsonMode mode) { return build(writer(item, mode)); }
+JsonValue to_json(Attachment const& attachment, JsonMode mode) { return build(writer(attachment, mode)); }
 
 JsonValue to_json(ThreadStreamEvent const& event) {
     return build([&](ValueSink& s) { emit(s, event); });
@@ -2331,37 +2377,23 @@ JsonValue to_json(StructuredInput const& input) {
     return build([&](ValueSink& s) { emit(s, input); });
 }
 
-JsonValue to_json(Page<ThreadItem> const& page, JsonMode mode) {
-    return build([&](ValueSink& s) { emit(s, page, mode); });
-}
+JsonValue to_json(Page<ThreadItem> const& page, JsonMode mode) { return build(writer(page, mode)); }
+JsonValue to_json(Page<ThreadMetadata> const& page, JsonMode mode) { return build(writer(page, mode)); }
+JsonValue to_json(SyncCustomActionResponse const& response) { return build(writer(response)); }
+JsonValue to_json(TranscriptionResult const& result) { return build(writer(result)); }
 
-JsonValue to_json(Page<ThreadMetadata> const& page, JsonMode mode) {
-    return build([&](ValueSink& s) {
-        s.begin_object();
-        put_array(s, "data", page.data, [&](ThreadMetadata const& t) { emit_thread(s, t, nullptr, mode); });
-        emit_page_tail(s, page.has_more, page.after);
-        s.end_object();
-    });
+std::string to_json_text(ThreadMetadata const& thread, JsonMode mode) { return build_text(writer(thread, mode)); }
+std::string to_json_text(Thread const& thread, JsonMode mode) { return build_text(writer(thread, mode)); }
+std::string to_json_text(ThreadItem const& item, JsonMode mode) { return build_text(writer(item, mode)); }
+std::string to_json_text(Attachment const& attachment, JsonMode mode) {
+    return build_text(writer(attachment, mode));
 }
-
-JsonValue to_json(SyncCustomActionResponse const& response) {
-    return build([&](ValueSink& s) {
-        s.begin_object();
-        if (response.updated_item) {
-            s.key("updated_item");
-            emit(s, *response.updated_item, JsonMode::wire);
-        }
-        s.end_object();
-    });
+std::string to_json_text(Page<ThreadItem> const& page, JsonMode mode) { return build_text(writer(page, mode)); }
+std::string to_json_text(Page<ThreadMetadata> const& page, JsonMode mode) {
+    return build_text(writer(page, mode));
 }
-
-JsonValue to_json(TranscriptionResult const& result) {
-    return build([&](ValueSink& s) {
-        s.begin_object();
-        put_str(s, "text", result.text);
-        s.end_object();
-    });
-}
+std::string to_json_text(SyncCustomActionResponse const& response) { return build_text(writer(response)); }
+std::string to_json_text(TranscriptionResult const& result) { return build_text(writer(result)); }
 
 JsonValue strip_nulls(JsonValue const& widget) {
     switch (widget.kind()) {

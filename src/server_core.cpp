@@ -484,7 +484,7 @@ asio::awaitable<std::string> Response::collect() {
 namespace detail {
 namespace {
 
-Response json_response(JsonValue const& value) { return Response(200, chatkit::serialize(value)); }
+Response json_response(std::string body) { return Response(200, std::move(body)); }
 
 Response empty_object_response() { return Response(200, "{}"); }
 
@@ -619,25 +619,25 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
             sender = std::move(*widget);
         }
         auto result = co_await ops->sync_action(thread, r->action, sender);
-        co_return json_response(to_json(result));
+        co_return json_response(to_json_text(result));
     }
     if (auto* r = std::get_if<ThreadsGetByIdReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
         std::optional<std::string> no_cursor;
         auto items = co_await ops->load_thread_items(r->thread_id, no_cursor, default_page_size, Order::asc);
         drop_hidden(items);
-        co_return json_response(to_json(client_thread(thread, std::move(items))));
+        co_return json_response(to_json_text(client_thread(thread, std::move(items))));
     }
     if (auto* r = std::get_if<ThreadsListReq>(&params)) {
         int const limit = page_limit(r->limit);
         auto page = co_await ops->load_threads(limit, r->after, r->order);
-        co_return json_response(to_json(page, JsonMode::wire));
+        co_return json_response(to_json_text(page, JsonMode::wire));
     }
     if (auto* r = std::get_if<ItemsListReq>(&params)) {
         int const limit = page_limit(r->limit);
         auto page = co_await ops->load_thread_items(r->thread_id, r->after, limit, r->order);
         drop_hidden(page);
-        co_return json_response(to_json(page, JsonMode::wire));
+        co_return json_response(to_json_text(page, JsonMode::wire));
     }
     if (auto* r = std::get_if<ItemsFeedbackReq>(&params)) {
         co_await ops->add_feedback(r->thread_id, r->item_ids, r->kind);
@@ -650,7 +650,7 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
                         "file operations.");
         auto attachment = co_await ops->create_attachment(r->params);
         co_await ops->save_attachment(attachment);
-        co_return json_response(to_json(attachment, JsonMode::wire));
+        co_return json_response(to_json_text(attachment, JsonMode::wire));
     }
     if (auto* r = std::get_if<AttachmentsDeleteReq>(&params)) {
         if (!ops->has_attachment_store())
@@ -665,7 +665,7 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         auto thread = co_await ops->load_thread(r->thread_id);
         thread.title = r->title;
         co_await ops->save_thread(thread);
-        co_return json_response(to_json(client_thread(thread)));
+        co_return json_response(to_json_text(client_thread(thread)));
     }
     if (auto* r = std::get_if<ThreadsDeleteReq>(&params)) {
         co_await ops->delete_thread(r->thread_id);
@@ -674,7 +674,7 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
     if (auto* r = std::get_if<InputTranscribeReq>(&params)) {
         AudioInput audio{decode_base64(r->audio_base64), r->mime_type};
         auto result = co_await ops->transcribe(audio);
-        co_return json_response(to_json(result));
+        co_return json_response(to_json_text(result));
     }
     throw_error(error::invalid_request, "$.type: unsupported request type");
 }

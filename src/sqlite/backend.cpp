@@ -553,7 +553,7 @@ ThreadMetadata backend::load_thread(std::string const& owner, std::string const&
 }
 
 void backend::save_thread(std::string const& owner, ThreadMetadata const& thread) {
-    std::string const data = serialize(to_json(thread, JsonMode::store));
+    std::string const data = to_json_text(thread, JsonMode::store);
     std::int64_t const created = micros(thread.created_at);
     impl::write_lease c(*impl_);
     transaction tx(*c);
@@ -629,7 +629,7 @@ Page<ThreadItem> backend::load_thread_items(std::string const& owner, std::strin
 }
 
 void backend::save_item(std::string const& owner, std::string const& thread_id, ThreadItem const& item) {
-    std::string const data = serialize(to_json(item, JsonMode::store));
+    std::string const data = to_json_text(item, JsonMode::store);
     std::string const& id = item_id(item);
     std::int64_t const created = micros(item_created_at(item));
     impl::write_lease c(*impl_);
@@ -678,7 +678,7 @@ void backend::delete_thread_item(std::string const& owner, std::string const& th
 }
 
 void backend::save_attachment(std::string const& owner, Attachment const& attachment) {
-    std::string const data = serialize(to_json(attachment, JsonMode::store));
+    std::string const data = to_json_text(attachment, JsonMode::store);
     impl::write_lease c(*impl_);
     use u(c->attachment_upsert);
     u.bind(1, owner).bind(2, attachment.id).bind(3, data).run();

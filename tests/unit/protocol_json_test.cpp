@@ -375,6 +375,9 @@ TEST_CASE("Golden thread items: wire and store forms, and store round trip", "[p
         types.insert(item_type(item));
         CHECK(chatkit::serialize(to_json(item, JsonMode::store)) == g.store);
         CHECK(chatkit::serialize(to_json(item, JsonMode::wire)) == g.wire);
+        // The direct text writer gives the same bytes.
+        CHECK(to_json_text(item, JsonMode::store) == g.store);
+        CHECK(to_json_text(item, JsonMode::wire) == g.wire);
         // Reading the wire form loses only server-side data.
         CHECK(chatkit::serialize(to_json(item_from(g.wire), JsonMode::wire)) == g.wire);
     }
@@ -387,6 +390,8 @@ TEST_CASE("Golden attachments round trip", "[protocol]") {
         auto const a = from_json<Attachment>(parse_json(g.store));
         CHECK(chatkit::serialize(to_json(a, JsonMode::store)) == g.store);
         CHECK(chatkit::serialize(to_json(a)) == g.wire);
+        CHECK(to_json_text(a, JsonMode::store) == g.store);
+        CHECK(to_json_text(a) == g.wire);
     }
 }
 
@@ -455,18 +460,24 @@ TEST_CASE("Golden threads: clients get metadata {} and an items page, stores get
         auto const meta = from_json<ThreadMetadata>(parse_json(g.store));
         CHECK(chatkit::serialize(to_json(meta, JsonMode::store)) == g.store);
         CHECK(chatkit::serialize(to_json(meta, JsonMode::wire)) == g.wire);
+        CHECK(to_json_text(meta, JsonMode::store) == g.store);
+        CHECK(to_json_text(meta, JsonMode::wire) == g.wire);
     }
     for (auto const& g : load_goldens("threads.json")) {
         INFO(g.name);
         auto const thread = from_json<Thread>(parse_json(g.store));
         CHECK(chatkit::serialize(to_json(thread, JsonMode::store)) == g.store);
         CHECK(chatkit::serialize(to_json(thread, JsonMode::wire)) == g.wire);
+        CHECK(to_json_text(thread, JsonMode::store) == g.store);
+        CHECK(to_json_text(thread, JsonMode::wire) == g.wire);
     }
     for (auto const& g : load_goldens("thread_pages.json")) {
         INFO(g.name);
         auto const page = from_json<Page<ThreadMetadata>>(parse_json(g.store));
         CHECK(chatkit::serialize(to_json(page, JsonMode::store)) == g.store);
         CHECK(chatkit::serialize(to_json(page, JsonMode::wire)) == g.wire);
+        CHECK(to_json_text(page, JsonMode::store) == g.store);
+        CHECK(to_json_text(page, JsonMode::wire) == g.wire);
     }
 }
 
@@ -477,12 +488,16 @@ TEST_CASE("Golden pages and non-streaming responses", "[protocol]") {
         auto const doc = parse_json(g.wire);
         if (g.name.rfind("page_", 0) == 0) {
             CHECK(chatkit::serialize(to_json(from_json<Page<ThreadItem>>(doc))) == g.wire);
+            CHECK(to_json_text(from_json<Page<ThreadItem>>(doc)) == g.wire);
         } else if (g.name.rfind("sync_response", 0) == 0) {
             SyncCustomActionResponse r;
             if (auto const* item = doc.as_object().if_contains("updated_item")) r.updated_item = from_json<ThreadItem>(*item);
             CHECK(chatkit::serialize(to_json(r)) == g.wire);
+            CHECK(to_json_text(r) == g.wire);
         } else {
-            CHECK(chatkit::serialize(to_json(TranscriptionResult{std::string(doc.at("text").as_string())})) == g.wire);
+            TranscriptionResult const result{std::string(doc.at("text").as_string())};
+            CHECK(chatkit::serialize(to_json(result)) == g.wire);
+            CHECK(to_json_text(result) == g.wire);
         }
     }
 }
@@ -530,6 +545,7 @@ TEST_CASE("Nulls: omitted for declared fields, kept in free-form values, strippe
     CHECK(wire(w) == R"({"id":"w","thread_id":"t","created_at":"1970-01-01T00:00:00","type":"widget","widget":)" +
                          expected_widget + "}");
     CHECK(chatkit::serialize(to_json(w, JsonMode::store)) == wire(w));
+    CHECK(to_json_text(ThreadItem{w}) == wire(w));
     CHECK(chatkit::serialize(to_json(ThreadItemUpdate{WidgetRootUpdated{w.widget}})) ==
           R"({"type":"widget.root.updated","widget":)" + expected_widget + "}");
     CHECK(chatkit::serialize(to_json(ThreadItemUpdate{WidgetComponentUpdated{"x", w.widget}})) ==

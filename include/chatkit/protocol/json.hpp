@@ -43,15 +43,25 @@ CHATKIT_API JsonValue to_json(Page<ThreadMetadata> const& page, JsonMode mode = 
 CHATKIT_API JsonValue to_json(SyncCustomActionResponse const& response);
 CHATKIT_API JsonValue to_json(TranscriptionResult const& result);
 
+/// The compact JSON text of a value: the same bytes as `serialize(to_json(x, mode))`, written
+/// directly without building a JsonValue (the server's non-streaming answers and SqliteStore's rows
+/// use it).
+CHATKIT_API std::string to_json_text(ThreadMetadata const& thread, JsonMode mode = JsonMode::wire);
+CHATKIT_API std::string to_json_text(Thread const& thread, JsonMode mode = JsonMode::wire);
+CHATKIT_API std::string to_json_text(ThreadItem const& item, JsonMode mode = JsonMode::wire);
+CHATKIT_API std::string to_json_text(Attachment const& attachment, JsonMode mode = JsonMode::wire);
+CHATKIT_API std::string to_json_text(Page<ThreadItem> const& page, JsonMode mode = JsonMode::wire);
+CHATKIT_API std::string to_json_text(Page<ThreadMetadata> const& page, JsonMode mode = JsonMode::wire);
+CHATKIT_API std::string to_json_text(SyncCustomActionResponse const& response);
+CHATKIT_API std::string to_json_text(TranscriptionResult const& result);
+
 /// A copy of a widget tree with every null removed at every depth (objects and arrays).
 CHATKIT_API JsonValue strip_nulls(JsonValue const& widget);
 
 /// Serializes JSON exactly as the reference does. Call it qualified (`chatkit::serialize(v)`): an
-/// unqualified call also finds `boost::json::serialize` by argument-dependent lookup.
-///
-/// Serializes JSON exactly as the reference does: compact, raw UTF-8, `\uXXXX` for control
-/// characters, floats in shortest round-trip form with Python's layout (`1.0`, `1e-7`, `1e+22`),
-/// NaN and infinities as `null`.
+/// unqualified call also finds `boost::json::serialize` by argument-dependent lookup. The form is
+/// compact, raw UTF-8, `\uXXXX` for control characters, floats in shortest round-trip form with
+/// Python's layout (`1.0`, `1e-7`, `1e+22`), NaN and infinities as `null`.
 CHATKIT_API std::string serialize(JsonValue const& value);
 /// Appends the serialized form of `value` to `out`.
 CHATKIT_API void serialize_to(std::string& out, JsonValue const& value);
