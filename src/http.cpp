@@ -11,7 +11,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -173,7 +172,6 @@ ServeOptions const& default_serve_options() noexcept {
 
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
 
 http_::response<http_::string_body> json_response(unsigned status, std::string body, request_line line,
                                                   ServeOptions const& options) {
@@ -693,16 +691,51 @@ struct session_state {
     bool finished = false;  // the coroutine completed: the signal must not be emitted any more
 };
 
-template <class T>
-asio::awaitable<std::optional<T>> with_deadline(asio::awaitable<T> op, std::chrono::milliseconds timeout) {
-    auto const executor = co_await asio::this_coro::executor;
-    asio::steady_timer timer(executor, timeout);
-    auto wait = timer.async_wait(asio::use_awaitable);
-    auto race = std::move(op) || std::move(wait);
-    auto result = co_await std::move(race);
-    if (result.index() == 0) co_return std::get<0>(std::move(result));
-    co_return std::nullopt;
-}
+// The deadline of a connection's reads: one timer per connection, armed before a read and disarmed
+// after it. When it fires first, the socket's pending operations are cancelled (the read completes
+// with operation_aborted) and disarm() reports it; the connection stays usable to answer 408. No
+// coroutine, parallel group or exception per read, as racing each read against its own timer costs.
+// Used on the connection's strand only (the timer runs on the socket's executor).
+class read_deadline {
+public:
+    explicit read_deadline(asio::ip::tcp::socket& socket)
+        : state_(std::make_shared<state>(socket.get_executor(), socket)) {}
+    read_deadline(read_deadline const&) = delete;
+    read_deadline& operator=(read_deadline const&) = delete;
+    ~read_deadline() {
+        state_->socket = nullptr;  // a handler already queued must not touch the socket
+        state_->timer.cancel();
+    }
+
+    void arm(std::chrono::milliseconds timeout) {
+        auto& s = *state_;
+        s.expired = false;
+        s.timer.expires_after(timeout);
+        s.timer.async_wait([st = state_, generation = ++s.generation](error_code const& ec) {
+            if (ec || generation != st->generation || st->socket == nullptr) return;
+            st->expired = true;
+            error_code ignored;
+            st->socket->cancel(ignored);
+        });
+    }
+
+    // Stops the timer; true if it fired while armed.
+    bool disarm() {
+        ++state_->generation;
+        state_->timer.cancel();
+        return state_->expired;
+    }
+
+private:
+    struct state {
+        state(asio::any_io_executor ex, asio::ip::tcp::socket& s) : timer(std::move(ex)), socket(&s) {}
+        asio::steady_timer timer;
+        asio::ip::tcp::socket* socket;
+        std::uint64_t generation = 0;
+        bool expired = false;
+    };
+    std::shared_ptr<state> state_;  // shared with a pending handler, which may outlive the connection
+};
 
 template <class Stream>
 asio::awaitable<error_code> read_more(Stream& stream, beast::flat_buffer& buffer) {
@@ -1110,6 +1143,7 @@ struct listener::impl {
         std::size_t const buffer_limit =
             std::size_t{options.header_limit} + 65536 + options.serve.max_buffered_bytes;
         beast::flat_buffer buffer(buffer_limit);
+        read_deadline deadline(beast::get_lowest_layer(stream).socket());
         bool first = true;
         for (;;) {
             // Wait for the first byte of a request: the header timeout on a new connection, the idle
@@ -1117,11 +1151,9 @@ struct listener::impl {
             st.idle = true;
             if (st.draining) co_return;
             if (buffer.size() == 0) {
-                auto read = read_more(stream, buffer);
-                auto guarded =
-                    with_deadline(std::move(read), first ? options.header_timeout : options.idle_timeout);
-                auto const result = co_await std::move(guarded);
-                if (!result || *result) co_return;
+                deadline.arm(first ? options.header_timeout : options.idle_timeout);
+                auto const ec = co_await read_more(stream, buffer);
+                if (deadline.disarm() || ec) co_return;
             }
             st.idle = false;
             first = false;
@@ -1130,17 +1162,15 @@ struct listener::impl {
             parser.header_limit(options.header_limit);
             parser.body_limit(largest_body_limit());
             {
-                auto read = read_header(stream, buffer, parser);
-                auto guarded = with_deadline(std::move(read), options.header_timeout);
-                auto const result = co_await std::move(guarded);
-                if (!result) {
+                deadline.arm(options.header_timeout);
+                auto const ec = co_await read_header(stream, buffer, parser);
+                if (deadline.disarm()) {
                     co_await send_error(stream, 408, "Request header timeout", 11, false);
                     co_return;
                 }
-                if (*result) {
-                    if (auto const status = read_failure_status(*result)) {
-                        std::string const message =
-                            *status == 413 ? body_limit_message() : (*result).message();
+                if (ec) {
+                    if (auto const status = read_failure_status(ec)) {
+                        std::string const message = *status == 413 ? body_limit_message() : ec.message();
                         co_await send_error(stream, *status, message, 11, false);
                     }
                     co_return;
@@ -1165,17 +1195,15 @@ struct listener::impl {
                 if (ec) co_return;
             }
             if (!parser.is_done()) {
-                auto read = read_body(stream, buffer, parser);
-                auto guarded = with_deadline(std::move(read), options.body_timeout);
-                auto const result = co_await std::move(guarded);
-                if (!result) {
+                deadline.arm(options.body_timeout);
+                auto const ec = co_await read_body(stream, buffer, parser);
+                if (deadline.disarm()) {
                     co_await send_error(stream, 408, "Request body timeout", version, false);
                     co_return;
                 }
-                if (*result) {
-                    if (auto const status = read_failure_status(*result)) {
-                        std::string const message =
-                            *status == 413 ? body_limit_message(body_limit) : (*result).message();
+                if (ec) {
+                    if (auto const status = read_failure_status(ec)) {
+                        std::string const message = *status == 413 ? body_limit_message(body_limit) : ec.message();
                         co_await send_error(stream, *status, message, version, false);
                     }
                     co_return;
