@@ -13,7 +13,7 @@
 # stops it; then, for BIG_HOLD_CONFIGS and BIG_HOLD > 0, holds BIG_HOLD streams open on a fresh
 # server to measure memory per open stream. Prints one table of figures and ratios (bench/compare.py).
 #
-#   bench/run.sh                      # everything, about 6-8 minutes on 2 cores incl. the build
+#   bench/run.sh                      # everything: 7.5 minutes on a fresh 2-core machine, build included
 #   CONFIGS="cpp limit" bench/run.sh  # a subset
 #
 # Env (defaults):
@@ -28,11 +28,11 @@
 #   CONFIGS              "cpp cpp-sqlite python node limit"
 #   SERVER_CPUS=0 LOAD_CPUS=1   taskset pinning (ignored on a 1-CPU machine)
 #   DUR=5 WARMUP=2 CONNS=16 LAT_COUNT=300 HOLD_STREAMS=1000   load runner settings
-#   BIG_HOLD=0 BIG_HOLD_CONFIGS="cpp" BIG_HOLD_N=1 BIG_HOLD_MS=20000   an extra many-streams memory
-#                        run: BIG_HOLD streams 'slow N MS' held open at once (off by default: the
-#                        runner's Python client opens only a few hundred connections per second on
-#                        a busy core, so beyond ~1000 streams it measures the client; the runner's
-#                        own hold of HOLD_STREAMS streams is always run)
+#   BIG_HOLD=10000 BIG_HOLD_CONFIGS="cpp" BIG_HOLD_N=1 BIG_HOLD_MS=20000   the many-streams memory
+#                        run: BIG_HOLD streams 'slow N MS' held open at once on a fresh server, after
+#                        the runner's own hold of HOLD_STREAMS streams (BIG_HOLD=0 skips it; the
+#                        runner's Python client opens a few hundred connections per second on a busy
+#                        core, so the plateau it reports says how many were open at once)
 #   BASE_PORT=18110      ports BASE_PORT..BASE_PORT+4
 #   OUT                  results directory (<build>/results/<utc time>)
 # Needs: cmake, a C++20 compiler, Boost 1.81 (the SDK's own dependencies), wrk, python3 >= 3.10,
@@ -44,7 +44,7 @@ BUILD=${CHATKIT_BENCH_BUILD:-$REPO/build/bench-release}
 CONFIGS=${CONFIGS:-"cpp cpp-sqlite python node limit"}
 SERVER_CPUS=${SERVER_CPUS:-0}
 LOAD_CPUS=${LOAD_CPUS:-1}
-BIG_HOLD=${BIG_HOLD:-0}
+BIG_HOLD=${BIG_HOLD:-10000}
 BIG_HOLD_CONFIGS=${BIG_HOLD_CONFIGS:-cpp}
 BIG_HOLD_N=${BIG_HOLD_N:-1}
 BIG_HOLD_MS=${BIG_HOLD_MS:-20000}
