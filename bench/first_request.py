@@ -128,6 +128,9 @@ def main() -> int:
     try:
         sock.sendall(req)
         r = read_reply(sock, t_sent)
+        # A thread still on a CPU has a stale schedstat (the kernel adds its run time when it stops
+        # running): let the server finish its turn and block before reading the totals again.
+        time.sleep(0.05)
         cpu1, wait1 = schedstat(proc.pid)
         r["server_cpu_ms"], r["server_wait_ms"] = cpu1 - cpu0, wait1 - wait0
     except Exception as e:  # noqa: BLE001
