@@ -136,6 +136,8 @@ asio::awaitable<void> listen(asio::ip::tcp::acceptor& acceptor, EchoServer& serv
         asio::any_io_executor const strand = asio::make_strand(acceptor.get_executor());
         auto [ec, socket] = co_await acceptor.async_accept(strand, asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;  // the acceptor was closed: shutting down
+        beast::error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // no Nagle (docs/http.md)
         ++connections.open;
         asio::co_spawn(strand, session(server, factory, std::move(socket)),
                        [&server, &connections](std::exception_ptr e) {
