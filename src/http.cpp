@@ -440,10 +440,9 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
             co_await forever.async_wait(asio::use_awaitable);
             co_return;
         }
-        // Small reads: the watcher usually sees nothing or EOF (browsers do not pipeline), and the
-        // buffer its pending read holds is kept as long as the stream (1 KiB was 5 % of a held
-        // stream's memory); pipelined bytes still arrive whole, a little at a time.
-        auto const ec = co_await stream.read_some(buffer, std::min<std::size_t>(cap - buffer.size(), 128));
+        // Small reads: the watcher usually sees nothing or EOF, and a large read would grow the
+        // connection's buffer (held as long as the stream) for nothing.
+        auto const ec = co_await stream.read_some(buffer, std::min<std::size_t>(cap - buffer.size(), 1024));
         if (!ec) continue;
         auto const state = co_await asio::this_coro::cancellation_state;
         if (state.cancelled() != asio::cancellation_type::none)
@@ -457,7 +456,7 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
                                       request_line line, ServeOptions const& options) {
     bool const chunked = line.version >= 11;  // HTTP/1.0 has no chunked coding: close-delimited body
     // The connection's read buffer (4 KiB after reading the request) would be held for the life of
-    // the stream: release it when empty; the watcher reads at most 128 bytes at a time.
+    // the stream: release it when empty; the watcher reads at most 1 KiB at a time.
     if (buffer.size() == 0) buffer.shrink_to_fit();
 
     auto const executor = co_await asio::this_coro::executor;
