@@ -30,7 +30,6 @@
 
 #include <array>
 #include <atomic>
-#include <charconv>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -186,37 +185,6 @@ http_::response<http_::string_body> json_response(unsigned status, std::string b
     return res;
 }
 
-// The head of an SSE response as wire bytes (status line, fields in order, blank line, as Beast
-// writes a head): chunked on HTTP/1.1, close-delimited on HTTP/1.0.
-std::string stream_head(request_line line, ServeOptions const& options) {
-    http_::response<http_::empty_body> header{http_::status::ok, line.version};
-    for (auto const& field : options.response_headers)
-        header.insert(field.name_string(), field.value());
-    header.set(http_::field::content_type, "text/event-stream; charset=utf-8");
-    header.set(http_::field::cache_control, "no-cache");
-    header.set("X-Accel-Buffering", "no");
-    if (line.version >= 11) {
-        header.chunked(true);
-        header.keep_alive(line.keep_alive);
-    } else {
-        header.keep_alive(false);
-    }
-    std::string out;
-    out.reserve(256);
-    out.append("HTTP/").append(std::to_string(header.version() / 10)).append(".");
-    out.append(std::to_string(header.version() % 10)).append(" ");
-    out.append(std::to_string(header.result_int())).append(" ");
-    auto const reason = header.reason();
-    out.append(reason.data(), reason.size()).append("\r\n");
-    for (auto const& field : header) {
-        auto const name = field.name_string();
-        auto const value = field.value();
-        out.append(name.data(), name.size()).append(": ").append(value.data(), value.size()).append("\r\n");
-    }
-    out.append("\r\n");
-    return out;
-}
-
 // Writes a complete response under the write timeout; true when the connection stays usable.
 asio::awaitable<bool> write_response(transport& stream, http_::response<http_::string_body>& res,
                                      ServeOptions const& options) {
@@ -227,24 +195,21 @@ asio::awaitable<bool> write_response(transport& stream, http_::response<http_::s
 }
 
 // The StreamWriter of one SSE response. Frames are queued and written by a separate flusher
-// coroutine (`flush_loop`), which writes everything queued since its previous write at once, as one
-// chunk: a producer that emits several events without suspending (a burst of deltas) costs one write
+// coroutine (`flush_loop`), which writes everything queued since its previous write as one chunk:
+// a producer that emits several events without suspending (a burst of deltas) costs one write
 // instead of one per event, while a producer that waits between events (a model) still sees each
-// event written as soon as it suspends. The response head goes out with the first write and the
-// last chunk with the last one (`finish`), so a reply produced in one burst is one write. The
-// producer waits only when more than `max_pending` bytes are queued (a slow reader) and at the end,
-// until everything is written (`drain`). Each write runs under the write timeout; a failure is
-// sticky and makes the next `write` throw.
+// event written as soon as it suspends. The producer waits only when more than `max_pending` bytes
+// are queued (a slow reader) and at the end, until everything is written (`drain`). Each write runs
+// under the write timeout; a failure is sticky and makes the next `write` throw.
 class sse_writer final : public StreamWriter {
 public:
     sse_writer(transport& stream, asio::any_io_executor const& executor, ServeOptions const& options,
-               std::string head, bool chunked)
+               bool chunked)
         : stream_(stream),
           data_ready_(executor),
           space_ready_(executor),
           options_(options),
           chunked_(chunked),
-          head_(std::move(head)),
           last_write_(steady_clock::now()) {}
 
     // Queues one frame. Throws once a write failed or this coroutine thread was cancelled (see
@@ -268,16 +233,9 @@ public:
         wake(data_ready_);
     }
 
-    // Ends a chunked body: the last chunk goes out with the last queued frames.
-    void finish() {
-        if (closed_ || failure_ || !chunked_) return;
-        finishing_ = true;
-        wake(data_ready_);
-    }
-
     // Waits until every queued byte is written (or a write failed); later frames are dropped.
     asio::awaitable<void> drain() {
-        while (!failure_ && flusher_ != flusher_state::exited && (busy_ || has_output())) {
+        while (!failure_ && flusher_ != flusher_state::exited && (busy_ || !pending_.empty())) {
             auto const state = co_await asio::this_coro::cancellation_state;
             if (state.cancelled() != asio::cancellation_type::none) break;  // the flusher is cancelled too
             space_ready_.expires_at(asio::steady_timer::time_point::max());
@@ -294,20 +252,21 @@ public:
         flusher_guard guard(*this);
         if (heartbeat) heartbeat = std::max(*heartbeat, std::chrono::milliseconds(1));
         for (;;) {
-            while (!has_output()) {
+            while (pending_.empty()) {
                 data_ready_.expires_at(heartbeat ? last_write_ + *heartbeat : asio::steady_timer::time_point::max());
                 auto [ec] = co_await data_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
                 auto const state = co_await asio::this_coro::cancellation_state;
                 if (state.cancelled() != asio::cancellation_type::none)
                     throw boost::system::system_error(asio::error::operation_aborted, "SSE flusher");
                 // The timer ran out (not woken by `queue`) on an idle stream: time for a heartbeat.
-                if (!ec && heartbeat && !closed_ && !has_output() && steady_clock::now() >= last_write_ + *heartbeat)
+                if (!ec && heartbeat && !closed_ && pending_.empty() && steady_clock::now() >= last_write_ + *heartbeat)
                     pending_.append(": keepalive\n\n");
             }
-            frame_output();
+            writing_.swap(pending_);
+            pending_.clear();
             busy_ = true;
             stream_.set_timeout(options_.write_timeout);
-            auto const ec = co_await stream_.write_bytes(writing_);
+            auto const ec = co_await stream_.write_chunk(writing_, chunked_);
             stream_.set_timeout(std::nullopt);
             busy_ = false;
             writing_.clear();
@@ -322,8 +281,6 @@ public:
     }
 
     bool failed() const noexcept { return static_cast<bool>(failure_); }
-    // True once everything queued, the last chunk included, was written.
-    bool finished() const noexcept { return closed_ && !failure_ && !has_output() && !busy_; }
 
 private:
     static constexpr std::size_t max_pending = 64 * 1024;
@@ -348,33 +305,6 @@ private:
         sse_writer& w_;
     };
 
-    bool has_output() const noexcept { return !head_.empty() || !pending_.empty() || finishing_; }
-
-    // Moves what is due into `writing_` as wire bytes: the head (first write only), the queued
-    // frames as one chunk (raw bytes in a close-delimited body), the last chunk once finished.
-    void frame_output() {
-        writing_.clear();
-        if (!head_.empty()) {
-            writing_.swap(head_);
-            std::string().swap(head_);
-        }
-        if (!pending_.empty()) {
-            if (chunked_) {
-                char size[20];
-                auto const end = std::to_chars(size, size + sizeof size, pending_.size(), 16).ptr;
-                writing_.append(size, end).append("\r\n").append(pending_).append("\r\n");
-            } else {
-                writing_.append(pending_);
-            }
-            pending_.clear();
-            if (pending_.capacity() > max_kept_capacity) pending_.shrink_to_fit();
-        }
-        if (finishing_) {
-            writing_.append("0\r\n\r\n");
-            finishing_ = false;
-        }
-    }
-
     static void wake(asio::steady_timer& timer) noexcept {
         try {
             timer.cancel();
@@ -396,9 +326,7 @@ private:
     bool chunked_;
     bool busy_ = false;
     bool closed_ = false;
-    bool finishing_ = false;  // the last chunk is due
     flusher_state flusher_ = flusher_state::not_started;
-    std::string head_;  // the response head, until the first write
     std::string pending_;
     std::string writing_;
     error_code failure_;
@@ -420,7 +348,6 @@ asio::awaitable<void> run_events(Response& response, sse_writer& writer) {
         co_await response.stream(writer);
     } catch (...) {
     }
-    writer.finish();
     try {
         co_await writer.drain();
     } catch (...) {
@@ -455,12 +382,30 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
 asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buffer, Response& response,
                                       request_line line, ServeOptions const& options) {
     bool const chunked = line.version >= 11;  // HTTP/1.0 has no chunked coding: close-delimited body
+    http_::response<http_::empty_body> header{http_::status::ok, line.version};
+    for (auto const& field : options.response_headers)
+        header.insert(field.name_string(), field.value());
+    header.set(http_::field::content_type, "text/event-stream; charset=utf-8");
+    header.set(http_::field::cache_control, "no-cache");
+    header.set("X-Accel-Buffering", "no");
+    if (chunked) {
+        header.chunked(true);
+        header.keep_alive(line.keep_alive);
+    } else {
+        header.keep_alive(false);
+    }
+
+    stream.set_timeout(options.write_timeout);
+    auto ec = co_await stream.write_header(header);
+    stream.set_timeout(std::nullopt);
+    if (ec) co_return false;  // gone before the stream started: nothing was saved yet
+
     // The connection's read buffer (4 KiB after reading the request) would be held for the life of
     // the stream: release it when empty; the watcher reads at most 1 KiB at a time.
     if (buffer.size() == 0) buffer.shrink_to_fit();
 
     auto const executor = co_await asio::this_coro::executor;
-    sse_writer writer(stream, executor, options, stream_head(line, options), chunked);
+    sse_writer writer(stream, executor, options, chunked);
     bool client_gone = false;
     bool interrupted = false;
     try {
@@ -479,12 +424,14 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
         interrupted = true;  // cancelled from outside before the race could start
     }
 
-    // The last chunk was written with the last frames (sse_writer::finish) unless one of these.
     auto const state = co_await asio::this_coro::cancellation_state;
-    if (interrupted || client_gone || writer.failed() || !writer.finished() ||
-        state.cancelled() != asio::cancellation_type::none)
+    if (interrupted || client_gone || writer.failed() || state.cancelled() != asio::cancellation_type::none)
         co_return false;
-    co_return chunked && line.keep_alive;
+    if (!chunked) co_return false;
+    stream.set_timeout(options.write_timeout);
+    ec = co_await stream.write_last_chunk();
+    stream.set_timeout(std::nullopt);
+    co_return !ec && line.keep_alive;
 }
 
 }  // namespace
