@@ -310,6 +310,34 @@ def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_table(pid: int) -> dict:
+    """fd -> what it is: a path, or for a TCP socket `tcp local->remote state` (from /proc/net/tcp*)."""
+    sockets = {}
+    states = {"01": "ESTABLISHED", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "0A": "LISTEN",
+              "04": "FIN_WAIT1", "05": "FIN_WAIT2", "09": "LAST_ACK", "0B": "CLOSING"}
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    local, remote, state, inode = cols[1], cols[2], cols[3], cols[9]
+                    port = lambda a: int(a.split(":")[1], 16)  # noqa: E731
+                    sockets[inode] = f"tcp :{port(local)}->:{port(remote)} {states.get(state, state)}"
+        except OSError:
+            pass
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            target = sockets.get(target[8:-1], target)
+        out[int(fd)] = target
+    return out
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -390,6 +418,7 @@ def main() -> int:
                            ledger, kind is client_disconnect)
             time.sleep(1.0)
             fd_base = fd_count(proc.pid)
+            fds_before = fd_table(proc.pid)
             rss_base = rss_kib(proc.pid)
             llm.fault_rate = args.fault_rate  # the warm-up ran without faults
 
@@ -405,6 +434,9 @@ def main() -> int:
                 check(finished, f"round {round_no}: every client finished within 60 s of the stop")
                 time.sleep(2.0)  # cancelled streams finish saving, stalled model calls time out
                 fd_rounds.append(settle(proc.pid, fd_base))
+                if fd_rounds[-1] > fd_base:  # name what stayed open, for the report
+                    extra = {fd: what for fd, what in fd_table(proc.pid).items() if fds_before.get(fd) != what}
+                    print(f"round {round_no}: descriptors still open beyond the baseline: {extra}")
                 time.sleep(1.0)
                 rss_rounds.append(rss_kib(proc.pid))
             check(proc.poll() is None, "the server is still running after the soak")

@@ -96,8 +96,7 @@ using ContextFactory = std::function<Context(RequestInfo const&)>;
 /// context, `server.process()` runs the request and the answer is written: JSON (with the request's
 /// keep-alive) or an SSE stream (`text/event-stream; charset=utf-8`, `Cache-Control: no-cache`,
 /// `X-Accel-Buffering: no`, chunked, each chunk holding the whole events emitted since the last
-/// write, the head sent with the first write and the last chunk with the last; close-delimited for
-/// HTTP/1.0).
+/// write; close-delimited for HTTP/1.0).
 ///
 /// While a stream runs, a disconnect watcher reads the connection: EOF or an error means the
 /// client left, and the stream is cancelled at once (even while `respond()` waits on a timer or a
