@@ -728,7 +728,7 @@ public:
 
 private:
     struct state {
-        state(asio::any_io_executor ex, asio::ip::tcp::socket& s) : timer(std::move(ex)), socket(&s) {}
+        state(asio::any_io_executor const& ex, asio::ip::tcp::socket& s) : timer(ex), socket(&s) {}
         asio::steady_timer timer;
         asio::ip::tcp::socket* socket;
         std::uint64_t generation = 0;
