@@ -172,7 +172,6 @@ ServeOptions const& default_serve_options() noexcept {
 
 namespace {
 
-
 http_::response<http_::string_body> json_response(unsigned status, std::string body, request_line line,
                                                   ServeOptions const& options) {
     http_::response<http_::string_body> res{static_cast<http_::status>(status), line.version};
@@ -702,17 +701,14 @@ public:
         : state_(std::make_shared<state>(socket.get_executor(), socket)) {}
     read_deadline(read_deadline const&) = delete;
     read_deadline& operator=(read_deadline const&) = delete;
-    ~read_deadline() {
-        state_->socket = nullptr;  // a handler already queued must not touch the socket
-        state_->timer.cancel();
-    }
+    ~read_deadline() { disarm(); }  // a handler already queued sees a new generation: no-op
 
     void arm(std::chrono::milliseconds timeout) {
         auto& s = *state_;
         s.expired = false;
         s.timer.expires_after(timeout);
         s.timer.async_wait([st = state_, generation = ++s.generation](error_code const& ec) {
-            if (ec || generation != st->generation || st->socket == nullptr) return;
+            if (ec || generation != st->generation) return;  // disarmed (or the connection ended)
             st->expired = true;
             error_code ignored;
             st->socket->cancel(ignored);

@@ -8,10 +8,7 @@
 
 #include <boost/json/parse.hpp>
 
-
 #include <cctype>
-#include <cstdlib>
-#include <stdexcept>
 #include <utility>
 
 namespace chatkit::agents {
