@@ -25,6 +25,10 @@ public:
             case error::internal: return "internal error";
             case error::unsupported_media_type: return "unsupported media type";
             case error::upstream_failure: return "upstream service failure";
+            case error::store_busy: return "store busy";
+            case error::store_full: return "store full";
+            case error::conflict: return "conflict";
+            case error::too_many_requests: return "too many requests";
         }
         return "unknown chatkit error";
     }
@@ -48,6 +52,10 @@ unsigned http_status(boost::system::error_code const& ec) noexcept {
         case error::forbidden: return 403;
         case error::unsupported_media_type: return 415;
         case error::upstream_failure: return 502;
+        case error::store_busy: return 503;
+        case error::store_full: return 507;
+        case error::conflict: return 409;
+        case error::too_many_requests: return 429;
         default: return 500;
     }
 }
@@ -63,6 +71,10 @@ char const* client_code(boost::system::error_code const& ec) noexcept {
         case error::not_implemented: return "not_implemented";
         case error::unsupported_media_type: return "unsupported_media_type";
         case error::upstream_failure: return "upstream_error";
+        case error::store_busy: return "unavailable";
+        case error::store_full: return "insufficient_storage";
+        case error::conflict: return "conflict";
+        case error::too_many_requests: return "rate_limited";
         default: return "internal";
     }
 }

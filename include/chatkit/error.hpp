@@ -41,6 +41,16 @@ enum class error {
     /// A service the server depends on (a transcription or model API) failed, timed out or could
     /// not be reached (HTTP 502).
     upstream_failure,
+    /// The store is busy (locked by another writer, or its connections are exhausted) and the
+    /// request may be retried shortly (HTTP 503 with `Retry-After`).
+    store_busy,
+    /// The store has no room left (disk full, quota exceeded) (HTTP 507).
+    store_full,
+    /// The request clashes with the current state (an id already used by another object, a run
+    /// already active) (HTTP 409).
+    conflict,
+    /// The caller sent too many requests or exceeded a quota (HTTP 429 with `Retry-After`).
+    too_many_requests,
 };
 
 /// The chatkit error category.
