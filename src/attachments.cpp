@@ -1,6 +1,7 @@
 // LocalAttachmentFiles: attachment bytes in a local directory (PROTOCOL.md §4.12-4.13, §7.4), and the
 // context-free helpers of the attachment routes.
 #include <chatkit/attachments/local_store.hpp>
+#include <chatkit/media_type.hpp>
 #include <chatkit/protocol/json.hpp>
 
 #include <boost/json/parse.hpp>
@@ -31,13 +32,23 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// `image/png; charset=x` -> `image/png`, lower case.
-std::string media_type(std::string_view mime) { return lower(trim(mime.substr(0, mime.find(';')))); }
+// `image/png; charset=x` -> `image/png`, lower case; "" for what is not a media type.
+std::string media_type(std::string_view mime) {
+    auto const parsed = parse_media_type(mime);
+    return parsed ? parsed->essence() : std::string();
+}
+
+// The canonical `type/subtype` of a client-supplied media type; 400 when it is not one.
+std::string canonical_media_type(std::string_view mime) {
+    std::string why;
+    auto const parsed = parse_media_type(mime, &why);
+    if (!parsed) throw_error(error::invalid_request, "Invalid media type: " + why);
+    return parsed->essence();
+}
 
 bool mime_allowed(std::vector<std::string> const& patterns, std::string_view mime) {
     std::string const type = media_type(mime);
-    auto const slash = type.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == type.size()) return false;
+    if (type.empty()) return false;
     for (auto const& p : patterns) {
         std::string const pattern = media_type(p);
         if (pattern == type) return true;
@@ -201,6 +212,14 @@ UploadedFile parse_multipart_file(std::string_view content_type, std::string_vie
         auto const headers_end = body.find("\r\n\r\n", pos);
         if (headers_end == std::string_view::npos) bad_multipart("a part has no header end");
         std::string_view const headers = body.substr(pos, headers_end - pos);
+        // Part header lines end with CRLF; a bare CR or LF (or a NUL) inside one is refused, so no
+        // value carries a line break into what is stored or served.
+        for (std::size_t i = 0; i < headers.size(); ++i) {
+            char const c = headers[i];
+            if (c == '\0' || c == '\n' || (c == '\r' && (i + 1 >= headers.size() || headers[i + 1] != '\n')))
+                bad_multipart("a part header holds a bare CR, LF or NUL");
+            if (c == '\r') ++i;
+        }
         std::size_t const content_start = headers_end + 4;
         // The next delimiter: CRLF, `--boundary`, then CRLF or `--` (a line that merely starts with
         // the boundary is content).
@@ -282,9 +301,9 @@ void LocalAttachmentFiles::check(std::string_view name, std::int64_t size, std::
     if (static_cast<std::uint64_t>(size) > options_.max_bytes)
         throw_error(error::payload_too_large, "Attachments are limited to " + std::to_string(options_.max_bytes) +
                                                   " bytes; this one has " + std::to_string(size));
-    if (!mime_allowed(options_.allowed_mime_types, mime_type))
-        throw_error(error::unsupported_media_type,
-                    "Attachments of type '" + std::string(mime_type.substr(0, 100)) + "' are not accepted");
+    std::string const canonical = canonical_media_type(mime_type);
+    if (!mime_allowed(options_.allowed_mime_types, canonical))
+        throw_error(error::unsupported_media_type, "Attachments of type '" + canonical.substr(0, 100) + "' are not accepted");
 }
 
 namespace {
@@ -321,14 +340,14 @@ Attachment LocalAttachmentFiles::create(AttachmentCreateParams const& params, st
     meta m;
     m.owner = owner;
     m.name = clean_name(params.name);
-    m.mime_type = params.mime_type;
+    m.mime_type = canonical_media_type(params.mime_type);  // only the canonical form is stored
     m.size = params.size;
     m.created_at = unix_seconds(std::chrono::system_clock::now());
     {
         std::lock_guard lock(impl_->mutex);
         // An id is never reused, even across owners.
         if (fs::exists(meta_path(options_.directory, id)))
-            throw_error(error::internal, "attachment id collision");
+            throw_error(error::conflict, "attachment id collision");
         write_atomically(meta_path(options_.directory, id), meta_json(m));
     }
     return describe(id, owner);
@@ -342,10 +361,11 @@ Attachment LocalAttachmentFiles::upload(std::string const& id, std::string const
         throw_error(error::payload_too_large, "Attachments are limited to " + std::to_string(options_.max_bytes) +
                                                   " bytes; this one has " + std::to_string(file.bytes.size()));
     // A typed part must be acceptable too (an octet-stream part takes the type given at creation).
-    if (media_type(file.mime_type) != "application/octet-stream" && !file.mime_type.empty() &&
-        !mime_allowed(options_.allowed_mime_types, file.mime_type))
-        throw_error(error::unsupported_media_type,
-                    "Attachments of type '" + file.mime_type.substr(0, 100) + "' are not accepted");
+    if (!file.mime_type.empty()) {
+        std::string const canonical = canonical_media_type(file.mime_type);
+        if (canonical != "application/octet-stream" && !mime_allowed(options_.allowed_mime_types, canonical))
+            throw_error(error::unsupported_media_type, "Attachments of type '" + canonical.substr(0, 100) + "' are not accepted");
+    }
     write_atomically(bytes_path(options_.directory, id), file.bytes);
     m->uploaded = true;
     m->size = static_cast<std::int64_t>(file.bytes.size());
@@ -488,7 +508,12 @@ UploadedFile uploaded_file_of(http::RouteRequest const& request) {
 http::RouteResponse content_response(AttachmentBytes bytes) {
     http::RouteResponse res;
     res.status = 200;
-    res.content_type = bytes.mime_type.empty() ? "application/octet-stream" : bytes.mime_type;
+    // Only the canonical `type/subtype` is written (rows stored before it was canonical included);
+    // what does not parse is served as bytes.
+    auto const media = parse_media_type(bytes.mime_type);
+    res.content_type = media ? media->essence() : std::string("application/octet-stream");
+    // Raster images may show inline; SVG, text/*, HTML and XML only ever download.
+    bool const inline_ok = media && media->type == "image" && !is_active_media_type(*media);
     res.body = std::move(bytes.bytes);
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     res.headers.emplace_back("Cache-Control", "private, max-age=300");
@@ -499,7 +524,7 @@ http::RouteResponse content_response(AttachmentBytes bytes) {
         if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ' ') name += c;
     if (name.empty()) name = "attachment";
     res.headers.emplace_back("Content-Disposition",
-                             std::string(is_image(res.content_type) ? "inline" : "attachment") + "; filename=\"" +
+                             std::string(inline_ok ? "inline" : "attachment") + "; filename=\"" +
                                  name + "\"");
     return res;
 }

@@ -79,6 +79,17 @@ char const* client_code(boost::system::error_code const& ec) noexcept {
     }
 }
 
+std::string client_message(Error const& e) {
+    if (e.code().category() != chatkit_category()) return "Internal server error";
+    switch (static_cast<error>(e.code().value())) {
+        case error::store_failure:
+        case error::internal: return "Internal server error";
+        case error::store_busy: return "The store is busy; retry shortly";
+        case error::store_full: return "The store is full";
+        default: return e.message();
+    }
+}
+
 Error::Error(boost::system::error_code ec, std::string message)
     : boost::system::system_error(ec, message), message_(std::move(message)) {}
 

@@ -150,6 +150,27 @@ RouteResponse RouteResponse::error(unsigned status, std::string_view message) {
     return json(status, error_body(status_code_name(status), message));
 }
 
+bool is_safe_header_value(std::string_view value) noexcept {
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+bool is_valid_header_name(std::string_view name) noexcept {
+    if (name.empty()) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        unsigned char const u = static_cast<unsigned char>(c);
+        if (u >= '0' && u <= '9') return true;
+        if ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') return true;
+        return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+std::optional<std::string> unsafe_header_field(beast::http::fields const& fields) {
+    for (auto const& field : fields)
+        if (!is_valid_header_name(field.name_string()) || !is_safe_header_value(field.value()))
+            return std::string(field.name_string().substr(0, 100));
+    return std::nullopt;
+}
+
 namespace detail {
 
 // The two streams of the bundled listener, compiled once here (see impl/http_serve.hpp).
@@ -161,6 +182,18 @@ std::string format_endpoint(asio::ip::address const& address, unsigned short por
     if (address.is_v6()) host = "[" + host + "]";
     return host + ":" + std::to_string(port);
 }
+
+namespace {
+// The answer that replaces a response with a header that cannot be written (logged by the caller).
+http_::response<http_::string_body> unsafe_header_answer(unsigned version, bool keep_alive) {
+    http_::response<http_::string_body> res{http_::status::internal_server_error, version};
+    res.set(http_::field::content_type, "application/json");
+    res.keep_alive(keep_alive);
+    res.body() = error_body("internal", "Internal server error");
+    res.prepare_payload();
+    return res;
+}
+}  // namespace
 
 ServeOptions const& default_serve_options() noexcept {
     static ServeOptions const options;
@@ -178,6 +211,8 @@ http_::response<http_::string_body> json_response(unsigned status, std::string b
     for (auto const& field : options.response_headers)
         res.insert(field.name_string(), field.value());
     res.set(http_::field::content_type, "application/json");
+    // A busy store (503) or a quota (429) is worth retrying: say when.
+    if (status == 503 || status == 429) res.set(http_::field::retry_after, "1");
     res.keep_alive(line.keep_alive);
     res.body() = std::move(body);
     res.prepare_payload();
@@ -478,7 +513,7 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
     } catch (Error const& e) {
         unsigned const status = http_status(e.code());
         if (status >= 500) logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        out.answer.emplace(json_response(status, error_body(client_code(e.code()), e.message()), line, options));
+        out.answer.emplace(json_response(status, error_body(client_code(e.code()), client_message(e)), line, options));
         if (status == 401) out.answer->set(http_::field::www_authenticate, "Bearer");
     } catch (boost::system::system_error const& e) {
         if (e.code() == asio::error::operation_aborted) throw;  // cancellation of the caller
@@ -504,8 +539,24 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
 asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
                                  std::string_view body, request_line line, request_handler& handler,
                                  ServeOptions const& options) {
+    // No header with CR, LF or NUL is ever written (it would split the response): the configured
+    // headers are checked before the request runs, a prepared answer (WWW-Authenticate from the
+    // context factory) before it is written.
+    if (auto const bad = unsafe_header_field(options.response_headers)) {
+        handler.logger().log(LogLevel::error, "refused to write response header \"" + *bad +
+                                                  "\": an invalid name, or CR, LF or NUL in its value");
+        auto answer = unsafe_header_answer(line.version, false);
+        co_return co_await write_response(stream, answer, options);
+    }
     auto prepared = co_await prepare_request(info, body, line, handler, options);
-    if (prepared.answer) co_return co_await write_response(stream, *prepared.answer, options);
+    if (prepared.answer) {
+        if (auto const bad = unsafe_header_field(prepared.answer->base())) {
+            handler.logger().log(LogLevel::error, "refused to write response header \"" + *bad +
+                                                      "\": an invalid name, or CR, LF or NUL in its value");
+            *prepared.answer = unsafe_header_answer(line.version, false);
+        }
+        co_return co_await write_response(stream, *prepared.answer, options);
+    }
     co_return co_await stream_response(stream, buffer, *prepared.response, line, options);
 }
 
@@ -1242,6 +1293,14 @@ struct listener::impl {
 
     template <class Stream, class Body>
     asio::awaitable<bool> send(Stream& stream, http_::response<Body>& res) {
+        // The one place every response of this server passes: a header that would split the
+        // response (CR, LF or NUL in its value, or an invalid name) is never written.
+        if (auto const bad = unsafe_header_field(res.base())) {
+            log(LogLevel::error, "refused to write response header \"" + *bad +
+                                     "\": an invalid name, or CR, LF or NUL in its value");
+            auto safe = unsafe_header_answer(res.version(), false);
+            co_return co_await send(stream, safe);
+        }
         auto& lowest = beast::get_lowest_layer(stream);
         if (auto const timeout = write_timeout())
             lowest.expires_after(*timeout);
@@ -1383,7 +1442,8 @@ struct listener::impl {
         } catch (Error const& e) {
             unsigned const status = http_status(e.code());
             if (status >= 500) log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
-            answer = RouteResponse::json(status, error_body(client_code(e.code()), e.message()));
+            answer = RouteResponse::json(status, error_body(client_code(e.code()), client_message(e)));
+            if (status == 503 || status == 429) answer.headers.emplace_back("Retry-After", "1");
         } catch (boost::system::system_error const& e) {
             if (e.code() == asio::error::operation_aborted) throw;
             log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());

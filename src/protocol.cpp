@@ -1,4 +1,5 @@
 // chatkit-cpp protocol: clock, timestamps, icon names, ids and the small accessors of the protocol types.
+#include <chatkit/ids.hpp>
 #include <chatkit/protocol/common.hpp>
 #include <chatkit/protocol/events.hpp>
 #include <chatkit/protocol/items.hpp>
@@ -10,7 +11,6 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
-#include <random>
 #include <type_traits>
 
 namespace chatkit {
@@ -349,18 +349,9 @@ char const* id_prefix(StoreItemType type) noexcept {
 }
 
 std::string default_generate_id(StoreItemType type) {
-    // One engine per thread, seeded once from the OS entropy source.
-    thread_local std::mt19937_64 engine{[] {
-        std::random_device rd;
-        std::seed_seq seq{rd(), rd(), rd(), rd()};
-        return std::mt19937_64{seq};
-    }()};
-    static constexpr char hex[] = "0123456789abcdef";
-    auto bits = static_cast<std::uint32_t>(engine() >> 32);
     std::string id = id_prefix(type);
-    id.reserve(id.size() + 9);
     id.push_back('_');
-    for (int shift = 28; shift >= 0; shift -= 4) id.push_back(hex[(bits >> shift) & 0xF]);
+    id += random_hex(id_random_bits / 8);
     return id;
 }
 

@@ -20,8 +20,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 
 namespace chatkit {
@@ -2192,24 +2195,59 @@ public:
     static constexpr std::size_t max_string_size = json::string::max_size();
 
     json::value_stack st;
+    // Set before parsing a request: a member name repeated at the top level or in `params` is
+    // recorded in `duplicate` (the value stack would keep the last one silently).
+    bool find_duplicates = false;
+    std::optional<std::string> duplicate;
+
+    void reset() {
+        st.reset();
+        duplicate.reset();
+        depth_ = 0;
+        in_params_ = pending_params_ = false;
+        key_.clear();
+        top_keys_.clear();
+        params_keys_.clear();
+    }
 
     bool on_document_begin(json::error_code&) { return true; }
     bool on_document_end(json::error_code&) { return true; }
-    bool on_object_begin(json::error_code&) { return true; }
+    bool on_object_begin(json::error_code&) {
+        ++depth_;
+        if (depth_ == 2) in_params_ = pending_params_;
+        return true;
+    }
     bool on_object_end(std::size_t n, json::error_code&) {
+        --depth_;
         st.push_object(n);
         return true;
     }
-    bool on_array_begin(json::error_code&) { return true; }
+    bool on_array_begin(json::error_code&) {
+        ++depth_;
+        if (depth_ == 2) in_params_ = false;
+        return true;
+    }
     bool on_array_end(std::size_t n, json::error_code&) {
+        --depth_;
         st.push_array(n);
         return true;
     }
     bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+        if (find_duplicates && depth_ <= 2) key_.append(s.data(), s.size());
         st.push_chars(s);
         return true;
     }
     bool on_key(json::string_view s, std::size_t, json::error_code&) {
+        if (find_duplicates && depth_ <= 2) {
+            key_.append(s.data(), s.size());
+            if (depth_ == 1) {
+                pending_params_ = key_ == "params";
+                note_key(top_keys_, "$");
+            } else if (in_params_) {
+                note_key(params_keys_, "$.params");
+            }
+            key_.clear();
+        }
         st.push_key(s);
         return true;
     }
@@ -2260,11 +2298,19 @@ public:
     bool on_comment(json::string_view, json::error_code&) { return true; }
 
 private:
+    void note_key(std::unordered_set<std::string>& seen, char const* where) {
+        if (!seen.insert(key_).second && !duplicate) duplicate = std::string(where) + ": duplicate member \"" + key_ + "\"";
+    }
+
     std::string number_;
+    std::size_t depth_ = 0;
+    bool in_params_ = false;
+    bool pending_params_ = false;
+    std::string key_;
+    std::unordered_set<std::string> top_keys_;
+    std::unordered_set<std::string> params_keys_;
 };
 
-// Nesting limit of the reference's JSON parser (jiter): 200 levels.
-constexpr std::size_t max_json_depth = 200;
 
 // =============================================================================================
 // Base64
@@ -2491,8 +2537,15 @@ Page<ThreadMetadata> from_json<Page<ThreadMetadata>>(JsonValue const& value) {
     return read_page<ThreadMetadata>(value, root_path, read_thread_metadata);
 }
 
+namespace {
+JsonValue parse_json_text(std::string_view text, bool find_duplicates);
+}  // namespace
+
 ChatKitRequest parse_request(std::string_view body) {
-    JsonValue const value = parse_json(body);
+    // Unlike the reference (whose parser keeps the last of two equal member names), a request that
+    // names a top-level member or a parameter twice is refused: two readers of one body (a proxy, a
+    // WAF, this server) must not see two different requests.
+    JsonValue const value = parse_json_text(body, true);
     Obj const o(value, root_path);
     std::size_t const type = read_choice(required(o, "type"), o.at("type"), request_types);
     Path const params_path = o.at("params");
@@ -2514,16 +2567,53 @@ boost::system::result<ChatKitRequest> parse_request(std::string_view body, std::
     }
 }
 
-JsonValue parse_json(std::string_view text) {
+namespace {
+
+JsonValue parse_json_text(std::string_view text, bool find_duplicates) {
     json::parse_options options;
     options.max_depth = max_json_depth;
     json::basic_parser<PreciseHandler> parser(options);
-    parser.handler().st.reset();
+    parser.handler().reset();
+    parser.handler().find_duplicates = find_duplicates;
     json::error_code ec;
     std::size_t const consumed = parser.write_some(false, text.data(), text.size(), ec);
+    if (ec == json::error::too_deep)
+        throw_error(error::invalid_request, "$: body nests deeper than " + std::to_string(max_json_depth) + " levels");
     if (ec || consumed != text.size() || !parser.done())
         throw_error(error::invalid_request, "$: body is not valid JSON");
+    if (parser.handler().duplicate) throw_error(error::invalid_request, *parser.handler().duplicate);
     return parser.handler().st.release();
+}
+
+}  // namespace
+
+JsonValue parse_json(std::string_view text) { return parse_json_text(text, false); }
+
+std::size_t json_text_depth(std::string_view text) noexcept {
+    std::size_t depth = 0;
+    std::size_t deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char const c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        switch (c) {
+            case '"': in_string = true; break;
+            case '{':
+            case '[':
+                if (++depth > deepest) deepest = depth;
+                break;
+            case '}':
+            case ']':
+                if (depth > 0) --depth;
+                break;
+            default: break;
+        }
+    }
+    return deepest;
 }
 
 std::string decode_base64(std::string_view text) {

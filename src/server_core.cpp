@@ -1,6 +1,7 @@
 // The compiled core of ChatKitServer: request routing (PROTOCOL.md §4) and the streaming engine (§6).
 #include <chatkit/detail/server_core.hpp>
 #include <chatkit/protocol/json.hpp>
+#include <chatkit/media_type.hpp>
 #include <chatkit/response.hpp>
 
 #include <boost/asio/this_coro.hpp>
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 namespace chatkit {
@@ -488,10 +491,24 @@ Response json_response(std::string body) { return Response(200, std::move(body))
 
 Response empty_object_response() { return Response(200, "{}"); }
 
-int page_limit(std::optional<std::int64_t> const& limit) {
+int page_limit(std::optional<std::int64_t> const& limit, ServerLimits const& limits) {
     if (!limit || *limit == 0) return default_page_size;
     if (*limit < 0) throw_error(error::invalid_request, "$.params.limit: must not be negative");
-    return static_cast<int>(std::min<std::int64_t>(*limit, INT_MAX));
+    auto const cap = static_cast<std::int64_t>(std::min<std::size_t>(limits.max_page_limit, INT_MAX));
+    return static_cast<int>(std::min<std::int64_t>(*limit, std::max<std::int64_t>(cap, 1)));
+}
+
+// The attachment ids of one user message: at most max_attachments_per_message, each once.
+void check_attachment_ids(std::vector<std::string> const& ids, ServerLimits const& limits) {
+    if (ids.size() > limits.max_attachments_per_message)
+        throw_error(error::invalid_request, "$.params.input.attachments: at most " +
+                                                std::to_string(limits.max_attachments_per_message) +
+                                                " attachments per message");
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (!seen.insert(ids[i]).second)
+            throw_error(error::invalid_request,
+                        "$.params.input.attachments[" + std::to_string(i) + "]: attachment " + ids[i].substr(0, 100) + " is listed twice");
 }
 
 Thread client_thread(ThreadMetadata const& meta, Page<ThreadItem> items = {}) { return Thread{meta, std::move(items)}; }
@@ -501,6 +518,7 @@ void drop_hidden(Page<ThreadItem>& page) {
 }
 
 asio::awaitable<std::vector<Attachment>> load_attachments(request_ops& ops, std::vector<std::string> const& ids) {
+    check_attachment_ids(ids, ops.limits());
     std::vector<Attachment> result;
     result.reserve(ids.size());
     for (auto const& id : ids) result.push_back(co_await ops.load_attachment(id));
@@ -538,6 +556,18 @@ asio::awaitable<std::optional<ThreadItem>> load_sender(request_ops& ops, std::st
     co_return co_await ops.load_item(thread_id, *item_id);
 }
 
+// True when `thread_id` names a thread of the request's owner.
+asio::awaitable<bool> thread_exists(request_ops& ops, std::string const& thread_id) {
+    bool found = true;
+    try {
+        (void)co_await ops.load_thread(thread_id);
+    } catch (Error const& e) {
+        if (e.code() != make_error_code(error::not_found)) throw;
+        found = false;
+    }
+    co_return found;
+}
+
 // Prepares a streaming request or answers a non-streaming one.
 asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitRequest& request) {
     auto& params = request.params;
@@ -546,6 +576,10 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         auto attachments = co_await load_attachments(*ops, r->input.attachments);
         ThreadMetadata thread;
         thread.id = ops->generate_thread_id();
+        // A generated id that names an existing thread is an error, never a merge of two
+        // conversations (default ids carry 128 random bits; a custom generator may repeat itself).
+        if (co_await thread_exists(*ops, thread.id))
+            throw_error(error::conflict, "The generated thread id " + thread.id.substr(0, 100) + " is already in use");
         thread.created_at = now();
         create_plan p{std::move(r->input), std::move(attachments)};
         co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
@@ -629,17 +663,20 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         co_return json_response(to_json_text(client_thread(thread, std::move(items))));
     }
     if (auto* r = std::get_if<ThreadsListReq>(&params)) {
-        int const limit = page_limit(r->limit);
+        int const limit = page_limit(r->limit, ops->limits());
         auto page = co_await ops->load_threads(limit, r->after, r->order);
         co_return json_response(to_json_text(page, JsonMode::wire));
     }
     if (auto* r = std::get_if<ItemsListReq>(&params)) {
-        int const limit = page_limit(r->limit);
+        int const limit = page_limit(r->limit, ops->limits());
         auto page = co_await ops->load_thread_items(r->thread_id, r->after, limit, r->order);
         drop_hidden(page);
         co_return json_response(to_json_text(page, JsonMode::wire));
     }
     if (auto* r = std::get_if<ItemsFeedbackReq>(&params)) {
+        if (r->item_ids.size() > ops->limits().max_feedback_items)
+            throw_error(error::invalid_request, "$.params.item_ids: at most " +
+                                                    std::to_string(ops->limits().max_feedback_items) + " items");
         co_await ops->add_feedback(r->thread_id, r->item_ids, r->kind);
         co_return empty_object_response();
     }
@@ -648,7 +685,14 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
             throw_error(error::no_attachment_store,
                         "AttachmentStore is not configured. Provide a AttachmentStore to ChatKitServer to handle "
                         "file operations.");
-        auto attachment = co_await ops->create_attachment(r->params);
+        // The media type is parsed (RFC 9110) and only its canonical `type/subtype` goes on: a
+        // value with CR/LF, commas or junk never reaches a store or a response header.
+        AttachmentCreateParams create = r->params;
+        std::string why;
+        auto const media = parse_media_type(create.mime_type, &why);
+        if (!media) throw_error(error::invalid_request, "$.params.mime_type: " + why);
+        create.mime_type = media->essence();
+        auto attachment = co_await ops->create_attachment(create);
         co_await ops->save_attachment(attachment);
         co_return json_response(to_json_text(attachment, JsonMode::wire));
     }
@@ -686,9 +730,7 @@ Response error_response(std::exception_ptr const& failure, Logger const& logger)
         unsigned const status = http_status(e.code());
         if (status >= 500) logger.log(LogLevel::error, std::string("request failed: ") + e.what());
         // Store and internal failures may describe the server's insides: clients get a generic text.
-        bool const opaque = e.code() == make_error_code(error::store_failure) ||
-                            e.code() == make_error_code(error::internal);
-        return Response(status, error_body(client_code(e.code()), opaque ? "Internal server error" : e.message()));
+        return Response(status, error_body(client_code(e.code()), client_message(e)));
     } catch (std::exception const& e) {
         logger.log(LogLevel::error, std::string("request failed: ") + e.what());
     } catch (...) {

@@ -5,6 +5,9 @@
 #include <chatkit/config.hpp>
 #include <chatkit/error.hpp>
 #include <chatkit/event_sink.hpp>
+#include <chatkit/ids.hpp>
+#include <chatkit/media_type.hpp>
+#include <chatkit/limits.hpp>
 #include <chatkit/logging.hpp>
 #include <chatkit/memory_store.hpp>
 #include <chatkit/protocol.hpp>

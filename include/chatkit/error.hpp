@@ -83,6 +83,11 @@ private:
     std::string message_;
 };
 
+/// The message a client may see for `e`: its own text for request errors (400, 404, 413...), a
+/// fixed text for store and internal failures, whose messages may describe the server's insides
+/// ("Internal server error", "The store is busy; retry shortly", "The store is full").
+CHATKIT_API std::string client_message(Error const& e);
+
 /// Throws `Error(e, message)`.
 [[noreturn]] CHATKIT_API void throw_error(error e, std::string message);
 

@@ -59,6 +59,11 @@ public:
     void set_transcriber(Transcriber* transcriber) noexcept { transcriber_ = transcriber; }
     Transcriber* transcriber() const noexcept { return transcriber_; }
 
+    /// The bounds on what one request may carry (attachments per message, page size...). Set them
+    /// before the server takes requests; they are read, never written, by concurrent requests.
+    void set_limits(ServerLimits limits) noexcept { limits_ = limits; }
+    ServerLimits const& limits() const noexcept { return limits_; }
+
     /// Where the server logs (application exceptions inside streams, cancelled streams...).
     void set_logger(Logger logger) { logger_ = std::move(logger); }
     Logger const& logger() const noexcept { return logger_; }
@@ -109,6 +114,7 @@ private:
     AttachmentStore<Context>* attachments_;
     Transcriber* transcriber_ = nullptr;
     Logger logger_;
+    ServerLimits limits_;
 };
 
 }  // namespace chatkit

@@ -31,13 +31,13 @@ class Store {
 public:
     virtual ~Store() = default;
 
-    /// A new thread id (default `thr_` + 8 hex digits).
+    /// A new thread id (default `thr_` + 32 hex digits, 128 bits from the OS CSPRNG).
     virtual std::string generate_thread_id(Context const& ctx) {
         (void)ctx;
         return default_generate_id(StoreItemType::thread);
     }
 
-    /// A new id for an object of `type` in `thread` (default `<prefix>_` + 8 hex digits).
+    /// A new id for an object of `type` in `thread` (default `<prefix>_` + 32 hex digits, 128 bits from the OS CSPRNG).
     virtual std::string generate_item_id(StoreItemType type, ThreadMetadata const& thread, Context const& ctx) {
         (void)thread;
         (void)ctx;
@@ -107,7 +107,7 @@ class AttachmentStore {
 public:
     virtual ~AttachmentStore() = default;
 
-    /// A new attachment id (default `atc_` + 8 hex digits).
+    /// A new attachment id (default `atc_` + 32 hex digits, 128 bits from the OS CSPRNG).
     virtual std::string generate_attachment_id(std::string const& mime_type, Context const& ctx) {
         (void)mime_type;
         (void)ctx;

@@ -3,22 +3,11 @@
 
 #include <chatkit/protocol/json.hpp>
 
-#include <random>
+#include <chatkit/ids.hpp>
 
 namespace chatkit::agents::detail {
 
-std::string random_hex(std::size_t bytes) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes * 2);
-    for (std::size_t i = 0; i < bytes; ++i) {
-        auto b = static_cast<unsigned>(rng() & 0xFF);
-        out += digits[b >> 4];
-        out += digits[b & 0xF];
-    }
-    return out;
-}
+std::string random_hex(std::size_t bytes) { return chatkit::random_hex(bytes); }
 
 namespace {
 

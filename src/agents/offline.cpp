@@ -1,5 +1,6 @@
 // chatkit-cpp agents: ScriptedModel, DemoModel and OfflineProvider (no network).
 #include <chatkit/agents/offline.hpp>
+#include <chatkit/ids.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -431,13 +432,7 @@ std::size_t input_words(std::vector<Item> const& input) {
     return n;
 }
 
-std::string random_token() {
-    std::random_device rd;
-    static char const hex[] = "0123456789abcdef";
-    std::string s;
-    for (int i = 0; i < 8; ++i) s += hex[rd() % 16];
-    return s;
-}
+std::string random_token() { return chatkit::random_hex(4); }
 
 }  // namespace
 

@@ -49,6 +49,16 @@ constexpr std::int64_t max_key = std::numeric_limits<std::int64_t>::max();
     throw_error(error::store_failure, "SqliteStore: " + std::move(message));
 }
 
+// A failed SQLite call, with the code a client can act on: a lock held past busy_timeout is
+// store_busy (503, retry later), a full disk or database store_full (507); the rest store_failure.
+[[noreturn]] void fail_rc(int rc, std::string message) {
+    int const primary = rc & 0xff;
+    error const code = primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? error::store_busy
+                       : primary == SQLITE_FULL                           ? error::store_full
+                                                                          : error::store_failure;
+    throw_error(code, "SqliteStore: " + std::move(message));
+}
+
 std::string describe(sqlite3* db, int rc) {
     std::string text = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     text += " (SQLite error " + std::to_string(db ? sqlite3_extended_errcode(db) : rc) + ")";
@@ -113,7 +123,7 @@ public:
         int const rc = sqlite3_step(s_.get());
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
-        fail(describe(s_.db(), rc));
+        fail_rc(rc, describe(s_.db(), rc));
     }
     // Runs a statement that returns no rows.
     void run() {
@@ -143,8 +153,8 @@ void exec(sqlite3* db, char const* sql) {
     if (rc != SQLITE_OK) {
         std::string text = message ? message : sqlite3_errstr(rc);
         sqlite3_free(message);
-        fail(std::string("\"") + sql + "\" failed: " + text + " (SQLite error " +
-             std::to_string(sqlite3_extended_errcode(db)) + ")");
+        fail_rc(rc, std::string("\"") + sql + "\" failed: " + text + " (SQLite error " +
+                        std::to_string(sqlite3_extended_errcode(db)) + ")");
     }
 }
 
@@ -374,11 +384,16 @@ void migrate(connection& c) {
 }
 
 // Parses a stored row; a row that does not parse is a store failure naming the row, never a crash.
+// Rows are read with the same parser and nesting limit as requests (max_json_depth), so whatever
+// a request could carry into a row reads back.
 template <class T>
 T parse_row(std::string_view data, std::string const& what) {
-    boost::system::error_code ec;
-    JsonValue value = boost::json::parse(data, ec);
-    if (ec) fail(what + " has corrupt data: invalid JSON (" + ec.message() + ")");
+    JsonValue value;
+    try {
+        value = parse_json(data);
+    } catch (Error const& e) {
+        fail(what + " has corrupt data: " + e.message());
+    }
     try {
         return from_json<T>(value);
     } catch (Error const& e) {
@@ -386,6 +401,17 @@ T parse_row(std::string_view data, std::string const& what) {
     } catch (std::exception const& e) {
         fail(what + " has unreadable data: " + e.what());
     }
+}
+
+// The stored form of an object. A row that would nest deeper than parse_row reads is refused
+// before it is written (invalid_request), so one odd item cannot make its thread unreadable.
+template <class T>
+std::string row_text(T const& object, char const* what) {
+    std::string data = to_json_text(object, JsonMode::store);
+    if (json_text_depth(data) > max_json_depth)
+        throw_error(error::invalid_request, std::string(what) + " nests deeper than " +
+                                                std::to_string(max_json_depth) + " levels and was not saved");
+    return data;
 }
 
 // The indexed created_at column is the truth for ordering; make the loaded object agree with it
@@ -553,7 +579,7 @@ ThreadMetadata backend::load_thread(std::string const& owner, std::string const&
 }
 
 void backend::save_thread(std::string const& owner, ThreadMetadata const& thread) {
-    std::string const data = to_json_text(thread, JsonMode::store);
+    std::string const data = row_text(thread, "the thread");
     std::int64_t const created = micros(thread.created_at);
     impl::write_lease c(*impl_);
     transaction tx(*c);
@@ -629,7 +655,7 @@ Page<ThreadItem> backend::load_thread_items(std::string const& owner, std::strin
 }
 
 void backend::save_item(std::string const& owner, std::string const& thread_id, ThreadItem const& item) {
-    std::string const data = to_json_text(item, JsonMode::store);
+    std::string const data = row_text(item, "the item");
     std::string const& id = item_id(item);
     std::int64_t const created = micros(item_created_at(item));
     impl::write_lease c(*impl_);
@@ -678,7 +704,7 @@ void backend::delete_thread_item(std::string const& owner, std::string const& th
 }
 
 void backend::save_attachment(std::string const& owner, Attachment const& attachment) {
-    std::string const data = to_json_text(attachment, JsonMode::store);
+    std::string const data = row_text(attachment, "the attachment");
     impl::write_lease c(*impl_);
     use u(c->attachment_upsert);
     u.bind(1, owner).bind(2, attachment.id).bind(3, data).run();

@@ -655,7 +655,8 @@ TEST_CASE("SqliteStore fails a write cleanly when the database stays locked", "[
         locker.exec("INSERT INTO sequences (name, value) VALUES ('lock', 0)");
         ThreadItem item = message("m1", "thr_1", 1);
         auto e = thrown_error([&] { run(store.add_thread_item("thr_1", item, alice)); });
-        CHECK(e.code() == make_error_code(error::store_failure));
+        CHECK(e.code() == make_error_code(error::store_busy));  // 503 with Retry-After to the client
+        CHECK(http_status(e.code()) == 503);
         CHECK_THAT(e.message(), Catch::Contains("locked"));
         // Readers are not blocked by a writer (WAL).
         CHECK(run(store.load_thread("thr_1", alice)).id == "thr_1");
@@ -762,5 +763,34 @@ TEST_CASE("SqliteStore loses no completed write when its process is killed", "[s
                                        this_round.begin() + static_cast<long>(printed.size())) == printed);
         CHECK(std::set<std::string>(stored.begin(), stored.end()).size() == stored.size());
     }
+}
+
+TEST_CASE("SqliteStore reads back a row nested to max_json_depth and refuses a deeper one", "[sqlite]") {
+    TempDir dir;
+    SqliteStore<Ctx> store(options_for(dir.file()), by_user);
+    Ctx alice;
+    run(store.save_thread(thread("thr_1", 0), alice));
+    // A user message whose tag data nests `k` levels: the stored row is a fixed number deeper.
+    auto tagged = [](std::string id, std::size_t k) {
+        JsonValue inner = JsonObject{};
+        for (std::size_t i = 1; i < k; ++i) inner = JsonObject{{"d", inner}};
+        UserMessageItem m;
+        m.id = std::move(id);
+        m.thread_id = "thr_1";
+        m.content.push_back(UserMessageTagContent{"tag", "Tag", inner.as_object(), std::nullopt, false});
+        return ThreadItem{std::move(m)};
+    };
+    std::size_t const base = json_text_depth(to_json_text(tagged("x", 1), JsonMode::store)) - 1;
+    ThreadItem const at_limit = tagged("at_limit", max_json_depth - base);
+    REQUIRE(json_text_depth(to_json_text(at_limit, JsonMode::store)) == max_json_depth);
+    run(store.add_thread_item("thr_1", at_limit, alice));
+    CHECK(run(store.load_item("thr_1", "at_limit", alice)) == at_limit);
+
+    auto e = thrown_error([&] { run(store.add_thread_item("thr_1", tagged("too_deep", max_json_depth - base + 1), alice)); });
+    CHECK(e.code() == make_error_code(error::invalid_request));
+    // The thread stays readable: nothing deeper than the reader's limit was written.
+    auto page = run(store.load_thread_items("thr_1", std::nullopt, 10, Order::asc, alice));
+    REQUIRE(page.data.size() == 1);
+    CHECK(item_id(page.data[0]) == "at_limit");
 }
 #endif

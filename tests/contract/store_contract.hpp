@@ -7,6 +7,7 @@
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <chatkit/ids.hpp>
 
 #include <memory>
 
@@ -257,6 +258,31 @@ bool run_store_contract() {
         CHECK(run(store.load_attachment("atc_1", alice)).id == "atc_1");
     }
 
+    SECTION("the same id under two owners, or in two threads, names two rows that never merge") {
+        ran = true;
+        // Bob saves a thread and items with ids Alice already uses: nothing of Alice's changes.
+        run(store.save_thread(thread("thr_same", 0, std::string("alice's")), alice));
+        run(store.save_thread(thread("thr_same", 5, std::string("bob's")), bob));
+        ThreadItem const alice_item = message("msg_same", "thr_same", 1, "alice says");
+        ThreadItem const bob_item = message("msg_same", "thr_same", 2, "bob says");
+        run(store.add_thread_item("thr_same", alice_item, alice));
+        run(store.add_thread_item("thr_same", bob_item, bob));
+        CHECK(run(store.load_thread("thr_same", alice)).title == std::optional<std::string>("alice's"));
+        CHECK(run(store.load_thread("thr_same", bob)).title == std::optional<std::string>("bob's"));
+        CHECK(run(store.load_item("thr_same", "msg_same", alice)) == alice_item);
+        CHECK(run(store.load_item("thr_same", "msg_same", bob)) == bob_item);
+        // One owner, one item id in two threads: two items.
+        run(store.save_thread(thread("thr_other", 3), alice));
+        ThreadItem const other_item = message("msg_same", "thr_other", 4, "elsewhere");
+        run(store.add_thread_item("thr_other", other_item, alice));
+        CHECK(run(store.load_item("thr_same", "msg_same", alice)) == alice_item);
+        CHECK(run(store.load_item("thr_other", "msg_same", alice)) == other_item);
+        CHECK(run(store.load_thread_items("thr_same", none, 10, Order::asc, alice)).data.size() == 1);
+        // Deleting Bob's copy leaves Alice's.
+        run(store.delete_thread("thr_same", bob));
+        CHECK(run(store.load_thread_items("thr_same", none, 10, Order::asc, alice)).data.size() == 1);
+    }
+
     SECTION("default id generators use the reference prefixes") {
         ran = true;
         ThreadMetadata t = thread("thr_1", 0);
@@ -267,7 +293,7 @@ bool run_store_contract() {
         CHECK(store.generate_item_id(StoreItemType::workflow, t, alice).starts_with("wf_"));
         CHECK(store.generate_item_id(StoreItemType::sdk_hidden_context, t, alice).starts_with("shcx_"));
         auto id = store.generate_thread_id(alice);
-        CHECK(id.size() == 12);
+        CHECK(id.size() == 4 + id_random_bits / 4);  // thr_ + 128 bits in hex
         CHECK(id != store.generate_thread_id(alice));
     }
 

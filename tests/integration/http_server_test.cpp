@@ -301,3 +301,59 @@ TEST_CASE("serve() answers ChatKit requests on the application's own Beast liste
     conn.close();
     runner.join();
 }
+
+TEST_CASE("a header value with CR, LF or NUL is never written: the response becomes a 500", "[integration][http]") {
+    // A route that copies client input into a header (the attachment MIME type hole of issue 15).
+    Fixture f([](chatkit::http::ServerOptions& o) {
+        o.routes.push_back({"/echo-type", [](chatkit::http::RouteRequest const& request)
+                                               -> asio::awaitable<chatkit::http::RouteResponse> {
+                                chatkit::http::RouteResponse res;
+                                res.content_type = std::string(request.header("X-Type"));
+                                if (request.header("X-Nul") == "1") res.content_type += std::string(1, '\0');
+                                if (request.header("X-Split") == "1")
+                                    res.content_type += "\r\nX-Injected: 1\r\n\r\n<script>";
+                                if (request.header("X-Lf") == "1") res.headers.emplace_back("X-Note", "a\nb");
+                                if (request.header("X-Bad-Name") == "1") res.headers.emplace_back("X Bad", "v");
+                                res.body = "<b>body</b>";
+                                co_return res;
+                            },
+                            std::nullopt});
+    });
+    Conn conn(f.port());
+    conn.send(get_request("/echo-type", "GET", "X-Type: text/plain\r\n"));
+    auto const good = conn.read_response();
+    CHECK(good.status == 200);
+    CHECK(good.header("Content-Type") == "text/plain");
+    for (char const* extra : {"X-Type: image/png\r\nX-Split: 1\r\n", "X-Type: image/png\r\nX-Nul: 1\r\n",
+                              "X-Type: image/png\r\nX-Lf: 1\r\n", "X-Type: image/png\r\nX-Bad-Name: 1\r\n"}) {
+        INFO(extra);
+        Conn c(f.port());
+        c.send(get_request("/echo-type", "GET", extra));
+        auto const res = c.read_response();
+        CHECK(res.status == 500);
+        CHECK(res.header("Content-Type") == "application/json");
+        CHECK_FALSE(res.has_header("X-Injected"));
+        CHECK_FALSE(res.has_header("X-Note"));
+        CHECK(res.body.find("<script>") == std::string::npos);
+        CHECK(res.json().at("error").at("code") == "internal");
+    }
+    CHECK(f.error_log().size() == 4);  // each refusal is logged
+    for (auto const& line : f.error_log()) CHECK(line.find("refused to write response header") != std::string::npos);
+}
+
+TEST_CASE("serve() refuses configured response headers that would split the response", "[integration][http]") {
+    Fixture f([](chatkit::http::ServerOptions& o) {
+        o.serve.response_headers.set("X-Deploy", std::string("a\r\nX-Injected: 1"));
+    });
+    Conn conn(f.port());
+    conn.send(post_request("/chatkit", request_body("threads.list", {})));
+    auto const res = conn.read_response();
+    CHECK(res.status == 500);
+    CHECK_FALSE(res.has_header("X-Injected"));
+    CHECK(res.json().at("error").at("code") == "internal");
+    Conn second(f.port());  // the 500 closed the first connection
+    second.send(post_request("/chatkit", create_body("never runs")));
+    CHECK(second.read_response().status == 500);
+    CHECK(f.chatkit_server.cancelled.load() == 0);
+    REQUIRE_FALSE(f.error_log().empty());
+}

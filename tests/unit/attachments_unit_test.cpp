@@ -3,6 +3,8 @@
 #include "support/test_support.hpp"
 
 #include <chatkit/attachments/local_store.hpp>
+#include <chatkit/http/route.hpp>
+#include <chatkit/media_type.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -91,19 +93,21 @@ TEST_CASE("LocalAttachmentFiles: limits, owners, URLs, delete", "[attachments]")
     CHECK(error_of([&] { files.create({"a.png", 101, "image/png"}, "atc_1", "u"); }) == error::payload_too_large);
     CHECK(error_of([&] { files.create({"a.txt", 1, "text/plain"}, "atc_1", "u"); }) ==
           error::unsupported_media_type);
-    CHECK(error_of([&] { files.create({"a.png", 1, "nonsense"}, "atc_1", "u"); }) == error::unsupported_media_type);
+    // What is not a media type at all is a bad request (400), not an unsupported type.
+    CHECK(error_of([&] { files.create({"a.png", 1, "nonsense"}, "atc_1", "u"); }) == error::invalid_request);
     CHECK(error_of([&] { files.create({"", 1, "image/png"}, "atc_1", "u"); }) == error::invalid_request);
     CHECK(error_of([&] { files.create({"a.png", -1, "image/png"}, "atc_1", "u"); }) == error::invalid_request);
 
-    // Parameters and case of the type are ignored by the check; the recorded type is the client's.
+    // Parameters and case of the type are ignored by the check; the recorded type is the canonical one.
     auto const a = files.create({"Doc.PDF", 10, "Application/PDF; x=y"}, "atc_1", "u");
+    CHECK(a.mime_type == "application/pdf");
     CHECK(a.type == AttachmentType::file);
     CHECK(a.preview_url.empty());
     REQUIRE(a.upload_descriptor);
     CHECK(a.upload_descriptor->url == "https://chat.example.com/attachments/atc_1/upload");
     CHECK(a.upload_descriptor->method == "POST");
     // An id is never reused, even by another owner.
-    CHECK(error_of([&] { files.create({"b.png", 1, "image/png"}, "atc_1", "v"); }) == error::internal);
+    CHECK(error_of([&] { files.create({"b.png", 1, "image/png"}, "atc_1", "v"); }) == error::conflict);
 
     auto const img = files.create({"i.png", 3, "image/png"}, "atc_2", "u");
     CHECK(img.type == AttachmentType::image);
@@ -176,4 +180,109 @@ TEST_CASE("input.transcribe uses the server's Transcriber", "[attachments][dicta
     auto const refused = test::call(server, body);
     CHECK(refused.status == 400);
     CHECK(refused.json.at("error").at("message") == "No audio");
+}
+
+TEST_CASE("parse_media_type follows RFC 9110 and refuses what could split a header", "[attachments][media-type]") {
+    auto const png = parse_media_type("IMAGE/PNG");
+    REQUIRE(png);
+    CHECK(png->essence() == "image/png");
+    auto const text = parse_media_type(" text/plain ; charset=\"utf-8\" ;; format=flowed ");
+    REQUIRE(text);
+    CHECK(text->essence() == "text/plain");
+    REQUIRE(text->parameters.size() == 2);
+    CHECK(text->parameters[0] == std::pair<std::string, std::string>{"charset", "utf-8"});
+    CHECK(text->parameters[1] == std::pair<std::string, std::string>{"format", "flowed"});
+    auto const quoted = parse_media_type(R"(a/b; x="q\"uo ted")");
+    REQUIRE(quoted);
+    CHECK(quoted->parameters.at(0).second == "q\"uo ted");
+    CHECK(parse_media_type("application/vnd.api+json")->essence() == "application/vnd.api+json");
+
+    std::string why;
+    for (std::string const& bad :
+         {std::string("image/png;\r\nX-Injected: 1"), std::string("image/png\n"), std::string("image/png\r"),
+          std::string("image/png\0", 10), std::string("image/png, text/html"), std::string("image/"),
+          std::string("/png"), std::string("image"), std::string(""), std::string("image/png; q"),
+          std::string("image/png; q="), std::string("image/png; q=\"open"), std::string("image/p ng"),
+          std::string("image/png x"), std::string("ima ge/png"), std::string("image/png; a=b c"),
+          std::string("image/png\x7f"), std::string("a/") + std::string(max_media_type_length, 'b')}) {
+        INFO(bad);
+        CHECK_FALSE(parse_media_type(bad, &why));
+        CHECK_FALSE(why.empty());
+    }
+}
+
+TEST_CASE("attachments are stored and served with the canonical media type only", "[attachments][media-type]") {
+    TempDir dir;
+    auto options = options_in(dir.path);
+    options.allowed_mime_types.push_back("text/plain");
+    LocalAttachmentFiles files(options);
+    AttachmentCreateParams params{"Notes.TXT", 5, "Text/Plain; charset=utf-8"};
+    auto const created = files.create(params, "atc_canon", "alice");
+    CHECK(created.mime_type == "text/plain");
+    files.upload("atc_canon", "alice", UploadedFile{"notes.txt", "text/plain", "hello"});
+    auto const served = detail::content_response(files.read("atc_canon", "alice"));
+    CHECK(served.content_type == "text/plain");
+    auto const header = [&](std::string_view name) {
+        for (auto const& [n, v] : served.headers)
+            if (n == name) return v;
+        return std::string();
+    };
+    CHECK(header("Content-Disposition").starts_with("attachment"));  // text/* never inline
+    CHECK(header("X-Content-Type-Options") == "nosniff");
+
+    // A client value that could split a header is refused before anything is stored.
+    AttachmentCreateParams split{"x.png", 3, "image/png;\r\nX-Injected: 1"};
+    CHECK_THROWS_MATCHES(files.create(split, "atc_split", "alice"), Error,
+                         Catch::Matchers::Predicate<Error>([](Error const& e) {
+                             return e.code() == make_error_code(error::invalid_request);
+                         }));
+    CHECK_FALSE(files.exists("atc_split", "alice"));
+    // An upload whose type could split a header is refused too.
+    files.create(AttachmentCreateParams{"y.png", 3, "image/png"}, "atc_up", "alice");
+    CHECK_THROWS_AS(files.upload("atc_up", "alice", UploadedFile{"y.png", "image/png\nX-Injected: 1", "png"}), Error);
+
+    // Bytes stored before types were canonical (a raw value on disk) are served as octet-stream,
+    // and an SVG never shows inline.
+    auto const legacy = detail::content_response(AttachmentBytes{"image/png;\r\nX-Injected: 1", "png", "old.png"});
+    CHECK(legacy.content_type == "application/octet-stream");
+    auto const svg = detail::content_response(AttachmentBytes{"image/svg+xml", "<svg/>", "a.svg"});
+    CHECK(svg.content_type == "image/svg+xml");
+    bool svg_inline = false;
+    for (auto const& [n, v] : svg.headers)
+        if (n == "Content-Disposition") svg_inline = v.starts_with("inline");
+    CHECK_FALSE(svg_inline);
+    auto const gif = detail::content_response(AttachmentBytes{"image/gif", "GIF89a", "a.gif"});
+    bool gif_inline = false;
+    for (auto const& [n, v] : gif.headers)
+        if (n == "Content-Disposition") gif_inline = v.starts_with("inline");
+    CHECK(gif_inline);
+}
+
+TEST_CASE("multipart: a part header with a bare CR or LF is refused", "[attachments][media-type]") {
+    std::string const type = "multipart/form-data; boundary=B";
+    auto const body = [](std::string_view part_headers) {
+        return "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n" +
+               std::string(part_headers) + "\r\n\r\npng\r\n--B--\r\n";
+    };
+    CHECK(parse_multipart_file(type, body("Content-Type: image/png")).mime_type == "image/png");
+    CHECK_THROWS_AS(parse_multipart_file(type, body("Content-Type: image/png\nX-Injected: 1")), Error);
+    CHECK_THROWS_AS(parse_multipart_file(type, body("Content-Type: image/png\rX-Injected: 1")), Error);
+    CHECK_THROWS_AS(parse_multipart_file(type, body(std::string("Content-Type: image/png\0", 24))), Error);
+}
+
+TEST_CASE("header values with CR, LF or NUL and bad names are recognised", "[http][headers]") {
+    CHECK(http::is_safe_header_value("text/plain; charset=utf-8"));
+    CHECK(http::is_safe_header_value(""));
+    CHECK_FALSE(http::is_safe_header_value("a\r\nb"));
+    CHECK_FALSE(http::is_safe_header_value("a\nb"));
+    CHECK_FALSE(http::is_safe_header_value(std::string_view("a\0b", 3)));
+    CHECK(http::is_valid_header_name("X-Content-Type-Options"));
+    CHECK_FALSE(http::is_valid_header_name(""));
+    CHECK_FALSE(http::is_valid_header_name("X Bad"));
+    CHECK_FALSE(http::is_valid_header_name("X:Bad"));
+    boost::beast::http::fields fields;
+    fields.set("X-Fine", "1");
+    CHECK_FALSE(http::unsafe_header_field(fields));
+    fields.set("X-Split", std::string("1\r\nX-Injected: 1"));
+    CHECK(http::unsafe_header_field(fields) == std::optional<std::string>("X-Split"));
 }

@@ -1,6 +1,7 @@
 // Behaviour tests of the protocol codec: byte-exact writers, pydantic-compatible readers, timestamps,
 // numbers, strings, URLs and base64. Golden payloads under tests/data/protocol were produced with the
 // Python reference (openai/chatkit-python 1.6.5, pydantic 2.13.4).
+#include <chatkit/ids.hpp>
 #include <catch2/catch.hpp>
 
 #include <chatkit/protocol.hpp>
@@ -1162,6 +1163,31 @@ TEST_CASE("parse_json rejects invalid JSON and trailing characters", "[protocol]
     CHECK(parse_json("\"x\"").as_string() == "x");
 }
 
+TEST_CASE("One nesting limit: max_json_depth levels parse, one more does not", "[protocol]") {
+    auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+    CHECK(json_text_depth(nested(max_json_depth)) == max_json_depth);
+    CHECK_NOTHROW(parse_json(nested(max_json_depth)));
+    CHECK(error_of([&] { parse_json(nested(max_json_depth + 1)); }) ==
+          "$: body nests deeper than " + std::to_string(max_json_depth) + " levels");
+    CHECK(json_text_depth(R"({"a":"[[[{{{","b":[{"c":"\"]"}]})") == 3);
+    CHECK(json_text_depth("17") == 0);
+}
+
+TEST_CASE("A request naming a top-level member or a parameter twice is refused", "[protocol]") {
+    CHECK(error_of([] { parse_request(R"({"type":"threads.list","type":"threads.delete","params":{"thread_id":"t"}})"); }) ==
+          R"($: duplicate member "type")");
+    CHECK(error_of([] { parse_request(R"({"type":"threads.delete","params":{"thread_id":"a","thread_id":"b"}})"); }) ==
+          R"($.params: duplicate member "thread_id")");
+    CHECK(error_of([] {
+              parse_request(R"({"type":"threads.list","params":{},"metadata":{},"metadata":{}})");
+          }) == R"($: duplicate member "metadata")");
+    // Deeper objects keep the reference's last-one-wins reading (free-form data, widget state).
+    auto r = parse_request(R"({"type":"threads.update","params":{"thread_id":"t","title":"x"},"metadata":{"a":1,"a":2}})");
+    CHECK(chatkit::serialize(r.metadata) == R"({"a":2})");
+    // The same name at two levels is not a duplicate.
+    CHECK_NOTHROW(parse_request(R"({"type":"threads.delete","params":{"thread_id":"t","type":"x"}})"));
+}
+
 TEST_CASE("Base64 decoding mirrors Python's base64.b64decode", "[protocol]") {
     CHECK(decode_base64("aGVsbG8=") == "hello");
     CHECK(decode_base64("aGVs bG8=\n") == "hello");      // white space skipped
@@ -1218,7 +1244,7 @@ TEST_CASE("Default ids: prefix, underscore and 8 lowercase hex digits, unique ac
         {StoreItemType::sdk_hidden_context, "shcx"}};
     for (auto const& [type, prefix] : prefixes) {
         CHECK(id_prefix(type) == prefix);
-        CHECK(std::regex_match(default_generate_id(type), std::regex(prefix + "_[0-9a-f]{8}")));
+        CHECK(std::regex_match(default_generate_id(type), std::regex(prefix + "_[0-9a-f]{32}")));
     }
     std::mutex m;
     std::set<std::string> ids;
@@ -1232,7 +1258,10 @@ TEST_CASE("Default ids: prefix, underscore and 8 lowercase hex digits, unique ac
         });
     }
     for (auto& th : threads) th.join();
-    CHECK(ids.size() >= 1998);  // 2000 draws of 32 random bits: collisions are very unlikely
+    CHECK(ids.size() == 2000);  // 128 random bits each: a collision would mean a broken generator
+    CHECK(chatkit::random_hex(12).size() == 24);
+    CHECK(chatkit::random_hex(0).empty());
+    CHECK(chatkit::random_hex(100).size() == 200);
 }
 
 TEST_CASE("Item accessors, hidden items, event and update type names", "[protocol]") {

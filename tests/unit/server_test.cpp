@@ -801,3 +801,104 @@ TEST_CASE_METHOD(Fixture, "stream_options follow get_stream_options()", "[server
     auto result = test::call(server, test::create_request("x"));
     CHECK(result.frames[2] == R"({"type":"stream_options","stream_options":{"allow_cancel":false}})");
 }
+
+namespace {
+// A store whose id generator repeats itself: every thread gets the same id.
+struct RepeatingIdStore final : InMemoryStore<Ctx> {
+    std::string generate_thread_id(Ctx const&) override { return "thr_always_the_same"; }
+};
+}  // namespace
+
+TEST_CASE("a generated thread id that is already in use is a 409, never a merge of two conversations", "[server]") {
+    RepeatingIdStore store;
+    TestServer server(store);
+    auto first = test::call(server, test::create_request("first conversation"));
+    REQUIRE(first.status == 200);
+    auto second = test::call(server, test::create_request("second conversation"));
+    CHECK(second.status == 409);
+    CHECK(second.json.at("error").at("code") == "conflict");
+    std::optional<std::string> after;
+    auto const items = test::run(store.load_thread_items("thr_always_the_same", after, 100, Order::asc, Ctx{})).data;
+    REQUIRE_FALSE(items.empty());
+    CHECK(json::serialize(to_json(items.front())).find("first conversation") != std::string::npos);
+    for (auto const& item : items)
+        CHECK(json::serialize(to_json(item)).find("second conversation") == std::string::npos);
+}
+
+TEST_CASE("ServerLimits bound the lists a request carries", "[server][limits]") {
+    InMemoryStore<Ctx> store;
+    RecordingAttachments attachments;
+    TestServer server(store, &attachments);
+    server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink&, Ctx&) -> asio::awaitable<void> {
+        co_return;
+    };
+    CHECK(server.limits().max_attachments_per_message == 16);
+    CHECK(server.limits().max_page_limit == 100);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        json::value create = json::object{
+            {"type", "attachments.create"},
+            {"params", json::object{{"name", "a.txt"}, {"size", 3}, {"mime_type", "text/plain"}}}};
+        ids.emplace_back(test::call(server, create).json.at("id").as_string());
+    }
+    auto message_with = [](std::vector<std::string> const& attachment_ids) {
+        json::value body = test::create_request("see attachments");
+        json::array list;
+        for (auto const& id : attachment_ids) list.emplace_back(id);
+        body.at("params").at("input").as_object()["attachments"] = list;
+        return body;
+    };
+    // Repeated ids are refused whatever the limit; nothing is stored.
+    auto repeated = test::call(server, message_with({ids[0], ids[1], ids[0]}));
+    CHECK(repeated.status == 400);
+    CHECK(std::string(repeated.json.at("error").at("message").as_string()).find("listed twice") != std::string::npos);
+    std::optional<std::string> after;
+    CHECK(test::run(store.load_threads(10, after, Order::asc, Ctx{})).data.empty());
+
+    ServerLimits limits;
+    limits.max_attachments_per_message = 3;
+    limits.max_page_limit = 2;
+    limits.max_feedback_items = 1;
+    server.set_limits(limits);
+    CHECK(test::call(server, message_with({ids[0], ids[1], ids[2], ids[3]})).status == 400);
+    auto three = test::call(server, message_with({ids[0], ids[1], ids[2]}));
+    REQUIRE(three.status == 200);
+    CHECK(three.events[1].at("item").at("attachments").as_array().size() == 3);
+    auto const thread_id = std::string(three.events[0].at("thread").at("id").as_string());
+    for (int i = 0; i < 3; ++i) test::call(server, test::add_message_request(thread_id, "more"));
+
+    // A page never exceeds max_page_limit, whatever `limit` asks.
+    json::value list = json::object{{"type", "items.list"},
+                                    {"params", json::object{{"thread_id", thread_id}, {"limit", 1000000}}}};
+    auto page = test::call(server, list);
+    REQUIRE(page.status == 200);
+    CHECK(page.json.at("data").as_array().size() == 2);
+    CHECK(page.json.at("has_more") == true);
+
+    json::value feedback = json::object{
+        {"type", "items.feedback"},
+        {"params", json::object{{"thread_id", thread_id}, {"item_ids", json::array{"a", "b"}}, {"kind", "positive"}}}};
+    CHECK(test::call(server, feedback).status == 400);
+}
+
+TEST_CASE("attachments.create refuses a media type that is not one and stores the canonical form", "[server][limits]") {
+    InMemoryStore<Ctx> store;
+    RecordingAttachments attachments;
+    TestServer server(store, &attachments);
+    auto create = [&](std::string const& mime) {
+        json::value body = json::object{{"type", "attachments.create"},
+                                        {"params", json::object{{"name", "a"}, {"size", 3}, {"mime_type", mime}}}};
+        return test::call(server, body);
+    };
+    for (std::string const& bad : {std::string("image/png;\r\nX-Injected: 1"), std::string("image/png, text/html"),
+                                   std::string("png"), std::string("image/png\n")}) {
+        INFO(bad);
+        auto const res = create(bad);
+        CHECK(res.status == 400);
+        CHECK(res.json.at("error").at("code") == "invalid_request");
+    }
+    auto const ok = create("Image/PNG; name=\"x\"");
+    REQUIRE(ok.status == 200);
+    CHECK(ok.json.at("mime_type") == "image/png");
+    CHECK(ok.json.at("type") == "image");  // the store saw the canonical type
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chatkit/event_sink.hpp>
+#include <chatkit/limits.hpp>
 #include <chatkit/logging.hpp>
 #include <chatkit/protocol/requests.hpp>
 
@@ -58,6 +59,7 @@ public:
     virtual asio::awaitable<void> handle_stream_cancelled(ThreadMetadata& thread,
                                                           std::vector<ThreadItem> const& pending) = 0;
     virtual Logger const& logger() const = 0;
+    virtual ServerLimits const& limits() const = 0;
 };
 
 /// Runs one parsed request against `ops` (PROTOCOL.md §4). Never throws: failures become error responses.

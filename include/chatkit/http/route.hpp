@@ -76,4 +76,17 @@ struct Route {
     std::optional<std::uint64_t> body_limit;
 };
 
+/// True when `value` may be written as an HTTP header field value: it holds no CR, LF or NUL
+/// (which would end the field and let the rest be read as new header fields or a body).
+CHATKIT_API bool is_safe_header_value(std::string_view value) noexcept;
+
+/// True when `name` is a valid header field name: one or more RFC 9110 `tchar`s.
+CHATKIT_API bool is_valid_header_name(std::string_view name) noexcept;
+
+/// The name of the first field of `fields` that must not be written (an invalid name, or a value
+/// that `is_safe_header_value` refuses), or nullopt when all can be. Every response of
+/// `http::Server` and `serve()` passes this check before it is written; one that fails is replaced
+/// by a 500 JSON answer and logged.
+CHATKIT_API std::optional<std::string> unsafe_header_field(beast::http::fields const& fields);
+
 }  // namespace chatkit::http

@@ -63,6 +63,8 @@ public:
         return s_.attachments_->delete_attachment(attachment_id, ctx_);
     }
 
+    ServerLimits const& limits() const override { return s_.limits_; }
+
     asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
                                   EventSink& events) override {
         return s_.respond(thread, input, events, ctx_);

@@ -446,7 +446,8 @@ enum class StoreItemType { thread, message, tool_call, task, workflow, attachmen
 /// The id prefix of a kind of object: `thr`, `msg`, `tc`, `tsk`, `wf`, `atc`, `shcx`.
 CHATKIT_API char const* id_prefix(StoreItemType type) noexcept;
 
-/// A new id as the reference generates them: `<prefix>_` + 8 random lowercase hex digits.
+/// A new id shaped like the reference's (`<prefix>_` + lowercase hex), but with `id_random_bits` (128)
+/// bits from the OS CSPRNG instead of the reference's 32.
 CHATKIT_API std::string default_generate_id(StoreItemType type);
 
 }  // namespace chatkit

@@ -99,9 +99,18 @@ CHATKIT_API ChatKitRequest parse_request(std::string_view body);
 CHATKIT_API boost::system::result<ChatKitRequest> parse_request(std::string_view body,
                                                                 std::string& diagnostics) noexcept;
 
-/// Parses a JSON text with Boost.JSON, rejecting duplicate-free violations as the reference would
-/// (invalid JSON, trailing characters). Throws `Error(error::invalid_request, ...)`.
+/// The deepest nesting (objects and arrays) chatkit-cpp reads, in requests and in stored rows alike:
+/// 200 levels, the limit of the reference's JSON parser (jiter). Stores refuse to write a row
+/// deeper than this, so whatever was accepted can always be read back.
+inline constexpr std::size_t max_json_depth = 200;
+
+/// Parses a JSON text with Boost.JSON as the reference would: invalid JSON, trailing characters
+/// and nesting deeper than `max_json_depth` throw `Error(error::invalid_request, ...)`.
 CHATKIT_API JsonValue parse_json(std::string_view text);
+
+/// The nesting depth of a JSON text (0 for a scalar), without parsing it; strings are skipped.
+/// Meant for text chatkit-cpp wrote itself (a store checks a row against `max_json_depth`).
+CHATKIT_API std::size_t json_text_depth(std::string_view text) noexcept;
 
 /// Decodes standard base64 as the reference does: characters outside the alphabet are skipped,
 /// incorrect padding is an `invalid_request` error.
