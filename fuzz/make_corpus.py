@@ -155,6 +155,15 @@ def main() -> None:
         {"kty": "RSA", "kid": "r1", "n": "sXch", "e": "AQAB"}]}).encode())
     write("fuzz_jwt", b"\x02" + b'{"keys":"x"}')
 
+    # Media types (fuzz_media_type) and header values (fuzz_header_writer: name NUL value).
+    for mime in (b"image/png", b'Text/Plain; charset="utf-8"; format=flowed', b"image/svg+xml",
+                 b"image/png;\r\nX-Injected: 1\r\n\r\n<script>", b"image/png, text/html",
+                 b'application/vnd.api+json; q="a\\"b"'):
+        write("fuzz_media_type", mime)
+    for field in (b'attachment; filename="a.txt"', b"Content-Disposition\0inline", b"X-A\0v\r\nX-Injected: 1",
+                  b"Bad Name\0v", b"X-Tab\0\tpadded value\t"):
+        write("fuzz_header_writer", field)
+
 
 if __name__ == "__main__":
     main()

@@ -28,6 +28,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <csignal>
@@ -151,7 +152,12 @@ RouteResponse RouteResponse::error(unsigned status, std::string_view message) {
 }
 
 bool is_safe_header_value(std::string_view value) noexcept {
-    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+    // RFC 9110 §5.5: field-vchar, SP, HTAB and obs-text; every other control character (CR, LF
+    // and NUL among them) is refused.
+    return std::none_of(value.begin(), value.end(), [](char c) {
+        auto const u = static_cast<unsigned char>(c);
+        return (u < 0x20 && u != '\t') || u == 0x7f;
+    });
 }
 
 bool is_valid_header_name(std::string_view name) noexcept {

@@ -1237,7 +1237,7 @@ TEST_CASE("Icon names: the 64 fixed names and vendor:/lucide: prefixes", "[proto
     }
 }
 
-TEST_CASE("Default ids: prefix, underscore and 8 lowercase hex digits, unique across threads", "[protocol]") {
+TEST_CASE("Default ids: prefix, underscore and 32 lowercase hex digits, unique across threads", "[protocol]") {
     std::vector<std::pair<StoreItemType, std::string>> const prefixes{
         {StoreItemType::thread, "thr"},   {StoreItemType::message, "msg"},     {StoreItemType::tool_call, "tc"},
         {StoreItemType::task, "tsk"},     {StoreItemType::workflow, "wf"},     {StoreItemType::attachment, "atc"},

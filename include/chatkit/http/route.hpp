@@ -76,8 +76,9 @@ struct Route {
     std::optional<std::uint64_t> body_limit;
 };
 
-/// True when `value` may be written as an HTTP header field value: it holds no CR, LF or NUL
-/// (which would end the field and let the rest be read as new header fields or a body).
+/// True when `value` may be written as an HTTP header field value: it holds no control character
+/// but HTAB (RFC 9110 §5.5). CR, LF and NUL in particular would end the field and let the rest be
+/// read as new header fields or a body.
 CHATKIT_API bool is_safe_header_value(std::string_view value) noexcept;
 
 /// True when `name` is a valid header field name: one or more RFC 9110 `tchar`s.
