@@ -63,12 +63,23 @@ std::string_view strip_slash(std::string_view s) {
     return s;
 }
 
+/// How many `name` header fields the request has; `first` gets the first one's value.
+std::size_t field_count(http::RequestInfo const& request, boost::beast::http::field name, std::string_view* first = nullptr) {
+    if (!request.fields) return 0;
+    auto const [begin, end] = request.fields->equal_range(name);
+    std::size_t n = 0;
+    for (auto it = begin; it != end; ++it)
+        if (n++ == 0 && first) *first = it->value();
+    return n;
+}
+
 /// How many `name=` pairs the request's Cookie headers carry.
 std::size_t cookie_count(http::RequestInfo const& request, std::string_view name) {
     if (!request.fields) return 0;
     std::size_t n = 0;
-    for (auto const& f : request.fields->equal_range(boost::beast::http::field::cookie)) {
-        std::string_view v = f.value();
+    auto const [begin, end] = request.fields->equal_range(boost::beast::http::field::cookie);
+    for (auto it = begin; it != end; ++it) {
+        std::string_view v = it->value();
         while (!v.empty()) {
             std::size_t const semi = v.find(';');
             std::string_view pair = v.substr(0, semi);
@@ -89,11 +100,7 @@ std::size_t cookie_count(http::RequestInfo const& request, std::string_view name
 boost::system::result<Credential> extract_credential(http::RequestInfo const& request, BearerOptions const& options) {
     if (options.use_authorization_header) {
         std::string_view h;
-        std::size_t count = 0;
-        if (request.fields)
-            for (auto const& f : request.fields->equal_range(boost::beast::http::field::authorization)) {
-                if (count++ == 0) h = f.value();
-            }
+        std::size_t const count = field_count(request, boost::beast::http::field::authorization, &h);
         if (count > 1) return make_error_code(auth_error::ambiguous_credentials);
         if (count == 1) {
             std::size_t const sp = h.find(' ');
@@ -130,10 +137,8 @@ boost::system::error_code check_cookie_request(http::RequestInfo const& request,
     auto const refuse = make_error_code(auth_error::cross_site_request);
     if (!request.fields) return refuse;
     // Exactly one Origin, equal to an allowed one or to the server's own.
-    std::size_t origins = 0;
     std::string_view origin;
-    for (auto const& f : request.fields->equal_range(boost::beast::http::field::origin))
-        if (origins++ == 0) origin = f.value();
+    std::size_t const origins = field_count(request, boost::beast::http::field::origin, &origin);
     if (origins != 1 || origin.empty() || origin == "null") return refuse;
     bool allowed = false;
     for (auto const& o : options.allowed_origins)
@@ -146,10 +151,8 @@ boost::system::error_code check_cookie_request(http::RequestInfo const& request,
     }
     if (!allowed) return refuse;
     // A media type a cross-site form cannot send without a CORS preflight.
-    std::size_t types = 0;
     std::string_view type;
-    for (auto const& f : request.fields->equal_range(boost::beast::http::field::content_type))
-        if (types++ == 0) type = f.value();
+    std::size_t const types = field_count(request, boost::beast::http::field::content_type, &type);
     if (types != 1) return refuse;
     std::string_view essence = type.substr(0, type.find(';'));
     while (!essence.empty() && (essence.back() == ' ' || essence.back() == '\t')) essence.remove_suffix(1);
