@@ -1,5 +1,6 @@
 // auth_server: the ChatKit application behind the JWT-protected example server (also used by the
-// auth integration tests): an echo assistant, SQLite threads partitioned by the token's `sub`, and
+// auth integration tests): an echo assistant, SQLite threads partitioned by the token's issuer +
+// `sub` (`Claims::tenant_key()`), and
 // an attachment store that only lets owners delete their attachments.
 #pragma once
 
@@ -19,9 +20,10 @@ namespace asio = boost::asio;
 using Context = chatkit::auth::AuthContext;
 
 //[owner_key
-/// The store partition of a request: the token's `sub`. One user's threads, items and
-/// attachments do not exist for another (404).
-inline std::string owner_of(Context const& ctx) { return ctx.user_id; }
+/// The store partition of a request: the token's issuer + `sub` (`AuthContext::owner_key`, i.e.
+/// `Claims::tenant_key()`). One user's threads, items and attachments do not exist for another
+/// (404), and user "alice" of one issuer is not user "alice" of another.
+inline std::string owner_of(Context const& ctx) { return ctx.owner_key; }
 //]
 
 /// Attachment bytes would live in object storage; this store hands out an upload URL and checks

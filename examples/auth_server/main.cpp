@@ -1,15 +1,17 @@
 // auth_server: a JWT-protected ChatKit backend. Every request must carry a valid token
 // (`Authorization: Bearer`, or an httpOnly cookie with --cookie-name); threads live in SQLite,
-// partitioned by the token's `sub`.
+// partitioned by the token's issuer + `sub` (`Claims::tenant_key()`).
 //
 //   auth_server issue-token --sub alice          # dev keys in ./.chatkit-dev-keys (created once)
-//   auth_server --jwks-file .chatkit-dev-keys/jwks.json --issuer chatkit-dev --audience chatkit
+//   auth_server --jwks-file .chatkit-dev-keys/jwks.json   # --issuer chatkit-dev --audience chatkit by default
 //   curl -H "Authorization: Bearer $TOKEN" -d '{"type":"threads.list","params":{}}' localhost:8000/chatkit
 //
 // Production: --jwks-url https://YOUR_ISSUER/.well-known/jwks.json --issuer ... --audience ...
 #include "../common/cli.hpp"
 #include "app.hpp"
 
+#include <chatkit/attachments/local_store.hpp>
+#include <chatkit/attachments/routes.hpp>
 #include <chatkit/auth/bearer.hpp>
 #include <chatkit/auth/jwks.hpp>
 #include <chatkit/auth/jwt.hpp>
@@ -23,12 +25,14 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -70,6 +74,35 @@ std::string read_secret(fs::path const& path) {
     std::string s = read_file(path);
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     return s;
+}
+
+/// Removes every `--allowed-origin URL` / `--allowed-origin=URL` from argv (the option may repeat,
+/// which examples::Cli does not support) and returns the URLs; `env` adds comma-separated ones.
+std::vector<std::string> take_allowed_origins(int& argc, char** argv, char const* env) {
+    std::vector<std::string> out;
+    if (char const* e = std::getenv(env)) {
+        std::string_view rest = e;
+        while (!rest.empty()) {
+            std::size_t const comma = rest.find(',');
+            if (std::string_view one = rest.substr(0, comma); !one.empty()) out.emplace_back(one);
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view const arg = argv[i];
+        if (arg == "--allowed-origin" && i + 1 < argc) {
+            out.emplace_back(argv[++i]);
+        } else if (arg.starts_with("--allowed-origin=")) {
+            out.emplace_back(arg.substr(17));
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    argc = kept;
+    argv[argc] = nullptr;
+    return out;
 }
 
 // --- issue-token ---------------------------------------------------------------------------------
@@ -158,19 +191,25 @@ int main(int argc, char** argv) {
         }
     }
 
+    std::vector<std::string> const allowed_origins = take_allowed_origins(argc, argv, "CHATKIT_AUTH_ALLOWED_ORIGINS");
     examples::Cli cli("auth_server",
-                      "A JWT-protected ChatKit backend: threads in SQLite, one partition per token `sub`.\n"
+                      "A JWT-protected ChatKit backend: threads in SQLite, one partition per token issuer + `sub`.\n"
                       "Development tokens: auth_server issue-token --sub alice (see issue-token --help).");
     cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
         .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
         .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
         .option("db", "CHATKIT_DB", "./auth_server.db", "SQLite database file")
+        .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "",
+                "keep attachment bytes in DIR and serve the authenticated /attachments upload routes")
         .option("jwks-file", "CHATKIT_AUTH_JWKS_FILE", "", "JWK Set file with the verification keys")
         .option("jwks-url", "CHATKIT_AUTH_JWKS_URL", "", "JWK Set URL (https), cached and refreshed")
-        .option("issuer", "CHATKIT_AUTH_ISSUER", "", "required iss (recommended)")
-        .option("audience", "CHATKIT_AUTH_AUDIENCE", "", "required aud (recommended)")
+        .option("issuer", "CHATKIT_AUTH_ISSUER", "chatkit-dev", "required iss (empty: any iss; not recommended)")
+        .option("audience", "CHATKIT_AUTH_AUDIENCE", "chatkit", "required aud (empty: tokens carrying aud are refused)")
         .option("algorithms", "CHATKIT_AUTH_ALGORITHMS", "RS256,PS256,ES256,EdDSA", "allowed algorithms")
         .option("cookie-name", "CHATKIT_AUTH_COOKIE", "", "also accept the token in this (httpOnly) cookie")
+        .option("allowed-origin", "CHATKIT_AUTH_ALLOWED_ORIGINS", "",
+                "an Origin (scheme://host[:port]) allowed to POST with the cookie besides the server's own; repeatable "
+                "(env: comma-separated)")
         .option("hs-secret-file", "CHATKIT_AUTH_HS_SECRET_FILE", "", "shared secret for HS256/384/512 tokens")
         .option("leeway", "CHATKIT_AUTH_LEEWAY", "60", "clock skew allowed on exp/nbf/iat, seconds (0-300)")
         .flag("allow-http-jwks", "CHATKIT_AUTH_ALLOW_HTTP_JWKS", "allow an http:// --jwks-url (local development only)");
@@ -180,7 +219,8 @@ int main(int argc, char** argv) {
     auth::JwtVerifier verifier;
     try {
         verifier.allow(cli.get("algorithms"));
-        verifier.issuer(cli.get("issuer")).audience(cli.get("audience"));
+        if (!cli.get("issuer").empty()) verifier.issuer(cli.get("issuer"));
+        if (!cli.get("audience").empty()) verifier.audience(cli.get("audience"));
         verifier.leeway(std::chrono::seconds(std::stoi(cli.get("leeway"))));
         if (!cli.get("hs-secret-file").empty()) {
             verifier.add_key(auth::Key::hmac(read_secret(cli.get("hs-secret-file"))));
@@ -191,7 +231,11 @@ int main(int argc, char** argv) {
             auth::KeySet const keys = auth::KeySet::from_jwks(read_file(cli.get("jwks-file")), &skipped);
             for (auto const& key : keys.keys()) verifier.add_key(key);
             for (auto const& s : skipped) std::cerr << "jwks-file: skipped " << s << "\n";
+            // A JWK Set rotates keys: every token must name its key (kid-less HS tokens of
+            // --hs-secret-file keep working when both are given).
+            if (cli.get("hs-secret-file").empty()) verifier.require_key_id(true);
         }
+        if (!cli.get("jwks-url").empty()) verifier.require_key_id(true);
     } catch (std::exception const& e) {
         cli.fail(e.what());
     }
@@ -212,8 +256,22 @@ int main(int argc, char** argv) {
         std::cerr << "auth_server: cannot open the store: " << e.what() << "\n";
         return 1;
     }
-    auth_server::Attachments attachments(*store);
-    auth_server::Assistant app(*store, attachments);
+    // Attachments: local files behind authenticated /attachments routes with --uploads-dir, else
+    // upload URLs handed out for an external object store.
+    auth_server::Attachments external_attachments(*store);
+    std::unique_ptr<LocalAttachmentStore<auth_server::Context>> local_attachments;
+    if (!cli.get("uploads-dir").empty()) {
+        LocalAttachmentOptions files;
+        files.directory = cli.get("uploads-dir");
+        try {
+            local_attachments = std::make_unique<LocalAttachmentStore<auth_server::Context>>(std::move(files), auth_server::owner_of);
+        } catch (std::exception const& e) {
+            std::cerr << "auth_server: cannot open the uploads directory: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    auth_server::Assistant app(*store, local_attachments ? static_cast<AttachmentStore<auth_server::Context>&>(*local_attachments)
+                                                         : external_attachments);
     app.set_logger(Logger::stderr_logger(LogLevel::warning));
 
     http::ServerOptions options;
@@ -224,6 +282,7 @@ int main(int argc, char** argv) {
     try {
         auth::BearerOptions bearer;
         bearer.cookie_name = cli.get("cookie-name");
+        bearer.allowed_origins = allowed_origins;
         // The server is built before the authenticator so the JWKS cache can run on its io_context.
         std::shared_ptr<auth::BearerAuthenticator const> authenticator;
         //[context_factory
@@ -233,6 +292,7 @@ int main(int argc, char** argv) {
             auth_server::Context ctx;
             ctx.claims = authenticator->authenticate(request);
             ctx.user_id = ctx.claims.subject;
+            ctx.owner_key = ctx.claims.tenant_key();  // the store partition: issuer + sub
             ctx.page = auth::page_context(request);
             ctx.headers = auth::chosen_headers(request, {"X-Request-Id"});
             return ctx;
@@ -252,9 +312,11 @@ int main(int argc, char** argv) {
             authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, bearer);
         }
         //]
+        if (local_attachments) mount_attachment_routes(server, *local_attachments, *store);
         server.start();
+        if (local_attachments) local_attachments->files().set_base_url(server.url());
         std::cout << "listening on " << server.url() << std::endl;
-        std::cerr << "store: sqlite " << db.path << ", one partition per token sub\n"
+        std::cerr << "store: sqlite " << db.path << ", one partition per token issuer + sub\n"
                   << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
                   << " (Authorization: Bearer <token>" << (bearer.cookie_name.empty() ? "" : " or cookie " + bearer.cookie_name)
                   << "); stop with Ctrl-C" << std::endl;

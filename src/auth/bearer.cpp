@@ -58,12 +58,51 @@ std::string capped(boost::json::object const& o, std::string_view name, std::siz
     return std::string(s.substr(0, utf8_cut(s, max)));
 }
 
+std::string_view strip_slash(std::string_view s) {
+    while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+    return s;
+}
+
+/// How many `name` header fields the request has; `first` gets the first one's value.
+std::size_t field_count(http::RequestInfo const& request, boost::beast::http::field name, std::string_view* first = nullptr) {
+    if (!request.fields) return 0;
+    auto const [begin, end] = request.fields->equal_range(name);
+    std::size_t n = 0;
+    for (auto it = begin; it != end; ++it)
+        if (n++ == 0 && first) *first = it->value();
+    return n;
+}
+
+/// How many `name=` pairs the request's Cookie headers carry.
+std::size_t cookie_count(http::RequestInfo const& request, std::string_view name) {
+    if (!request.fields) return 0;
+    std::size_t n = 0;
+    auto const [begin, end] = request.fields->equal_range(boost::beast::http::field::cookie);
+    for (auto it = begin; it != end; ++it) {
+        std::string_view v = it->value();
+        while (!v.empty()) {
+            std::size_t const semi = v.find(';');
+            std::string_view pair = v.substr(0, semi);
+            while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+            std::size_t const eq = pair.find('=');
+            std::string_view key = pair.substr(0, eq);
+            while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+            if (eq != std::string_view::npos && key == name) ++n;
+            if (semi == std::string_view::npos) break;
+            v.remove_prefix(semi + 1);
+        }
+    }
+    return n;
+}
+
 }  // namespace
 
-boost::system::result<std::string_view> extract_token(http::RequestInfo const& request, BearerOptions const& options) {
+boost::system::result<Credential> extract_credential(http::RequestInfo const& request, BearerOptions const& options) {
     if (options.use_authorization_header) {
-        std::string_view const h = request.header(boost::beast::http::field::authorization);
-        if (!h.empty()) {
+        std::string_view h;
+        std::size_t const count = field_count(request, boost::beast::http::field::authorization, &h);
+        if (count > 1) return make_error_code(auth_error::ambiguous_credentials);
+        if (count == 1) {
             std::size_t const sp = h.find(' ');
             if (sp == std::string_view::npos || !iequals(h.substr(0, sp), "Bearer"))
                 return make_error_code(auth_error::invalid_authorization_header);
@@ -71,22 +110,66 @@ boost::system::result<std::string_view> extract_token(http::RequestInfo const& r
             while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
             while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
             if (!is_b64token(token)) return make_error_code(auth_error::invalid_authorization_header);
-            return token;
+            return Credential{token, CredentialSource::authorization_header};
         }
     }
     if (!options.cookie_name.empty()) {
+        if (cookie_count(request, options.cookie_name) > 1) return make_error_code(auth_error::ambiguous_credentials);
         if (auto c = request.cookie(options.cookie_name); c && !c->empty()) {
             if (!is_b64token(*c)) return make_error_code(auth_error::invalid_authorization_header);
-            return *c;
+            return Credential{*c, CredentialSource::cookie};
         }
     }
     return make_error_code(auth_error::missing_token);
+}
+
+boost::system::result<std::string_view> extract_token(http::RequestInfo const& request, BearerOptions const& options) {
+    auto c = extract_credential(request, options);
+    if (!c) return c.error();
+    return c->token;
+}
+
+boost::system::error_code check_cookie_request(http::RequestInfo const& request, BearerOptions const& options) {
+    using boost::beast::http::verb;
+    if (request.method != verb::post && request.method != verb::put && request.method != verb::patch &&
+        request.method != verb::delete_)
+        return {};
+    auto const refuse = make_error_code(auth_error::cross_site_request);
+    if (!request.fields) return refuse;
+    // Exactly one Origin, equal to an allowed one or to the server's own.
+    std::string_view origin;
+    std::size_t const origins = field_count(request, boost::beast::http::field::origin, &origin);
+    if (origins != 1 || origin.empty() || origin == "null") return refuse;
+    bool allowed = false;
+    for (auto const& o : options.allowed_origins)
+        if (iequals(strip_slash(o), origin)) allowed = true;
+    if (!allowed) {
+        std::string_view const host = request.header(boost::beast::http::field::host);
+        if (!host.empty() && host.find_first_of("/ \t@") == std::string_view::npos &&
+            (iequals(origin, "http://" + std::string(host)) || iequals(origin, "https://" + std::string(host))))
+            allowed = true;
+    }
+    if (!allowed) return refuse;
+    // A media type a cross-site form cannot send without a CORS preflight.
+    std::string_view type;
+    std::size_t const types = field_count(request, boost::beast::http::field::content_type, &type);
+    if (types != 1) return refuse;
+    std::string_view essence = type.substr(0, type.find(';'));
+    while (!essence.empty() && (essence.back() == ' ' || essence.back() == '\t')) essence.remove_suffix(1);
+    if (iequals(essence, "application/json")) return {};
+    std::string_view const path = request.path();
+    bool const upload = request.method == verb::post && (path == "/attachments" || path.starts_with("/attachments/"));
+    if (upload && iequals(essence, "multipart/form-data")) return {};
+    return refuse;
 }
 
 http::HttpError unauthorized(boost::system::error_code const& why, BearerOptions const& options) {
     std::string challenge = "Bearer realm=" + quote_param(options.realm);
     if (why == auth_error::jwks_unavailable)
         return http::HttpError(503, "Authentication is temporarily unavailable");
+    if (why == auth_error::ambiguous_credentials) return http::HttpError(400, "More than one credential in the request");
+    if (why == auth_error::cross_site_request)
+        return http::HttpError(403, "Cross-site request refused: cookie credentials need an allowed Origin and a JSON body");
     if (why == auth_error::missing_token) return http::HttpError(401, "Authentication required", challenge);
     if (why == auth_error::invalid_authorization_header) {
         challenge += ", error=\"invalid_request\", error_description=\"malformed Authorization header\"";
@@ -110,10 +193,12 @@ BearerAuthenticator::BearerAuthenticator(JwtVerifier verifier, std::shared_ptr<J
     : verifier_(std::move(verifier)), jwks_(std::move(jwks)), options_(std::move(options)) {}
 
 boost::system::result<Claims> BearerAuthenticator::try_authenticate(http::RequestInfo const& request) const {
-    auto token = extract_token(request, options_);
-    if (!token) return token.error();
-    if (jwks_) return jwks_->verify_cached(verifier_, *token);
-    return verifier_.verify(*token);
+    auto credential = extract_credential(request, options_);
+    if (!credential) return credential.error();
+    if (credential->source == CredentialSource::cookie)
+        if (auto ec = check_cookie_request(request, options_)) return ec;
+    if (jwks_) return jwks_->verify_cached(verifier_, credential->token);
+    return verifier_.verify(credential->token);
 }
 
 Claims BearerAuthenticator::authenticate(http::RequestInfo const& request) const {
@@ -186,6 +271,7 @@ http::ContextFactory<AuthContext> auth_context_factory(std::shared_ptr<BearerAut
         AuthContext ctx;
         ctx.claims = auth->authenticate(request);
         ctx.user_id = ctx.claims.subject;
+        ctx.owner_key = ctx.claims.tenant_key();
         ctx.page = page_context(request, limits);
         ctx.headers = chosen_headers(request, names);
         return ctx;

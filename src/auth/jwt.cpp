@@ -89,6 +89,19 @@ boost::system::result<json::object> parse_json_object_strict(std::string_view te
 
 // --- Claims --------------------------------------------------------------------------------------
 
+std::string Claims::tenant_key() const {
+    std::string out;
+    out.reserve(issuer.size() + subject.size() + 1);
+    for (char c : issuer) {
+        if (c == '%') out += "%25";
+        else if (c == '|') out += "%7C";
+        else out += c;
+    }
+    out += '|';
+    out += subject;
+    return out;
+}
+
 std::optional<std::string> Claims::string_claim(std::string_view name) const {
     auto const* v = payload.if_contains(name);
     if (!v || !v->is_string()) return std::nullopt;
@@ -145,12 +158,14 @@ JwtVerifier& JwtVerifier::allow(std::string_view names) {
 }
 
 JwtVerifier& JwtVerifier::issuer(std::string issuer) {
+    if (issuer.empty()) throw std::invalid_argument("JwtVerifier issuer must not be empty");
     issuer_ = std::move(issuer);
     return *this;
 }
 
 JwtVerifier& JwtVerifier::audience(std::string audience) {
-    if (!audience.empty()) audiences_.push_back(std::move(audience));
+    if (audience.empty()) throw std::invalid_argument("JwtVerifier audience must not be empty");
+    audiences_.push_back(std::move(audience));
     return *this;
 }
 
@@ -177,6 +192,11 @@ JwtVerifier& JwtVerifier::require_expiration(bool on) {
 
 JwtVerifier& JwtVerifier::require_subject(bool on) {
     require_sub_ = on;
+    return *this;
+}
+
+JwtVerifier& JwtVerifier::require_key_id(bool on) {
+    require_kid_ = on;
     return *this;
 }
 
@@ -277,11 +297,13 @@ boost::system::result<Claims> JwtVerifier::verify(std::string_view token, KeySet
     if (!parsed) return parsed.error();
     parsed_token& t = *parsed;
 
+    if (require_kid_ && !t.kid) return make_error_code(auth_error::missing_key_id);
     std::optional<std::string_view> kid;
     if (t.kid) kid = *t.kid;
     Key const* key = keys.select(kid, t.alg);
     if (!key) return make_error_code(auth_error::unknown_key_id);
     if (auto ec = key->check_algorithm(t.alg)) return ec;
+    if (!key->may_verify()) return make_error_code(auth_error::key_algorithm_mismatch);
     if (auto ec = jws_verify(t.alg, *key, t.signing_input, t.signature)) return ec;
 
     // Claims, against the injected clock.
@@ -331,7 +353,10 @@ boost::system::result<Claims> JwtVerifier::verify(std::string_view token, KeySet
             return make_error_code(auth_error::invalid_claim);
         }
     }
-    if (!audiences_.empty()) {
+    if (audiences_.empty()) {
+        // A token minted for some audience is not for a verifier that names none (PyJWT rule).
+        if (t.payload.contains("aud")) return make_error_code(auth_error::audience_mismatch);
+    } else {
         if (!t.payload.contains("aud")) return make_error_code(auth_error::missing_audience);
         bool found = false;
         for (auto const& want : audiences_)

@@ -68,6 +68,9 @@ public:
         case auth_error::invalid_jwks: return "not a JWK Set";
         case auth_error::missing_token: return "no bearer token";
         case auth_error::invalid_authorization_header: return "Authorization is not a Bearer token";
+        case auth_error::missing_key_id: return "token has no kid";
+        case auth_error::cross_site_request: return "cross-site request with a cookie credential";
+        case auth_error::ambiguous_credentials: return "more than one credential";
         }
         return "unknown auth error";
     }
@@ -234,6 +237,7 @@ struct key_data {
     std::string kid;
     std::optional<Algorithm> alg;
     std::string use;  // JWK `use`, empty when absent
+    bool verify_allowed = true;  // false when JWK `key_ops` is present without "verify"
     std::shared_ptr<EVP_PKEY> pkey;  // asymmetric keys
     std::string secret;              // oct
     bool is_private = false;
@@ -400,6 +404,15 @@ Key Key::from_jwk(json::object const& jwk) {
     std::string const kty_value = *kty;
     if (auto kid = string_member(jwk, "kid")) d->kid = *kid;
     if (auto use = string_member(jwk, "use")) d->use = *use;
+    if (auto const* ops = jwk.if_contains("key_ops")) {
+        // RFC 7517 §4.3: the operations the key is intended for. Without "verify" it never verifies.
+        if (!ops->is_array()) throw_auth_error(auth_error::invalid_key, "JWK member key_ops is not an array");
+        d->verify_allowed = false;
+        for (auto const& op : ops->get_array()) {
+            if (!op.is_string()) throw_auth_error(auth_error::invalid_key, "JWK member key_ops has a non-string");
+            if (op.get_string() == "verify") d->verify_allowed = true;
+        }
+    }
     if (auto alg = string_member(jwk, "alg")) {
         auto a = algorithm_from_name(*alg);
         if (!a) throw_auth_error(auth_error::unsupported_key, "JWK alg is not a supported algorithm");
@@ -513,6 +526,7 @@ KeyType Key::type() const noexcept { return data_->type; }
 std::string const& Key::kid() const noexcept { return data_->kid; }
 std::optional<Algorithm> Key::algorithm() const noexcept { return data_->alg; }
 bool Key::can_sign() const noexcept { return data_->is_private; }
+bool Key::may_verify() const noexcept { return data_->verify_allowed && (data_->use.empty() || data_->use == "sig"); }
 std::size_t Key::bits() const noexcept { return data_->bits; }
 
 boost::system::error_code Key::check_algorithm(Algorithm alg) const noexcept {
@@ -624,7 +638,7 @@ Key const* KeySet::select(std::optional<std::string_view> kid, Algorithm alg) co
     if (kid) return find(*kid);
     Key const* only = nullptr;
     for (auto const& k : keys_) {
-        if (k.check_algorithm(alg)) continue;
+        if (k.check_algorithm(alg) || !k.may_verify()) continue;
         if (only) return nullptr;  // ambiguous: a token without kid needs a single candidate
         only = &k;
     }
@@ -659,6 +673,10 @@ KeySet KeySet::from_jwks(std::string_view text, std::vector<std::string>* skippe
             Key k = Key::from_jwk(o);
             if (!k.data().use.empty() && k.data().use != "sig") {
                 note("use is not sig");
+                continue;
+            }
+            if (!k.may_verify()) {
+                note("key_ops lacks verify");
                 continue;
             }
             if (k.algorithm() && k.check_algorithm(*k.algorithm())) {

@@ -78,7 +78,8 @@ with tempfile.TemporaryDirectory() as tmp:
         status, _, body = post(url, {"type": "threads.create", "params": {"input": user_input("hi")}},
                                {"Authorization": "Bearer " + alice})
         check(status == 200 and b"Hello alice" in body, "alice's token: her own answer")
-        status, _, body = post(url, {"type": "threads.list", "params": {}}, {"Cookie": "ck=" + bob})
+        # a cookie-borne token needs an allowed Origin on POST (CSRF defence): here the server's own
+        status, _, body = post(url, {"type": "threads.list", "params": {}}, {"Cookie": "ck=" + bob, "Origin": base})
         check(status == 200 and json.loads(body)["data"] == [], "bob (cookie) sees none of alice's threads")
         status, _, body = post(url, {"type": "threads.list", "params": {}}, {"Authorization": "Bearer " + alice})
         check(status == 200 and len(json.loads(body)["data"]) == 1, "alice sees her thread")

@@ -58,6 +58,7 @@ struct AuthFixture {
     std::size_t threads_of(std::string const& sub) {
         auth_server::Context ctx;
         ctx.user_id = sub;
+        ctx.owner_key = "https://issuer.test|" + sub;  // the store partition: Claims::tenant_key()
         std::optional<std::string> after;
         return run_sync(store->load_threads(100, after, chatkit::Order::desc, ctx)).data.size();
     }
@@ -104,7 +105,8 @@ TEST_CASE("requests without a valid token get 401 before any work and store noth
 
     std::string const wrong_aud = f.token("mallory", json::object{{"aud", "another-api"}});
     CHECK(post(port, body, "Authorization: Bearer " + wrong_aud + "\r\n").status == 401);
-    CHECK(post(port, body, "Cookie: ck_session=" + wrong_aud + "\r\n").status == 401);
+    // (cookie tokens need an allowed Origin on POST since issue 15: the server's own, from Host)
+    CHECK(post(port, body, "Cookie: ck_session=" + wrong_aud + "\r\nOrigin: http://127.0.0.1\r\n").status == 401);
 
     std::string const none = auth::base64url_encode(R"({"alg":"none"})") + "." +
                              auth::base64url_encode(R"({"sub":"mallory","aud":"chatkit","iss":"https://issuer.test","exp":9999999999})") + ".";
@@ -116,8 +118,16 @@ TEST_CASE("requests without a valid token get 401 before any work and store noth
     // the same request with a valid token (header or cookie) works
     Response const ok = f.call("mallory", body);
     CHECK(ok.status == 200);
-    Response const via_cookie = post(port, body, "Cookie: theme=dark; ck_session=" + f.token("mallory") + "\r\n");
+    Response const via_cookie =
+        post(port, body, "Cookie: theme=dark; ck_session=" + f.token("mallory") + "\r\nOrigin: http://127.0.0.1\r\n");
     CHECK(via_cookie.status == 200);
+    // a valid cookie token without Origin, or from another origin, is a cross-site request: 403 JSON
+    for (char const* origin : {"", "Origin: https://evil.example\r\n"}) {
+        INFO(origin);
+        Response const csrf = post(port, body, "Cookie: ck_session=" + f.token("mallory") + "\r\n" + origin);
+        CHECK(csrf.status == 403);
+        CHECK(error_code_of(csrf) == "forbidden");
+    }
     CHECK(f.threads_of("mallory") == 2);
 }
 
@@ -185,6 +195,7 @@ TEST_CASE("one user cannot see or change another user's threads, items and attac
     CHECK(again.json().at("items").at("data").as_array().size() == 2);
     auth_server::Context alice;
     alice.user_id = "alice";
+    alice.owner_key = "https://issuer.test|alice";
     CHECK(run_sync(f.store->load_attachment(attachment_id, alice)).id == attachment_id);
     CHECK(f.call("alice", request_body("attachments.delete", json::object{{"attachment_id", attachment_id}})).status == 200);
 }

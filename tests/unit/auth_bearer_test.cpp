@@ -94,6 +94,9 @@ TEST_CASE("BearerAuthenticator verifies the request's token or throws 401", "[au
     json::object c = good_claims();
     c["exp"] = now_s - 3600;
     expired.fields.set(beast::http::field::cookie, "session=" + token(c, Algorithm::es256));
+    expired.fields.set(beast::http::field::host, "chat.test");
+    expired.fields.set(beast::http::field::origin, "http://chat.test");  // same origin: passes the CSRF check
+    expired.fields.set(beast::http::field::content_type, "application/json");
     CHECK(auth->try_authenticate(expired.info()).error() == make_error_code(auth_error::token_expired));
     try {
         (void)auth->authenticate(expired.info());
@@ -112,6 +115,7 @@ TEST_CASE("BearerAuthenticator verifies the request's token or throws 401", "[au
     auto factory = auth_context_factory(auth, {"X-Request-Id", "Accept-Language"});
     AuthContext ctx = factory(page.info());
     CHECK(ctx.user_id == "alice");
+    CHECK(ctx.owner_key == "https://issuer.test|alice");
     CHECK(ctx.page.title == "Docs");
     CHECK(ctx.page.headings.size() == 2);
     CHECK(ctx.headers.size() == 1);
@@ -168,4 +172,119 @@ TEST_CASE("page context comes from metadata.page, typed and size-capped", "[auth
     r.request = chatkit::parse_request(R"({"type":"threads.list","params":{},"metadata":{"page":"x"}})");
     CHECK(page_context(r.info()).empty());
     CHECK(page_context(Req{}.info()).to_prompt().empty());
+}
+
+TEST_CASE("two Authorization headers or two auth cookies are ambiguous (400), never first-wins", "[auth][bearer][duplicate]") {
+    BearerOptions o;
+    o.cookie_name = "ck";
+    Req two;
+    two.fields.insert(beast::http::field::authorization, "Bearer aaa.bbb.ccc");
+    two.fields.insert(beast::http::field::authorization, "Bearer ddd.eee.fff");
+    CHECK(extract_token(two.info(), o).error() == make_error_code(auth_error::ambiguous_credentials));
+    Req same;  // even the same value twice
+    same.fields.insert(beast::http::field::authorization, "Bearer aaa.bbb.ccc");
+    same.fields.insert(beast::http::field::authorization, "Bearer aaa.bbb.ccc");
+    CHECK(extract_token(same.info(), o).error() == make_error_code(auth_error::ambiguous_credentials));
+    Req cookies;
+    cookies.fields.set(beast::http::field::cookie, "ck=aaa.bbb.ccc; theme=dark; ck=ddd.eee.fff");
+    CHECK(extract_token(cookies.info(), o).error() == make_error_code(auth_error::ambiguous_credentials));
+    Req split;  // across two Cookie fields
+    split.fields.insert(beast::http::field::cookie, "ck=aaa.bbb.ccc");
+    split.fields.insert(beast::http::field::cookie, "ck=ddd.eee.fff");
+    CHECK(extract_token(split.info(), o).error() == make_error_code(auth_error::ambiguous_credentials));
+    Req one;  // other cookies with similar names do not count
+    one.fields.set(beast::http::field::cookie, "ck2=x; xck=y; ck=aaa.bbb.ccc");
+    CHECK(extracted(one, o) == "aaa.bbb.ccc");
+    auto const answer = unauthorized(auth_error::ambiguous_credentials, o);
+    CHECK(answer.status() == 400);
+    // through the authenticator
+    auto auth = std::make_shared<BearerAuthenticator const>(verifier_for({Algorithm::es256}), o);
+    two.fields.clear();
+    two.fields.insert(beast::http::field::authorization, "Bearer " + token(good_claims(), Algorithm::es256));
+    two.fields.insert(beast::http::field::authorization, "Bearer " + token(good_claims(), Algorithm::es256));
+    try {
+        (void)auth->authenticate(two.info());
+        FAIL("two Authorization headers accepted");
+    } catch (http::HttpError const& e) {
+        CHECK(e.status() == 400);
+    }
+}
+
+TEST_CASE("a cookie-borne token on a state-changing request needs an allowed Origin and a JSON body", "[auth][bearer][csrf]") {
+    BearerOptions o;
+    o.cookie_name = "ck";
+    o.allowed_origins = {"https://app.example", "https://other.example/"};
+    auto info_of = [](Req& r, beast::http::verb method, std::string_view target) {
+        http::RequestInfo i = r.info();
+        i.method = method;
+        i.target = target;
+        return i;
+    };
+    auto make = [](std::string_view origin, std::string_view type) {
+        Req r;
+        r.fields.set(beast::http::field::host, "chat.test:8000");
+        if (!origin.empty()) r.fields.set(beast::http::field::origin, origin);
+        if (!type.empty()) r.fields.set(beast::http::field::content_type, type);
+        return r;
+    };
+    auto const refused = make_error_code(auth_error::cross_site_request);
+    using beast::http::verb;
+    {
+        Req r = make("https://app.example", "application/json");
+        CHECK_FALSE(check_cookie_request(r.info(), o));
+        r.fields.set(beast::http::field::content_type, "Application/JSON; charset=utf-8");
+        CHECK_FALSE(check_cookie_request(r.info(), o));
+    }
+    CHECK_FALSE(check_cookie_request(make("https://APP.example", "application/json").info(), o));
+    CHECK_FALSE(check_cookie_request(make("https://other.example", "application/json").info(), o));  // trailing / in config
+    CHECK_FALSE(check_cookie_request(make("http://chat.test:8000", "application/json").info(), o));  // own origin (Host)
+    CHECK(check_cookie_request(make("http://chat.test", "application/json").info(), o) == refused);  // other port
+    CHECK(check_cookie_request(make("https://evil.example", "application/json").info(), o) == refused);
+    CHECK(check_cookie_request(make("https://app.example.evil.example", "application/json").info(), o) == refused);
+    CHECK(check_cookie_request(make("null", "application/json").info(), o) == refused);
+    CHECK(check_cookie_request(make("", "application/json").info(), o) == refused);  // no Origin
+    for (char const* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""}) {
+        INFO(type);
+        CHECK(check_cookie_request(make("https://app.example", type).info(), o) == refused);
+    }
+    {
+        Req two = make("https://app.example", "application/json");
+        two.fields.insert(beast::http::field::origin, "https://evil.example");
+        CHECK(check_cookie_request(two.info(), o) == refused);
+    }
+    // multipart only for uploads (POST /attachments...)
+    Req upload = make("https://app.example", "multipart/form-data; boundary=x");
+    CHECK_FALSE(check_cookie_request(info_of(upload, verb::post, "/attachments"), o));
+    CHECK_FALSE(check_cookie_request(info_of(upload, verb::post, "/attachments/att_1/upload?x=1"), o));
+    CHECK(check_cookie_request(info_of(upload, verb::post, "/attachmentsx"), o) == refused);
+    CHECK(check_cookie_request(info_of(upload, verb::put, "/attachments/att_1/upload"), o) == refused);
+    Req evil_upload = make("https://evil.example", "multipart/form-data; boundary=x");
+    CHECK(check_cookie_request(info_of(evil_upload, verb::post, "/attachments"), o) == refused);
+    // every state-changing method is checked; safe methods pass
+    Req evil = make("https://evil.example", "text/plain");
+    for (verb m : {verb::put, verb::patch, verb::delete_}) CHECK(check_cookie_request(info_of(evil, m, "/chatkit"), o) == refused);
+    for (verb m : {verb::get, verb::head, verb::options}) CHECK_FALSE(check_cookie_request(info_of(evil, m, "/attachments/a"), o));
+    CHECK(unauthorized(refused, o).status() == 403);
+
+    // the authenticator applies it to cookies only
+    auto auth = std::make_shared<BearerAuthenticator const>(verifier_for({Algorithm::es256}), o);
+    std::string const good = token(good_claims(), Algorithm::es256);
+    Req cookie = make("https://evil.example", "text/plain");
+    cookie.fields.set(beast::http::field::cookie, "ck=" + good);
+    CHECK(auth->try_authenticate(cookie.info()).error() == refused);
+    try {
+        (void)auth->authenticate(cookie.info());
+        FAIL("cross-site cookie request accepted");
+    } catch (http::HttpError const& e) {
+        CHECK(e.status() == 403);
+    }
+    cookie.fields.set(beast::http::field::origin, "https://app.example");
+    cookie.fields.set(beast::http::field::content_type, "application/json");
+    CHECK(auth->try_authenticate(cookie.info()).has_value());
+    Req header = make("https://evil.example", "text/plain");
+    header.fields.set(beast::http::field::authorization, "Bearer " + good);
+    CHECK(auth->try_authenticate(header.info()).has_value());
+    Req bare;  // no Origin, no Host, no Content-Type: fine for a header token
+    bare.fields.set(beast::http::field::authorization, "Bearer " + good);
+    CHECK(auth->try_authenticate(bare.info()).has_value());
 }

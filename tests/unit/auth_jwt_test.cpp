@@ -249,11 +249,68 @@ TEST_CASE("iss and aud are required and compared exactly when configured", "[aut
     CHECK(rejection(v, without("aud")) == make_error_code(auth_error::missing_audience));
     Claims c = check_accepted(v, with("aud", json::array{"other", "chatkit"}));
     CHECK(c.audience.size() == 2);
-    // unconfigured: not required
+    // unconfigured: not required; but a token minted for an audience is refused when the verifier
+    // names none (PyJWT's rule; before issue 15 it was accepted)
     JwtVerifier open;
     open.allow(Algorithm::eddsa).clock(fixed_now).add_key(verification_key(Algorithm::eddsa));
-    check_accepted(open, without("iss"));
     check_accepted(open, without("aud"));
+    json::object no_iss_no_aud = good_claims();
+    no_iss_no_aud.erase("iss");
+    no_iss_no_aud.erase("aud");
+    check_accepted(open, token(no_iss_no_aud, Algorithm::eddsa));
+    CHECK(rejection(open, without("iss")) == make_error_code(auth_error::audience_mismatch));
+    CHECK(rejection(open, with("aud", "other-app")) == make_error_code(auth_error::audience_mismatch));
+    CHECK(rejection(open, with("aud", json::array{})) == make_error_code(auth_error::audience_mismatch));
+}
+
+TEST_CASE("an empty issuer or audience throws instead of disabling the check", "[auth][jwt][claims]") {
+    JwtVerifier v;
+    CHECK_THROWS_AS(v.issuer(""), std::invalid_argument);
+    CHECK_THROWS_AS(v.audience(""), std::invalid_argument);
+    // the failed calls left nothing configured: a token with aud is still refused
+    v.allow(Algorithm::eddsa).clock(fixed_now).add_key(verification_key(Algorithm::eddsa));
+    CHECK(rejection(v, token(good_claims(), Algorithm::eddsa)) == make_error_code(auth_error::audience_mismatch));
+    // and a configured one stays in force after a failed empty call
+    JwtVerifier w = verifier_for({Algorithm::eddsa});
+    CHECK_THROWS_AS(w.issuer(""), std::invalid_argument);
+    json::object evil = good_claims();
+    evil["iss"] = "https://evil.test";
+    CHECK(rejection(w, token(evil, Algorithm::eddsa)) == make_error_code(auth_error::issuer_mismatch));
+}
+
+TEST_CASE("require_key_id refuses kid-less tokens", "[auth][jwt][kid]") {
+    JwtVerifier v = verifier_for({Algorithm::es256});
+    std::string const payload = json::serialize(good_claims());
+    std::string const kidless = token(R"({"alg":"ES256"})", payload, Algorithm::es256);
+    check_accepted(v, kidless);  // default off: the single fitting key is used
+    v.require_key_id(true);
+    CHECK(rejection(v, kidless) == make_error_code(auth_error::missing_key_id));
+    check_accepted(v, token(good_claims(), Algorithm::es256));  // kid "ES256"
+    CHECK(rejection(v, token(R"({"alg":"ES256","kid":"other"})", payload, Algorithm::es256)) ==
+          make_error_code(auth_error::unknown_key_id));
+    v.require_key_id(false);
+    check_accepted(v, kidless);
+}
+
+TEST_CASE("tenant_key is issuer + subject, unambiguously encoded", "[auth][jwt][tenant]") {
+    auto key = [](std::string iss, std::string sub) {
+        Claims c;
+        c.issuer = std::move(iss);
+        c.subject = std::move(sub);
+        return c.tenant_key();
+    };
+    CHECK(key("https://a.example", "alice") == "https://a.example|alice");
+    CHECK(key("", "alice") == "|alice");
+    CHECK(key("https://a.example", "alice") != key("https://b.example", "alice"));
+    CHECK(key("a|b", "c") == "a%7Cb|c");
+    CHECK(key("a%b", "c") == "a%25b|c");
+    // a `|` moved between issuer and subject never collides
+    CHECK(key("a|b", "c") != key("a", "b|c"));
+    CHECK(key("a%7Cb", "c") != key("a|b", "c"));
+    CHECK(key("", "a|b") != key("a", "b"));
+    // from a verified token
+    JwtVerifier const v = verifier_for({Algorithm::es256});
+    CHECK(check_accepted(v, token(good_claims(), Algorithm::es256)).tenant_key() == "https://issuer.test|alice");
 }
 
 TEST_CASE("sub must be a non-empty string", "[auth][jwt][sub]") {
@@ -474,9 +531,9 @@ TEST_CASE("HMAC: minimum secret size, wrong and guessed secrets", "[auth][jwt][h
 
 TEST_CASE("every auth error code has its own message", "[auth][errors]") {
     std::set<std::string> messages;
-    for (int e = 1; e <= static_cast<int>(auth_error::invalid_authorization_header); ++e)
+    for (int e = 1; e <= static_cast<int>(auth_error::ambiguous_credentials); ++e)
         messages.insert(make_error_code(static_cast<auth_error>(e)).message());
-    CHECK(messages.size() == static_cast<std::size_t>(auth_error::invalid_authorization_header));
+    CHECK(messages.size() == static_cast<std::size_t>(auth_error::ambiguous_credentials));
     CHECK(std::string(auth_category().name()) == "chatkit.auth");
 }
 

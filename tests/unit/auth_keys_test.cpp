@@ -49,7 +49,7 @@ TEST_CASE("keys round-trip through JWK and PEM and verify tokens", "[auth][keys]
         Key const from_pem = Key::from_pem(k.private_pem(), "p");
         CHECK(from_pem.can_sign());
         JwtVerifier v;
-        v.allow(alg).clock(fixed_now).add_key(from_jwk);
+        v.allow(alg).audience("chatkit").clock(fixed_now).add_key(from_jwk);  // the token carries aud (issue 15)
         check_accepted(v, sign_jwt(good_claims(), from_pem.with_kid(algorithm_name(alg)), alg));
     }
     // oct JWK
@@ -146,4 +146,43 @@ TEST_CASE("a JWK Set keeps its good keys and skips bad entries", "[auth][keys][j
         CHECK(code_of([&] { (void)KeySet::from_jwks(doc); }) == auth_error::invalid_jwks);
     }
     CHECK(KeySet::from_jwks(R"({"keys":[]})").empty());
+}
+
+TEST_CASE("a JWK whose key_ops lacks verify, or whose use is not sig, never verifies", "[auth][keys][key_ops]") {
+    json::object const ec = verification_key(Algorithm::es256).public_jwk();
+    auto with = [&](char const* name, json::value value) {
+        json::object j = ec;
+        j[name] = std::move(value);
+        return Key::from_jwk(j);
+    };
+    CHECK(Key::from_jwk(ec).may_verify());
+    CHECK(with("key_ops", json::array{"verify"}).may_verify());
+    CHECK(with("key_ops", json::array{"sign", "verify"}).may_verify());
+    CHECK_FALSE(with("key_ops", json::array{"encrypt"}).may_verify());
+    CHECK_FALSE(with("key_ops", json::array{"sign"}).may_verify());
+    CHECK_FALSE(with("key_ops", json::array{}).may_verify());
+    CHECK_FALSE(with("key_ops", json::array{"VERIFY"}).may_verify());  // case-sensitive (RFC 7517 §4.3)
+    CHECK_FALSE(with("use", "enc").may_verify());
+    CHECK(code_of([&] { (void)with("key_ops", "verify"); }) == auth_error::invalid_key);
+    CHECK(code_of([&] { (void)with("key_ops", json::array{1}); }) == auth_error::invalid_key);
+
+    // a verifier holding it refuses the token the matching private key signed, with or without kid
+    std::string const signed_token = token(good_claims(), Algorithm::es256);
+    JwtVerifier v;
+    v.issuer("https://issuer.test").audience("chatkit").clock(fixed_now).allow(Algorithm::es256);
+    v.add_key(with("key_ops", json::array{"encrypt"}));
+    CHECK(rejection(v, signed_token) == make_error_code(auth_error::key_algorithm_mismatch));
+    CHECK(rejection(v, token(R"({"alg":"ES256"})", json::serialize(good_claims()), Algorithm::es256)) ==
+          make_error_code(auth_error::unknown_key_id));
+    JwtVerifier ok = v;
+    ok.keys(KeySet{}).add_key(with("key_ops", json::array{"verify"}));
+    check_accepted(ok, signed_token);
+
+    // a JWK Set drops it
+    json::object no_verify = ec;
+    no_verify["key_ops"] = json::array{"encrypt"};
+    std::vector<std::string> skipped;
+    KeySet const set = KeySet::from_jwks(json::serialize(json::object{{"keys", json::array{no_verify}}}), &skipped);
+    CHECK(set.size() == 0);
+    CHECK(skipped.size() == 1);
 }

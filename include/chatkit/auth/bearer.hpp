@@ -26,18 +26,55 @@ struct BearerOptions {
     /// endpoint: the browser sends it, page scripts cannot read it). The header wins when both are
     /// present.
     std::string cookie_name;
+    /// Origins (`scheme://host[:port]`, compared exactly, case-insensitively) allowed to send
+    /// state-changing requests (POST, PUT, PATCH, DELETE) authenticated by the cookie, besides
+    /// the server's own origin (`http://` + the request's `Host`). Such a request also needs
+    /// `Content-Type: application/json` (`multipart/form-data` for uploads to `/attachments...`),
+    /// which a cross-site HTML form cannot send. A cookie request without `Origin` is refused
+    /// too. Failing requests answer 403 (CSRF defence). Header-borne tokens are not affected.
+    std::vector<std::string> allowed_origins;
 };
 
+/// Where a request's credential came from.
+enum class CredentialSource {
+    /// `Authorization: Bearer`.
+    authorization_header,
+    /// The `BearerOptions::cookie_name` cookie.
+    cookie,
+};
+
+/// A request's credential and where it came from.
+struct Credential {
+    /// The token.
+    std::string_view token;
+    /// Header or cookie.
+    CredentialSource source = CredentialSource::authorization_header;
+};
+
+/// The credential of a request, like `extract_token`, with its source.
+/// @returns the credential, `missing_token`, `invalid_authorization_header`, or
+///          `ambiguous_credentials` (two `Authorization` headers, or two cookies of the name).
+CHATKIT_API boost::system::result<Credential> extract_credential(http::RequestInfo const& request,
+                                                                 BearerOptions const& options);
+
+/// The CSRF check of a cookie-authenticated request (see `BearerOptions::allowed_origins`).
+/// Safe methods (GET, HEAD, OPTIONS) always pass.
+/// @returns success, or `cross_site_request`.
+CHATKIT_API boost::system::error_code check_cookie_request(http::RequestInfo const& request,
+                                                           BearerOptions const& options);
+
 /// The token of a request: the `Authorization: Bearer` credentials, else the cookie.
-/// @returns the token, `missing_token`, or `invalid_authorization_header` (another scheme, an
-///          empty or malformed token).
+/// @returns the token, `missing_token`, `invalid_authorization_header` (another scheme, an
+///          empty or malformed token) or `ambiguous_credentials` (two `Authorization` headers or
+///          two cookies of the name: never first-wins).
 CHATKIT_API boost::system::result<std::string_view> extract_token(http::RequestInfo const& request,
                                                                   BearerOptions const& options);
 
 /// The 401 answer for an authentication failure (RFC 6750 §3): `WWW-Authenticate: Bearer
 /// realm="..."` alone when the request had no token, with `error="invalid_request"` for a
 /// malformed header and `error="invalid_token"` (plus a generic description) for a token that
-/// failed verification. 503 when the key set is unavailable. Never echoes the token.
+/// failed verification. 503 when the key set is unavailable, 400 for `ambiguous_credentials`,
+/// 403 for `cross_site_request`. Never echoes the token.
 CHATKIT_API http::HttpError unauthorized(boost::system::error_code const& why, BearerOptions const& options);
 
 /// The 403 answer for a valid caller who may not do this (`error="insufficient_scope"`, with the
@@ -56,8 +93,10 @@ public:
     /// or expired keys start a background refetch).
     BearerAuthenticator(JwtVerifier verifier, std::shared_ptr<JwksCache> jwks, BearerOptions options = {});
 
-    /// The verified claims of the request's token.
-    /// @throws http::HttpError 401 (see `unauthorized`) when there is no valid token.
+    /// The verified claims of the request's token. A cookie-borne token must also pass
+    /// `check_cookie_request`.
+    /// @throws http::HttpError 401 (see `unauthorized`) when there is no valid token, 400 for two
+    ///         credentials, 403 for a cross-site cookie request.
     Claims authenticate(http::RequestInfo const& request) const;
 
     /// Same, without throwing.
@@ -116,10 +155,13 @@ CHATKIT_API std::map<std::string, std::string> chosen_headers(http::RequestInfo 
                                                               std::size_t max_value_bytes = 1024);
 
 /// A ready-made request context for authenticated deployments: the caller, the verified claims,
-/// the page context and chosen headers. Use `user_id` as the store owner key.
+/// the page context and chosen headers. Use `owner_key` as the store owner key.
 struct AuthContext {
-    /// The caller (`sub`).
+    /// The caller (`sub`), for display.
     std::string user_id;
+    /// The store owner key: `Claims::tenant_key()` (issuer + subject). Partition data by this,
+    /// not by `user_id`: two issuers may both have a user "alice".
+    std::string owner_key;
     /// The verified token claims.
     Claims claims;
     /// The page the chat is embedded in (untrusted).

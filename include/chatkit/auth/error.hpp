@@ -72,6 +72,13 @@ enum class auth_error {
     missing_token,
     /// The `Authorization` header is not `Bearer <token>`.
     invalid_authorization_header,
+    /// The token has no `kid` and the verifier requires one (`JwtVerifier::require_key_id`).
+    missing_key_id,
+    /// A cookie-borne credential on a state-changing request without an allowed `Origin` or with
+    /// a Content-Type a cross-site form can send (CSRF defence; answered with 403).
+    cross_site_request,
+    /// The request carries two `Authorization` headers or two auth cookies (answered with 400).
+    ambiguous_credentials,
 };
 
 /// The category of `auth_error` (name "chatkit.auth").

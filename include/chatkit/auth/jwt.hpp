@@ -39,6 +39,12 @@ struct Claims {
     /// `exp`, `nbf`, `iat` when present.
     std::optional<std::chrono::system_clock::time_point> expires_at, not_before, issued_at;
 
+    /// The tenant (store owner) key: issuer + subject, as `escape(iss) "|" sub`, where `escape`
+    /// percent-encodes `%` (as `%25`) and `|` (as `%7C`) so the first `|` always ends the issuer.
+    /// A token without `iss` gives `"|" sub`. Two tokens share a key only when both `iss` and
+    /// `sub` are equal, so one issuer cannot reach another issuer's users.
+    std::string tenant_key() const;
+
     /// The string claim `name`, or nullopt when absent or not a string.
     std::optional<std::string> string_claim(std::string_view name) const;
     /// The claim `name` as a list of strings: a string gives one element, an array its string
@@ -50,8 +56,8 @@ struct Claims {
 ///
 /// The pipeline, in this order (SECURITY.md §7): size cap; exactly three segments; strict
 /// base64url; header and payload UTF-8 JSON objects with no duplicate member names and depth
-/// <= 32; `alg` a string in the allow-list; no `crit`; the key selected by exact `kid`, checked
-/// against the algorithm (type, curve, JWK `alg`/`use`, minimum size); the signature (ECDSA: raw
+/// <= 32; `alg` a string in the allow-list; no `crit`; a `kid` when required; the key selected by
+/// exact `kid`, checked against the algorithm (type, curve, JWK `alg`/`use`/`key_ops`, minimum size); the signature (ECDSA: raw
 /// `r||s` of the exact length with r, s in [1, n-1]; HMAC: full length, constant-time compare);
 /// then the claims against the injected clock. `jku`, `x5u`, `jwk` and `x5c` are never used.
 ///
@@ -85,11 +91,18 @@ public:
     /// The allowed algorithms.
     std::set<Algorithm> const& allowed() const noexcept { return allowed_; }
 
-    /// Requires `iss` to equal `issuer` exactly (an empty string removes the requirement).
+    /// Requires `iss` to equal `issuer` exactly.
+    /// @throws std::invalid_argument when `issuer` is empty (an empty value never disables the check).
     JwtVerifier& issuer(std::string issuer);
     /// Requires `aud` (a string or an array) to contain `audience` exactly; calling it again adds
-    /// another accepted audience.
+    /// another accepted audience. Without any audience configured, a token that carries `aud` is
+    /// rejected (`audience_mismatch`), as PyJWT does: it was minted for someone else.
+    /// @throws std::invalid_argument when `audience` is empty.
     JwtVerifier& audience(std::string audience);
+    /// Whether a token without a header `kid` is rejected (`missing_key_id`; default false). Turn it
+    /// on for JWK Sets: key rotation needs `kid`, and a kid-less token would otherwise be tried
+    /// against the single key that fits its algorithm.
+    JwtVerifier& require_key_id(bool on);
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
     /// @throws std::invalid_argument when negative or above `max_leeway`.
     JwtVerifier& leeway(std::chrono::seconds leeway);
@@ -131,6 +144,7 @@ private:
     std::size_t max_token_size_ = 8192;
     bool require_exp_ = true;
     bool require_sub_ = true;
+    bool require_kid_ = false;
     KeySet keys_;
 };
 

@@ -85,6 +85,9 @@ public:
     std::optional<Algorithm> algorithm() const noexcept;
     /// Whether the key can sign (a private key or an HMAC secret).
     bool can_sign() const noexcept;
+    /// Whether the key may verify signatures at all: false when its JWK `key_ops` is present
+    /// without `"verify"`, or its JWK `use` is not `"sig"`. Such a key never verifies a token.
+    bool may_verify() const noexcept;
     /// Size in bits (RSA modulus, curve size, 8 x secret length).
     std::size_t bits() const noexcept;
 
