@@ -777,7 +777,7 @@ TEST_CASE("SqliteStore reads back a row nested to max_json_depth and refuses a d
         UserMessageItem m;
         m.id = std::move(id);
         m.thread_id = "thr_1";
-        m.content.push_back(UserMessageTagContent{"tag", "Tag", inner.as_object(), std::nullopt, false});
+        m.content.emplace_back(UserMessageTagContent{"tag", "Tag", inner.as_object(), std::nullopt, false});
         return ThreadItem{std::move(m)};
     };
     std::size_t const base = json_text_depth(to_json_text(tagged("x", 1), JsonMode::store)) - 1;

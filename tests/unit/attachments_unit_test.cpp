@@ -214,7 +214,7 @@ TEST_CASE("parse_media_type follows RFC 9110 and refuses what could split a head
 TEST_CASE("attachments are stored and served with the canonical media type only", "[attachments][media-type]") {
     TempDir dir;
     auto options = options_in(dir.path);
-    options.allowed_mime_types.push_back("text/plain");
+    options.allowed_mime_types.emplace_back("text/plain");
     LocalAttachmentFiles files(options);
     AttachmentCreateParams params{"Notes.TXT", 5, "Text/Plain; charset=utf-8"};
     auto const created = files.create(params, "atc_canon", "alice");
