@@ -6,7 +6,6 @@ Usage: auth_server_smoke.py PATH/TO/auth_server. Prints `N passed, M failed`; ex
 """
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -14,13 +13,10 @@ import tempfile
 import urllib.error
 import urllib.request
 
+from example_support import Checks, stop_server, user_input
+
 binary = sys.argv[1]
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition: bool, what: str) -> None:
-    checks["passed" if condition else "failed"] += 1
-    print(("PASS " if condition else "FAIL ") + what)
+check = Checks()
 
 
 def issue(keys: str, sub: str, *extra: str) -> str:
@@ -38,10 +34,6 @@ def post(url: str, body: dict, headers: dict) -> tuple[int, dict, bytes]:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
-
-
-def user_input(text: str) -> dict:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
 
 
 check(subprocess.run([binary, "--help"], capture_output=True, timeout=30).returncode == 0, "--help exits 0")
@@ -84,13 +76,7 @@ with tempfile.TemporaryDirectory() as tmp:
         status, _, body = post(url, {"type": "threads.list", "params": {}}, {"Authorization": "Bearer " + alice})
         check(status == 200 and len(json.loads(body)["data"]) == 1, "alice sees her thread")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = -1
+        code = stop_server(proc)
     check(code == 0, "SIGTERM stops the server with exit code 0")
 
-print(f"{checks['passed']} passed, {checks['failed']} failed")
-sys.exit(1 if checks["failed"] else 0)
+sys.exit(check.finish())

@@ -19,7 +19,6 @@ a 5xx that the retry succeeds is invisible to the user. Prints `N passed, M fail
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,15 +26,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from example_support import Checks, start_server, stop_server, user_input  # noqa: E402
 from fake_llm import FakeLlm  # noqa: E402
 
 binary = sys.argv[1]
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition: bool, what: str) -> None:
-    checks["passed" if condition else "failed"] += 1
-    print(("PASS " if condition else "FAIL ") + what, flush=True)
+check = Checks()
 
 
 def start(db: str, base_url: str) -> tuple[subprocess.Popen, int]:
@@ -43,29 +38,11 @@ def start(db: str, base_url: str) -> tuple[subprocess.Popen, int]:
                CHATKIT_MODEL_IDLE_TIMEOUT_MS="1000", CHATKIT_MODEL_CONNECT_TIMEOUT_MS="2000",
                CHATKIT_MODEL_MAX_RETRIES="2")
     env.pop("CHATKIT_OPENAI_API", None)
-    log = open(db + ".log", "w")  # the server's warnings (one per model retry); a pipe could fill up
-    proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--db", db], env=env,
-                            stdout=subprocess.PIPE, stderr=log, text=True)
-    log.close()
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on http://"):
-        proc.kill()
-        with open(db + ".log") as f:
-            raise SystemExit(f"unexpected first line {line!r}: {f.read()[-2000:]}")
-    return proc, int(line.rsplit(":", 1)[1])
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -1
-
-
-def user_input(text: str) -> dict:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
+    # The server's warnings (one per model retry) go to a file: a pipe could fill up.
+    with open(db + ".log", "w") as log:
+        proc, base = start_server([binary, "--host", "127.0.0.1", "--port", "0", "--db", db], stderr=log, env=env,
+                                  log_path=db + ".log")
+    return proc, int(base.rsplit(":", 1)[1])
 
 
 def post(port: int, body: dict) -> tuple[int, bytes]:
@@ -170,7 +147,7 @@ def main() -> int:
             kinds = [i["type"] for i in json.loads(data)["data"]] if status == 200 else []
             check(kinds == ["user_message"], f"refused: the thread keeps the user message once ({status}, {kinds})")
         finally:
-            check(stop(proc) == 0, "refused: the server exits 0 after SIGTERM")
+            check(stop_server(proc, timeout=30) == 0, "refused: the server exits 0 after SIGTERM")
 
         # 2. A provider that misbehaves in each way in turn, on one thread of one server.
         llm = FakeLlm(word_delay=0.002, words=8)
@@ -206,11 +183,10 @@ def main() -> int:
             check(len(users) == 2 + 2 * len(cases),
                   f"every user message is stored once ({len(users)} of {2 + 2 * len(cases)})")
         finally:
-            check(stop(proc) == 0, "faults: the server exits 0 after SIGTERM")
+            check(stop_server(proc, timeout=30) == 0, "faults: the server exits 0 after SIGTERM")
             llm.close()
 
-    print(f"{checks['passed']} passed, {checks['failed']} failed")
-    return 1 if checks["failed"] else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

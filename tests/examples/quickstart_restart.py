@@ -7,48 +7,26 @@ threads.list and items.list return everything. Prints `N passed, M failed`; exit
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import urllib.request
 
+from example_support import Checks, start_server, stop_server, user_input
+
 binary = sys.argv[1]
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition: bool, what: str) -> None:
-    checks["passed" if condition else "failed"] += 1
-    print(("PASS " if condition else "FAIL ") + what)
+check = Checks()
 
 
 def start(db: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--word-delay-ms", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on http://"):
-        proc.kill()
-        raise SystemExit(f"unexpected first line: {line!r}")
-    return proc, line.removeprefix("listening on ") + "/chatkit"
+    proc, base = start_server([binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--word-delay-ms", "0"])
+    return proc, base + "/chatkit"
 
 
 def post(url: str, body: dict) -> bytes:
     request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=20) as response:
         return response.read()
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -1
-
-
-def user_input(text: str) -> dict:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +39,7 @@ with tempfile.TemporaryDirectory() as tmp:
         post(url, {"type": "threads.add_user_message",
                    "params": {"thread_id": thread_id, "input": user_input("And this second message")}})
     finally:
-        status = stop(proc)
+        status = stop_server(proc)
     check(status == 0, f"the quickstart exits 0 after SIGTERM (got {status})")
 
     proc, url = start(db)
@@ -75,8 +53,7 @@ with tempfile.TemporaryDirectory() as tmp:
                         "And this second message", "You said: And this second message"],
               f"items.list after the restart shows all four messages in order (got {texts})")
     finally:
-        status = stop(proc)
+        status = stop_server(proc)
     check(status == 0, f"the restarted quickstart exits 0 after SIGTERM (got {status})")
 
-print(f"{checks['passed']} passed, {checks['failed']} failed")
-sys.exit(1 if checks["failed"] else 0)
+sys.exit(check.finish())

@@ -10,7 +10,6 @@ Prints `N passed, M failed`; exits non-zero on failure.
 """
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,39 +17,16 @@ import tempfile
 import time
 import urllib.request
 
+from example_support import Checks, clean_env, start_server, stop_server
+
 binary = sys.argv[1]
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition: bool, what: str) -> None:
-    checks["passed" if condition else "failed"] += 1
-    print(("PASS " if condition else "FAIL ") + what)
-
-
-def clean_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_") and not k.startswith("CHATKIT_")}
-    env.update(extra)
-    return env
+check = Checks()
 
 
 def start(args: list, stderr_path: str, env: dict) -> tuple:
-    err = open(stderr_path, "w")
-    proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--word-delay-ms", "0", *args],
-                            stdout=subprocess.PIPE, stderr=err, text=True, env=env)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on http://"):
-        proc.kill()
-        raise SystemExit(f"unexpected first line: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -1
+    with open(stderr_path, "w") as err:
+        return start_server([binary, "--host", "127.0.0.1", "--port", "0", "--word-delay-ms", "0", *args],
+                            stderr=err, env=env, log_path=stderr_path)
 
 
 def post(url: str, body: bytes, headers: dict) -> dict:
@@ -107,7 +83,7 @@ with tempfile.TemporaryDirectory() as tmp:
               f"only the uploaded attachment's files remain (got {sorted(os.listdir(uploads))})")
         check(records(db) == [kept_id], "only the uploaded attachment's record remains")
     finally:
-        status = stop(proc)
+        status = stop_server(proc)
     check(status == 0, f"the quickstart exits 0 after SIGTERM with its sweep timer running (got {status})")
     with open(stderr_path) as f:
         log = f.read()
@@ -118,12 +94,11 @@ with tempfile.TemporaryDirectory() as tmp:
     # With an OpenAI-compatible base URL the OpenAI transcriber is used (nothing is contacted at start-up).
     proc, base = start(["--db", ":memory:"], stderr_path,
                        clean_env(OPENAI_BASE_URL="http://127.0.0.1:9/v1", CHATKIT_TRANSCRIBE_MODEL="whisper-1"))
-    status = stop(proc)
+    status = stop_server(proc)
     with open(stderr_path) as f:
         log = f.read()
     check("dictation: OpenAI transcription, model whisper-1 at http://127.0.0.1:9/v1" in log,
           "with OPENAI_BASE_URL the start-up lines name the OpenAI transcriber")
     check(status == 0, f"that quickstart exits 0 after SIGTERM too (got {status})")
 
-print(f"{checks['passed']} passed, {checks['failed']} failed")
-sys.exit(1 if checks["failed"] else 0)
+sys.exit(check.finish())

@@ -13,21 +13,17 @@ Usage: security_auth.py PATH/TO/auth_server. Prints `N passed, M failed`; exits 
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import urllib.parse
 
+from example_support import Checks, start_server, stop_server, user_input
+
 binary = sys.argv[1]
-checks = {"passed": 0, "failed": 0}
+check = Checks()
 EVIL = "https://evil.example"
 APP = "https://app.example"
-
-
-def check(condition: bool, what: str) -> None:
-    checks["passed" if condition else "failed"] += 1
-    print(("PASS " if condition else "FAIL ") + what)
 
 
 def issue(keys: str, sub: str, *extra: str) -> str:
@@ -65,10 +61,6 @@ def is_json_error(body: bytes) -> bool:
         return False
 
 
-def user_input(text: str) -> dict:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
-
-
 def multipart(name: str, mime: str, data: bytes) -> tuple[str, bytes]:
     boundary = "ckboundary7MA4YWxkTrZu0gW"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
@@ -77,21 +69,7 @@ def multipart(name: str, mime: str, data: bytes) -> tuple[str, bytes]:
 
 
 def start(args: list[str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([binary, "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"auth_server did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    return start_server([binary, "--port", "0", *args])
 
 
 LIST = {"type": "threads.list", "params": {}}
@@ -141,7 +119,7 @@ with tempfile.TemporaryDirectory() as tmp:
         status, body = chatkit(base, LIST, [("Cookie", "ck=" + alice + "; ck=" + bob), JSON, ("Origin", APP)])
         check(status == 400 and is_json_error(body), "two ck cookies: 400 with a JSON body")
     finally:
-        stop(proc)
+        stop_server(proc)
 
     # --- server 2: no issuer, no audience configured ----------------------------------------------
     other_app = issue(keys, "alice", "--audience", "other-app")
@@ -159,7 +137,6 @@ with tempfile.TemporaryDirectory() as tmp:
         status, body = chatkit(base, LIST, [("Authorization", "Bearer " + from_a), JSON])
         check(status == 200 and len(json.loads(body)["data"]) == 1, "alice of issuer a still sees her thread")
     finally:
-        stop(proc)
+        stop_server(proc)
 
-print(f"{checks['passed']} passed, {checks['failed']} failed")
-sys.exit(1 if checks["failed"] else 0)
+sys.exit(check.finish())

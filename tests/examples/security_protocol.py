@@ -18,47 +18,24 @@ Prints `N passed, M failed`; exits non-zero on failure.
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from example_support import Checks, clean_env, start_server, stop_server, user_input
+
 binary = sys.argv[1]
-checks = {"passed": 0, "failed": 0}
+check = Checks()
 MAX_DEPTH = 200  # chatkit::max_json_depth
 
 
-def check(condition: bool, what: str) -> None:
-    checks["passed" if condition else "failed"] += 1
-    print(("PASS " if condition else "FAIL ") + what)
-
-
-def clean_env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_") and not k.startswith("CHATKIT_")}
-
-
 def start(args: list, stderr_path: str) -> tuple:
-    err = open(stderr_path, "w")
-    proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--word-delay-ms", "0", *args],
-                            stdout=subprocess.PIPE, stderr=err, text=True, env=clean_env())
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on http://"):
-        proc.kill()
-        raise SystemExit(f"unexpected first line: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -1
+    with open(stderr_path, "w") as err:
+        return start_server([binary, "--host", "127.0.0.1", "--port", "0", "--word-delay-ms", "0", *args],
+                            stderr=err, env=clean_env(), log_path=stderr_path)
 
 
 def request(url: str, body: bytes = None, headers: dict = None, method: str = None) -> tuple:
@@ -101,8 +78,11 @@ def raw_http(base: str, data: bytes) -> bytes:
 
 
 def message(text: str, attachments: list = (), content: list = None) -> dict:
-    return {"input": {"content": content or [{"type": "input_text", "text": text}],
-                      "attachments": list(attachments), "inference_options": {}}}
+    body = user_input(text)
+    body["attachments"] = list(attachments)
+    if content:
+        body["content"] = content
+    return {"input": body}
 
 
 def events(body: bytes) -> list:
@@ -231,8 +211,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check(status == 200, "and the thread it named is still there")
         check(proc.poll() is None, "the server is still running")
     finally:
-        code = stop(proc)
+        code = stop_server(proc)
     check(code == 0, f"the quickstart exits 0 after SIGTERM (got {code})")
 
-print(f"{checks['passed']} passed, {checks['failed']} failed")
-sys.exit(1 if checks["failed"] else 0)
+sys.exit(check.finish())
