@@ -46,9 +46,8 @@ std::string canonical_media_type(std::string_view mime) {
     return parsed->essence();
 }
 
-bool mime_allowed(std::vector<std::string> const& patterns, std::string_view mime) {
-    std::string const type = media_type(mime);
-    if (type.empty()) return false;
+// True when the canonical `type` matches one of `patterns` (`image/png`, `image/*`).
+bool mime_allowed(std::vector<std::string> const& patterns, std::string const& type) {
     for (auto const& p : patterns) {
         std::string const pattern = media_type(p);
         if (pattern == type) return true;
@@ -295,15 +294,16 @@ std::string LocalAttachmentFiles::content_url(std::string const& id) const {
 
 std::string LocalAttachmentFiles::upload_url(std::string const& id) const { return content_url(id) + "/upload"; }
 
-void LocalAttachmentFiles::check(std::string_view name, std::int64_t size, std::string_view mime_type) const {
+std::string LocalAttachmentFiles::check(std::string_view name, std::int64_t size, std::string_view mime_type) const {
     if (name.empty()) throw_error(error::invalid_request, "An attachment needs a name");
     if (size < 0) throw_error(error::invalid_request, "An attachment size cannot be negative");
     if (static_cast<std::uint64_t>(size) > options_.max_bytes)
         throw_error(error::payload_too_large, "Attachments are limited to " + std::to_string(options_.max_bytes) +
                                                   " bytes; this one has " + std::to_string(size));
-    std::string const canonical = canonical_media_type(mime_type);
+    std::string canonical = canonical_media_type(mime_type);
     if (!mime_allowed(options_.allowed_mime_types, canonical))
         throw_error(error::unsupported_media_type, "Attachments of type '" + canonical.substr(0, 100) + "' are not accepted");
+    return canonical;
 }
 
 namespace {
@@ -335,12 +335,12 @@ Attachment LocalAttachmentFiles::describe(std::string const& id, std::string con
 
 Attachment LocalAttachmentFiles::create(AttachmentCreateParams const& params, std::string const& id,
                                         std::string const& owner) {
-    check(params.name, params.size, params.mime_type);
+    std::string canonical = check(params.name, params.size, params.mime_type);
     if (!valid_id(id)) throw_error(error::internal, "invalid attachment id");
     meta m;
     m.owner = owner;
     m.name = clean_name(params.name);
-    m.mime_type = canonical_media_type(params.mime_type);  // only the canonical form is stored
+    m.mime_type = std::move(canonical);  // only the canonical form is stored
     m.size = params.size;
     m.created_at = unix_seconds(std::chrono::system_clock::now());
     {

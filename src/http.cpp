@@ -3,6 +3,7 @@
 // files and the bundled listener behind http::Server.
 #include <chatkit/http/serve.hpp>
 #include <chatkit/http/server.hpp>
+#include <chatkit/media_type.hpp>
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/response.hpp>
 
@@ -160,15 +161,7 @@ bool is_safe_header_value(std::string_view value) noexcept {
     });
 }
 
-bool is_valid_header_name(std::string_view name) noexcept {
-    if (name.empty()) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        unsigned char const u = static_cast<unsigned char>(c);
-        if (u >= '0' && u <= '9') return true;
-        if ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') return true;
-        return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
-}
+bool is_valid_header_name(std::string_view name) noexcept { return is_http_token(name); }
 
 std::optional<std::string> unsafe_header_field(beast::http::fields const& fields) {
     for (auto const& field : fields)
@@ -190,15 +183,29 @@ std::string format_endpoint(asio::ip::address const& address, unsigned short por
 }
 
 namespace {
-// The answer that replaces a response with a header that cannot be written (logged by the caller).
-http_::response<http_::string_body> unsafe_header_answer(unsigned version, bool keep_alive) {
+
+// When `fields` hold a header that must not be written (see unsafe_header_field), logs it and
+// returns the answer that replaces the response: a 500 JSON error that closes the connection.
+std::optional<http_::response<http_::string_body>> refuse_unsafe_headers(http_::fields const& fields, unsigned version,
+                                                                         Logger const& logger) {
+    auto const bad = unsafe_header_field(fields);
+    if (!bad) return std::nullopt;
+    logger.log(LogLevel::error, "refused to write response header \"" + *bad +
+                                    "\": an invalid name, or a control character in its value");
     http_::response<http_::string_body> res{http_::status::internal_server_error, version};
     res.set(http_::field::content_type, "application/json");
-    res.keep_alive(keep_alive);
+    res.keep_alive(false);
     res.body() = error_body("internal", "Internal server error");
     res.prepare_payload();
     return res;
 }
+
+// A busy store (503) or a quota (429) is worth retrying: say when, unless the answer already does.
+void add_retry_after(http_::fields& fields, unsigned status) {
+    if ((status == 503 || status == 429) && fields.find(http_::field::retry_after) == fields.end())
+        fields.set(http_::field::retry_after, "1");
+}
+
 }  // namespace
 
 ServeOptions const& default_serve_options() noexcept {
@@ -217,8 +224,7 @@ http_::response<http_::string_body> json_response(unsigned status, std::string b
     for (auto const& field : options.response_headers)
         res.insert(field.name_string(), field.value());
     res.set(http_::field::content_type, "application/json");
-    // A busy store (503) or a quota (429) is worth retrying: say when.
-    if (status == 503 || status == 429) res.set(http_::field::retry_after, "1");
+    add_retry_after(res.base(), status);
     res.keep_alive(line.keep_alive);
     res.body() = std::move(body);
     res.prepare_payload();
@@ -545,22 +551,15 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
 asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
                                  std::string_view body, request_line line, request_handler& handler,
                                  ServeOptions const& options) {
-    // No header with CR, LF or NUL is ever written (it would split the response): the configured
-    // headers are checked before the request runs, a prepared answer (WWW-Authenticate from the
-    // context factory) before it is written.
-    if (auto const bad = unsafe_header_field(options.response_headers)) {
-        handler.logger().log(LogLevel::error, "refused to write response header \"" + *bad +
-                                                  "\": an invalid name, or CR, LF or NUL in its value");
-        auto answer = unsafe_header_answer(line.version, false);
-        co_return co_await write_response(stream, answer, options);
-    }
+    // No header that could split the response is ever written: the configured headers are checked
+    // before the request runs, a prepared answer (WWW-Authenticate from the context factory) before
+    // it is written.
+    if (auto refusal = refuse_unsafe_headers(options.response_headers, line.version, handler.logger()))
+        co_return co_await write_response(stream, *refusal, options);
     auto prepared = co_await prepare_request(info, body, line, handler, options);
     if (prepared.answer) {
-        if (auto const bad = unsafe_header_field(prepared.answer->base())) {
-            handler.logger().log(LogLevel::error, "refused to write response header \"" + *bad +
-                                                      "\": an invalid name, or CR, LF or NUL in its value");
-            *prepared.answer = unsafe_header_answer(line.version, false);
-        }
+        if (auto refusal = refuse_unsafe_headers(prepared.answer->base(), line.version, handler.logger()))
+            *prepared.answer = std::move(*refusal);
         co_return co_await write_response(stream, *prepared.answer, options);
     }
     co_return co_await stream_response(stream, buffer, *prepared.response, line, options);
@@ -1300,13 +1299,9 @@ struct listener::impl {
     template <class Stream, class Body>
     asio::awaitable<bool> send(Stream& stream, http_::response<Body>& res) {
         // The one place every response of this server passes: a header that would split the
-        // response (CR, LF or NUL in its value, or an invalid name) is never written.
-        if (auto const bad = unsafe_header_field(res.base())) {
-            log(LogLevel::error, "refused to write response header \"" + *bad +
-                                     "\": an invalid name, or CR, LF or NUL in its value");
-            auto safe = unsafe_header_answer(res.version(), false);
-            co_return co_await send(stream, safe);
-        }
+        // response is never written.
+        if (auto refusal = refuse_unsafe_headers(res.base(), res.version(), logger()))
+            co_return co_await send(stream, *refusal);
         auto& lowest = beast::get_lowest_layer(stream);
         if (auto const timeout = write_timeout())
             lowest.expires_after(*timeout);
@@ -1449,7 +1444,6 @@ struct listener::impl {
             unsigned const status = http_status(e.code());
             if (status >= 500) log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
             answer = RouteResponse::json(status, error_body(client_code(e.code()), client_message(e)));
-            if (status == 503 || status == 429) answer.headers.emplace_back("Retry-After", "1");
         } catch (boost::system::system_error const& e) {
             if (e.code() == asio::error::operation_aborted) throw;
             log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
@@ -1462,6 +1456,7 @@ struct listener::impl {
         res.set(http_::field::content_type, answer.content_type);
         for (auto const& [name, value] : answer.headers) res.insert(name, value);
         if (cors_allowed) add_cors(res.base(), origin);
+        add_retry_after(res.base(), answer.status);
         res.keep_alive(req.keep_alive());
         res.body() = std::move(answer.body);
         res.prepare_payload();

@@ -27,31 +27,24 @@ public:
         ++pos_;
         return true;
     }
-    std::string token() {
+    // The longest run of tchars from here, lowered when asked (names are case-insensitive).
+    std::string token(bool lowered) {
         std::string out;
-        while (!done() && is_tchar(peek())) out += lower(text_[pos_++]);
+        while (!done() && is_tchar(peek())) out += lowered ? lower(text_[pos_++]) : text_[pos_++];
         return out;
     }
-    std::string raw_token() {
-        std::string out;
-        while (!done() && is_tchar(peek())) out += text_[pos_++];
-        return out;
-    }
-    // After the opening quote: qdtext / quoted-pair up to the closing quote.
+    // After the opening quote: qdtext / quoted-pair up to the closing quote (the caller has already
+    // refused control characters in the whole text).
     std::optional<std::string> quoted() {
         std::string out;
         while (!done()) {
-            auto const u = static_cast<unsigned char>(text_[pos_++]);
-            if (u == '"') return out;
-            if (u == '\\') {
+            char c = text_[pos_++];
+            if (c == '"') return out;
+            if (c == '\\') {
                 if (done()) return std::nullopt;
-                auto const e = static_cast<unsigned char>(text_[pos_++]);
-                if (e != '\t' && (e < 0x20 || e == 0x7f)) return std::nullopt;
-                out += static_cast<char>(e);
-                continue;
+                c = text_[pos_++];
             }
-            if (u != '\t' && (u < 0x20 || u == 0x7f)) return std::nullopt;
-            out += static_cast<char>(u);
+            out += c;
         }
         return std::nullopt;
     }
@@ -68,6 +61,13 @@ std::optional<MediaType> fail(std::string* why, char const* reason) {
 
 }  // namespace
 
+bool is_http_token(std::string_view text) noexcept {
+    if (text.empty()) return false;
+    for (char c : text)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
 std::optional<MediaType> parse_media_type(std::string_view text, std::string* why) {
     if (text.size() > max_media_type_length) return fail(why, "the media type is too long");
     for (char c : text) {
@@ -78,10 +78,10 @@ std::optional<MediaType> parse_media_type(std::string_view text, std::string* wh
     Reader in(text);
     in.skip_ows();
     MediaType out;
-    out.type = in.token();
+    out.type = in.token(true);
     if (out.type.empty()) return fail(why, "the media type has no type");
     if (!in.eat('/')) return fail(why, "the media type has no '/'");
-    out.subtype = in.token();
+    out.subtype = in.token(true);
     if (out.subtype.empty()) return fail(why, "the media type has no subtype");
     for (;;) {
         in.skip_ows();
@@ -90,7 +90,7 @@ std::optional<MediaType> parse_media_type(std::string_view text, std::string* wh
         in.skip_ows();
         if (in.done()) break;
         if (in.peek() == ';') continue;  // an empty parameter: `a/b;;c=d` is allowed
-        std::string name = in.token();
+        std::string name = in.token(true);
         if (name.empty() || !in.eat('=')) return fail(why, "a media type parameter is not name=value");
         std::string value;
         if (in.eat('"')) {
@@ -98,7 +98,7 @@ std::optional<MediaType> parse_media_type(std::string_view text, std::string* wh
             if (!q) return fail(why, "a media type parameter has a bad quoted string");
             value = std::move(*q);
         } else {
-            value = in.raw_token();
+            value = in.token(false);
             if (value.empty()) return fail(why, "a media type parameter has no value");
         }
         out.parameters.emplace_back(std::move(name), std::move(value));

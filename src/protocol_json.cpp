@@ -24,8 +24,8 @@
 #include <span>
 #include <string>
 #include <type_traits>
-#include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace chatkit {
 namespace {
@@ -2211,7 +2211,13 @@ public:
     }
 
     bool on_document_begin(json::error_code&) { return true; }
-    bool on_document_end(json::error_code&) { return true; }
+    bool on_document_end(json::error_code&) {
+        if (find_duplicates) {
+            find_duplicate(top_keys_, "$");
+            find_duplicate(params_keys_, "$.params");
+        }
+        return true;
+    }
     bool on_object_begin(json::error_code&) {
         ++depth_;
         if (depth_ == 2) in_params_ = pending_params_;
@@ -2242,9 +2248,9 @@ public:
             key_.append(s.data(), s.size());
             if (depth_ == 1) {
                 pending_params_ = key_ == "params";
-                note_key(top_keys_, "$");
+                top_keys_.push_back(key_);
             } else if (in_params_) {
-                note_key(params_keys_, "$.params");
+                params_keys_.push_back(key_);
             }
             key_.clear();
         }
@@ -2298,8 +2304,13 @@ public:
     bool on_comment(json::string_view, json::error_code&) { return true; }
 
 private:
-    void note_key(std::unordered_set<std::string>& seen, char const* where) {
-        if (!seen.insert(key_).second && !duplicate) duplicate = std::string(where) + ": duplicate member \"" + key_ + "\"";
+    // Records the first repeated name of `keys` in `duplicate` (sorting: O(n log n) however many
+    // members a hostile body has).
+    void find_duplicate(std::vector<std::string>& keys, char const* where) {
+        if (duplicate) return;
+        std::sort(keys.begin(), keys.end());
+        auto const twice = std::adjacent_find(keys.begin(), keys.end());
+        if (twice != keys.end()) duplicate = std::string(where) + ": duplicate member \"" + *twice + "\"";
     }
 
     std::string number_;
@@ -2307,8 +2318,8 @@ private:
     bool in_params_ = false;
     bool pending_params_ = false;
     std::string key_;
-    std::unordered_set<std::string> top_keys_;
-    std::unordered_set<std::string> params_keys_;
+    std::vector<std::string> top_keys_;     // member names of the top-level object
+    std::vector<std::string> params_keys_;  // member names of `params`
 };
 
 

@@ -13,6 +13,10 @@
 
 namespace chatkit {
 
+/// True when `text` is an RFC 9110 token (§5.6.2): one or more `tchar`s, the characters of
+/// header field names, media type names and parameter names.
+CHATKIT_API bool is_http_token(std::string_view text) noexcept;
+
 /// The longest media-type text `parse_media_type` accepts, parameters included.
 inline constexpr std::size_t max_media_type_length = 1024;
 

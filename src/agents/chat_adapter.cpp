@@ -3,11 +3,7 @@
 
 #include <chatkit/protocol/json.hpp>
 
-#include <chatkit/ids.hpp>
-
 namespace chatkit::agents::detail {
-
-std::string random_hex(std::size_t bytes) { return chatkit::random_hex(bytes); }
 
 namespace {
 
@@ -113,7 +109,7 @@ std::vector<json::object> ChatStreamAdapter::feed(json::object const& chunk) {
 void ChatStreamAdapter::reasoning_delta(std::string_view text, std::vector<json::object>& out) {
     if (!reasoning_open_) {
         reasoning_open_ = true;
-        reasoning_id_ = "rs_" + random_hex();
+        reasoning_id_ = "rs_" + chatkit::random_hex(id_bytes);
         reasoning_text_.clear();
         reasoning_index_ = static_cast<std::int64_t>(order_.size());
         order_.push_back({Slot::reasoning, 0, {}});
@@ -190,7 +186,7 @@ void ChatStreamAdapter::close_reasoning(std::vector<json::object>& out) {
 void ChatStreamAdapter::open_message(std::vector<json::object>& out) {
     if (message_index_) return;
     close_reasoning(out);
-    message_id_ = "msg_" + random_hex();
+    message_id_ = "msg_" + chatkit::random_hex(id_bytes);
     message_index_ = static_cast<std::int64_t>(order_.size());
     order_.push_back({Slot::message, 0, {}});
     auto added = event("response.output_item.added");
@@ -304,7 +300,7 @@ std::vector<json::object> ChatStreamAdapter::finish() {
     // Calls whose id or name never arrived are completed now (missing id -> call_<hex>).
     for (auto& c : calls_) {
         if (c.output_index) continue;
-        if (c.call_id.empty()) c.call_id = "call_" + random_hex();
+        if (c.call_id.empty()) c.call_id = "call_" + chatkit::random_hex(id_bytes);
         add_call(c, out);
         flush_args(c, out);
     }

@@ -2,6 +2,8 @@
 // (AGENTS.md §1.11, with unique ids and both reasoning spellings mapped to summary text).
 #pragma once
 
+#include <chatkit/ids.hpp>
+
 #include <boost/json.hpp>
 
 #include <cstdint>
@@ -13,8 +15,9 @@ namespace chatkit::agents::detail {
 
 namespace json = boost::json;
 
-/// A random lower-case hex string of `bytes` random bytes (ids like `msg_<hex>`).
-std::string random_hex(std::size_t bytes = 12);
+/// Random bytes in the ids the adapter makes up (`msg_<hex>`, `call_<hex>`...): 96 bits
+/// (`chatkit::random_hex`).
+inline constexpr std::size_t id_bytes = 12;
 
 /// Maps a Chat Completions `usage` object to the Responses shape.
 json::object chat_usage_to_responses(json::object const& usage);
@@ -43,7 +46,7 @@ public:
 
 private:
     struct Call {
-        std::string id = "fc_" + random_hex();
+        std::string id = "fc_" + chatkit::random_hex(id_bytes);
         std::string call_id, name, arguments;
         std::optional<std::int64_t> output_index;  // set once added
         std::size_t flushed = 0;                   // bytes of arguments already sent as deltas
@@ -70,7 +73,7 @@ private:
     bool reasoning_as_summary_;
     bool started_ = false;
     std::int64_t seq_ = 0;
-    std::string response_id_ = "resp_" + random_hex();
+    std::string response_id_ = "resp_" + chatkit::random_hex(id_bytes);
     std::string model_;
     std::int64_t created_ = 0;
     std::vector<Slot> order_;  // output items in output_index order

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <random>
 #include <set>
 
 namespace chatkit::agents {
@@ -432,12 +431,10 @@ std::size_t input_words(std::vector<Item> const& input) {
     return n;
 }
 
-std::string random_token() { return chatkit::random_hex(4); }
-
 }  // namespace
 
 DemoModel::DemoModel(DemoModelOptions options) : options_(std::move(options)) {
-    if (options_.id_token.empty()) options_.id_token = random_token();
+    if (options_.id_token.empty()) options_.id_token = chatkit::random_hex(4);
 }
 
 task<ModelResponse> DemoModel::stream(ModelRequest const& request, ModelEventHandler const& on_event) {

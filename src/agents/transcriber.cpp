@@ -84,7 +84,7 @@ asio::awaitable<TranscriptionResult> OpenAITranscriber::transcribe(AudioInput co
         return false;
     };
     do {
-        boundary = detail::random_hex(16);  // 32 hex digits, as the Python SDK's HTTP client uses
+        boundary = chatkit::random_hex(16);  // 32 hex digits, as the Python SDK's HTTP client uses
     } while (occurs(boundary));
 
     std::string const part_type = media_type_of(audio.mime_type);

@@ -512,15 +512,26 @@ struct RecordingAttachments final : AttachmentStore<Ctx> {
         co_return;
     }
 };
-}  // namespace
 
-TEST_CASE("attachments: create, use in a message, delete", "[server]") {
+// A server with RecordingAttachments whose respond() emits nothing.
+struct AttachmentsFixture {
     InMemoryStore<Ctx> store;
     RecordingAttachments attachments;
-    TestServer server(store, &attachments);
-    server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink&, Ctx&) -> asio::awaitable<void> {
-        co_return;
-    };
+    TestServer server{store, &attachments};
+    AttachmentsFixture() {
+        server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink&,
+                              Ctx&) -> asio::awaitable<void> { co_return; };
+    }
+    // attachments.create of a 3-byte file.
+    test::Result create_attachment(std::string const& mime, std::string const& name = "a.txt") {
+        json::value body = json::object{{"type", "attachments.create"},
+                                        {"params", json::object{{"name", name}, {"size", 3}, {"mime_type", mime}}}};
+        return test::call(server, body);
+    }
+};
+}  // namespace
+
+TEST_CASE_METHOD(AttachmentsFixture, "attachments: create, use in a message, delete", "[server]") {
     json::value create = json::object{{"type", "attachments.create"},
                                       {"params", json::object{{"name", "a.txt"}, {"size", 3}, {"mime_type", "text/plain"}}}};
     auto file = test::call(server, create);
@@ -825,22 +836,11 @@ TEST_CASE("a generated thread id that is already in use is a 409, never a merge 
         CHECK(json::serialize(to_json(item)).find("second conversation") == std::string::npos);
 }
 
-TEST_CASE("ServerLimits bound the lists a request carries", "[server][limits]") {
-    InMemoryStore<Ctx> store;
-    RecordingAttachments attachments;
-    TestServer server(store, &attachments);
-    server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink&, Ctx&) -> asio::awaitable<void> {
-        co_return;
-    };
+TEST_CASE_METHOD(AttachmentsFixture, "ServerLimits bound the lists a request carries", "[server][limits]") {
     CHECK(server.limits().max_attachments_per_message == 16);
     CHECK(server.limits().max_page_limit == 100);
     std::vector<std::string> ids;
-    for (int i = 0; i < 4; ++i) {
-        json::value create = json::object{
-            {"type", "attachments.create"},
-            {"params", json::object{{"name", "a.txt"}, {"size", 3}, {"mime_type", "text/plain"}}}};
-        ids.emplace_back(test::call(server, create).json.at("id").as_string());
-    }
+    for (int i = 0; i < 4; ++i) ids.emplace_back(create_attachment("text/plain").json.at("id").as_string());
     auto message_with = [](std::vector<std::string> const& attachment_ids) {
         json::value body = test::create_request("see attachments");
         json::array list;
@@ -881,15 +881,9 @@ TEST_CASE("ServerLimits bound the lists a request carries", "[server][limits]") 
     CHECK(test::call(server, feedback).status == 400);
 }
 
-TEST_CASE("attachments.create refuses a media type that is not one and stores the canonical form", "[server][limits]") {
-    InMemoryStore<Ctx> store;
-    RecordingAttachments attachments;
-    TestServer server(store, &attachments);
-    auto create = [&](std::string const& mime) {
-        json::value body = json::object{{"type", "attachments.create"},
-                                        {"params", json::object{{"name", "a"}, {"size", 3}, {"mime_type", mime}}}};
-        return test::call(server, body);
-    };
+TEST_CASE_METHOD(AttachmentsFixture, "attachments.create refuses a media type that is not one and stores the canonical form",
+                 "[server][limits]") {
+    auto create = [&](std::string const& mime) { return create_attachment(mime, "a"); };
     for (std::string const& bad : {std::string("image/png;\r\nX-Injected: 1"), std::string("image/png, text/html"),
                                    std::string("png"), std::string("image/png\n")}) {
         INFO(bad);

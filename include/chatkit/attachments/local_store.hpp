@@ -80,9 +80,11 @@ public:
     void set_base_url(std::string url);
     std::string base_url() const;
 
-    /// Throws `Error(payload_too_large)` (413) or `Error(unsupported_media_type)` (415) when the size
-    /// or MIME type is not accepted, `Error(invalid_request)` for an empty name or a negative size.
-    void check(std::string_view name, std::int64_t size, std::string_view mime_type) const;
+    /// Returns the canonical `type/subtype` of `mime_type` (what is stored and served). Throws
+    /// `Error(payload_too_large)` (413) or `Error(unsupported_media_type)` (415) when the size or the
+    /// type is not accepted, `Error(invalid_request)` (400) for an empty name, a negative size or a
+    /// `mime_type` that is not an RFC 9110 media type (`parse_media_type`).
+    std::string check(std::string_view name, std::int64_t size, std::string_view mime_type) const;
 
     /// Phase 1: records a pending attachment of `owner` and returns it with its upload descriptor
     /// (`POST <base><prefix>/<id>/upload`) and, for images, its preview URL.

@@ -81,7 +81,7 @@ struct Route {
 /// read as new header fields or a body.
 CHATKIT_API bool is_safe_header_value(std::string_view value) noexcept;
 
-/// True when `name` is a valid header field name: one or more RFC 9110 `tchar`s.
+/// True when `name` is a valid header field name: an RFC 9110 token (`chatkit::is_http_token`).
 CHATKIT_API bool is_valid_header_name(std::string_view name) noexcept;
 
 /// The name of the first field of `fields` that must not be written (an invalid name, or a value
