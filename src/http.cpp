@@ -30,6 +30,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
+#include <any>
 #include <array>
 #include <atomic>
 #include <csignal>
@@ -198,6 +199,40 @@ std::optional<http_::response<http_::string_body>> refuse_unsafe_headers(http_::
     res.body() = error_body("internal", "Internal server error");
     res.prepare_payload();
     return res;
+}
+
+// The client-safe answer to what a context factory, header check or route handler threw: an
+// HttpError its status, message and WWW-Authenticate; a chatkit::Error its mapped status and client
+// message; anything else a 500 whose cause is logged, never sent. Cancellation of the caller
+// (operation_aborted) is rethrown. Call it inside a catch block.
+struct rejection {
+    unsigned status = 500;
+    std::string body;
+    std::string www_authenticate;
+};
+
+rejection current_rejection(std::string_view what, Logger const& logger) {
+    auto internal = [&](std::string_view cause) {
+        logger.log(LogLevel::error, std::string(what) + " failed: " + std::string(cause));
+        return rejection{500, error_body("internal", "Internal server error"), {}};
+    };
+    try {
+        throw;
+    } catch (HttpError const& e) {
+        logger.log(LogLevel::debug, std::string(what) + " rejected the request with HTTP " + std::to_string(e.status()));
+        return {e.status(), error_body(status_code_name(e.status()), e.message()), e.www_authenticate()};
+    } catch (Error const& e) {
+        unsigned const status = http_status(e.code());
+        if (status >= 500) logger.log(LogLevel::error, std::string(what) + " failed: " + e.what());
+        return {status, error_body(client_code(e.code()), client_message(e)), status == 401 ? "Bearer" : ""};
+    } catch (boost::system::system_error const& e) {
+        if (e.code() == asio::error::operation_aborted) throw;
+        return internal(e.what());
+    } catch (std::exception const& e) {
+        return internal(e.what());
+    } catch (...) {
+        return internal("unknown exception");
+    }
 }
 
 // A busy store (503) or a quota (429) is worth retrying: say when, unless the answer already does.
@@ -517,26 +552,10 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
         auto work = handler.handle(request, info);  // the factory runs here and may throw
         info.request = nullptr;
         out.response.emplace(co_await std::move(work));
-    } catch (HttpError const& e) {
-        logger.log(LogLevel::debug, "request rejected with HTTP " + std::to_string(e.status()));
-        out.answer.emplace(
-            json_response(e.status(), error_body(status_code_name(e.status()), e.message()), line, options));
-        if (!e.www_authenticate().empty()) out.answer->set(http_::field::www_authenticate, e.www_authenticate());
-    } catch (Error const& e) {
-        unsigned const status = http_status(e.code());
-        if (status >= 500) logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        out.answer.emplace(json_response(status, error_body(client_code(e.code()), client_message(e)), line, options));
-        if (status == 401) out.answer->set(http_::field::www_authenticate, "Bearer");
-    } catch (boost::system::system_error const& e) {
-        if (e.code() == asio::error::operation_aborted) throw;  // cancellation of the caller
-        logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        out.answer.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
-    } catch (std::exception const& e) {
-        logger.log(LogLevel::error, std::string("context factory failed: ") + e.what());
-        out.answer.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
     } catch (...) {
-        logger.log(LogLevel::error, "context factory failed: unknown exception");
-        out.answer.emplace(json_response(500, error_body("internal", "Internal server error"), line, options));
+        auto const refused = current_rejection("context factory", logger);
+        out.answer.emplace(json_response(refused.status, refused.body, line, options));
+        if (!refused.www_authenticate.empty()) out.answer->set(http_::field::www_authenticate, refused.www_authenticate);
     }
     info.request = nullptr;
     if (!out.answer && !out.response->is_streaming()) {
@@ -734,16 +753,29 @@ std::optional<unsigned> read_failure_status(error_code const& ec) {
 
 namespace {
 
-// One connection's state, shared by its coroutine and the listener. Every field but `remote` is
-// touched on the connection's strand only.
+// One connection's state, shared by its coroutine and the listener. `remote` and `accepted` are set
+// before the coroutine starts; `idle_since` and `evicted` are read by the accept loop too; every
+// other field is touched on the connection's strand only.
 struct session_state {
     explicit session_state(asio::any_io_executor ex) : executor(std::move(ex)) {}
     asio::any_io_executor executor;
     asio::cancellation_signal signal;
     std::string remote;
+    steady_clock::time_point accepted = steady_clock::now();  // the first header's deadline counts from here
+    // When the connection last became idle (waiting for a request, or in the TLS handshake), in
+    // steady_clock ticks; `busy` while a request is read or served. The accept loop reads it to
+    // pick the connection to close at the cap.
+    static constexpr std::int64_t busy = -1;
+    std::atomic<std::int64_t> idle_since{steady_clock::now().time_since_epoch().count()};
+    std::atomic<bool> evicted{false};  // chosen by the accept loop to make room: close when idle
     bool idle = true;       // waiting for a request (or in the TLS handshake): stop() closes it at once
-    bool draining = false;  // stop() was called: close after the current response
+    bool draining = false;  // stop() was called (or the connection was evicted): close after the current response
     bool finished = false;  // the coroutine completed: the signal must not be emitted any more
+
+    void set_idle(bool now_idle) noexcept {
+        idle = now_idle;
+        idle_since.store(now_idle ? steady_clock::now().time_since_epoch().count() : busy, std::memory_order_relaxed);
+    }
 };
 
 // The deadline of a connection's reads: one timer per connection, armed before a read and disarmed
@@ -759,10 +791,12 @@ public:
     read_deadline& operator=(read_deadline const&) = delete;
     ~read_deadline() { disarm(); }  // a handler already queued sees a new generation: no-op
 
-    void arm(std::chrono::milliseconds timeout) {
+    void arm(std::chrono::milliseconds timeout) { arm_until(steady_clock::now() + timeout); }
+
+    void arm_until(steady_clock::time_point deadline) {
         auto& s = *state_;
         s.expired = false;
-        s.timer.expires_after(timeout);
+        s.timer.expires_at(deadline);
         s.timer.async_wait([st = state_, generation = ++s.generation](error_code const& ec) {
             if (ec || generation != st->generation) return;  // disarmed (or the connection ended)
             st->expired = true;
@@ -822,6 +856,32 @@ asio::awaitable<error_code> write_text(Stream& stream, std::string_view text) {
     co_return ec;
 }
 
+// A request body's share of ServerOptions::body_budget, returned when the reservation is destroyed
+// (after the request was answered).
+class body_reservation {
+public:
+    explicit body_reservation(std::atomic<std::uint64_t>& in_flight) noexcept : in_flight_(in_flight) {}
+    body_reservation(body_reservation const&) = delete;
+    body_reservation& operator=(body_reservation const&) = delete;
+    ~body_reservation() {
+        if (bytes_ != 0) in_flight_.fetch_sub(bytes_, std::memory_order_relaxed);
+    }
+
+    // Takes `bytes` when the total stays within `budget`.
+    bool take(std::uint64_t bytes, std::uint64_t budget) noexcept {
+        std::uint64_t current = in_flight_.load(std::memory_order_relaxed);
+        do {
+            if (bytes > budget || current > budget - bytes) return false;
+        } while (!in_flight_.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed));
+        bytes_ += bytes;
+        return true;
+    }
+
+private:
+    std::atomic<std::uint64_t>& in_flight_;
+    std::uint64_t bytes_ = 0;
+};
+
 std::string service_unavailable_response() {
     std::string const body = error_body("unavailable", "Too many connections, retry later");
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -857,6 +917,7 @@ struct listener::impl {
     std::unordered_set<std::shared_ptr<session_state>> sessions;
     std::atomic<std::size_t> active{0};
     std::atomic<std::size_t> rejecting{0};
+    std::atomic<std::uint64_t> body_in_flight{0};  // bytes reserved by body_reservation
     std::atomic<bool> stopping{false};
     std::atomic<std::uint16_t> bound_port{0};
     std::filesystem::path static_root;
@@ -1055,12 +1116,38 @@ struct listener::impl {
                 (void)wait_ec;
                 continue;
             }
-            if (active >= options.max_connections) {
+            if (active >= options.max_connections && !evict_idle()) {
                 reject(std::move(socket));
                 continue;
             }
             spawn_session(std::move(socket));
         }
+    }
+
+    // At the connection cap: closes the connection idle the longest to make room for a new one.
+    // False when none is idle. The chosen one closes at once if still idle on its strand, else
+    // after its current request; until then the count may exceed the cap by the evicted ones.
+    bool evict_idle() {
+        std::shared_ptr<session_state> oldest;
+        std::int64_t oldest_since = 0;
+        {
+            std::lock_guard lock(mutex);
+            for (auto const& s : sessions) {
+                auto const since = s->idle_since.load(std::memory_order_relaxed);
+                if (since == session_state::busy || s->evicted.load(std::memory_order_relaxed)) continue;
+                if (!oldest || since < oldest_since) {
+                    oldest = s;
+                    oldest_since = since;
+                }
+            }
+        }
+        if (!oldest || oldest->evicted.exchange(true)) return false;
+        log(LogLevel::info, "connection limit reached: closing the idle connection " + oldest->remote);
+        asio::dispatch(oldest->executor, [oldest] {
+            oldest->draining = true;
+            if (oldest->idle && !oldest->finished) oldest->signal.emit(asio::cancellation_type::terminal);
+        });
+        return true;
     }
 
     void spawn_session(asio::ip::tcp::socket socket) {
@@ -1196,25 +1283,32 @@ struct listener::impl {
             std::size_t{options.header_limit} + 65536 + options.serve.max_buffered_bytes;
         beast::flat_buffer buffer(buffer_limit);
         read_deadline deadline(beast::get_lowest_layer(stream).socket());
+        // The first request's header is due header_timeout after the accept (TLS handshake and the
+        // wait for its first byte included); a later one's header_timeout after its first byte.
+        steady_clock::time_point header_due = st.accepted + options.header_timeout;
         bool first = true;
         for (;;) {
-            // Wait for the first byte of a request: the header timeout on a new connection, the idle
-            // timeout on a kept-alive one. Nothing received: close without an answer.
-            st.idle = true;
+            // Wait for the first byte of a request: until the header deadline on a new connection, the
+            // idle timeout on a kept-alive one. Nothing received: close without an answer.
+            st.set_idle(true);
             if (st.draining) co_return;
             if (buffer.size() == 0) {
-                deadline.arm(first ? options.header_timeout : options.idle_timeout);
+                if (first)
+                    deadline.arm_until(header_due);
+                else
+                    deadline.arm(options.idle_timeout);
                 auto const ec = co_await read_more(stream, buffer);
                 if (deadline.disarm() || ec) co_return;
             }
-            st.idle = false;
+            st.set_idle(false);
+            if (!first) header_due = steady_clock::now() + options.header_timeout;
             first = false;
 
             http_::request_parser<http_::string_body> parser;
             parser.header_limit(options.header_limit);
             parser.body_limit(largest_body_limit());
             {
-                deadline.arm(options.header_timeout);
+                deadline.arm_until(header_due);
                 auto const ec = co_await read_header(stream, buffer, parser);
                 if (deadline.disarm()) {
                     co_await send_error(stream, 408, "Request header timeout", 11, false);
@@ -1235,6 +1329,25 @@ struct listener::impl {
                 co_await send_error(stream, 400, *problem, version, false);
                 co_return;
             }
+            // The header check (authentication) before any byte of the body is read.
+            std::any admission;
+            if (options.header_check && is_checked(head)) {
+                std::optional<rejection> refused;
+                RequestInfo info;
+                info.method = head.method();
+                info.target = head.target();
+                info.remote_endpoint = st.remote;
+                info.fields = &head.base();
+                try {
+                    admission = options.header_check(info);
+                } catch (...) {
+                    refused = current_rejection("header check", logger());
+                }
+                if (refused) {
+                    co_await send_refusal(stream, *refused, head, version);
+                    co_return;
+                }
+            }
             // The body limit of this request's route (the header was read with the largest one).
             std::uint64_t const body_limit = body_limit_for(head.target());
             if (auto const length = parser.content_length(); length && *length > body_limit) {
@@ -1242,6 +1355,16 @@ struct listener::impl {
                 co_return;
             }
             parser.body_limit(body_limit);
+            // Room for the body in the global budget, held until the request is answered.
+            body_reservation reserved(body_in_flight);
+            if (!parser.is_done()) {
+                auto const length = parser.content_length();
+                if (!reserved.take(length ? *length : body_limit, options.body_budget)) {
+                    log(LogLevel::warning, "body budget exhausted: answering 503");
+                    co_await send_error(stream, 503, "Too many request bodies in flight, retry later", version, false);
+                    co_return;
+                }
+            }
             if (!parser.is_done() && version >= 11 && iequals(head[http_::field::expect], "100-continue")) {
                 auto const ec = co_await write_text(stream, "HTTP/1.1 100 Continue\r\n\r\n");
                 if (ec) co_return;
@@ -1264,7 +1387,7 @@ struct listener::impl {
 
             auto request = parser.release();
             if (st.draining) request.keep_alive(false);
-            bool const keep = co_await dispatch_request(st, stream, buffer, request);
+            bool const keep = co_await dispatch_request(st, stream, buffer, request, admission);
             if (!keep) co_return;
         }
     }
@@ -1318,10 +1441,38 @@ struct listener::impl {
                                      unsigned version, bool keep_alive) {
         http_::response<http_::string_body> res{static_cast<http_::status>(status), version};
         res.set(http_::field::content_type, "application/json");
+        add_retry_after(res.base(), status);
         res.keep_alive(keep_alive);
         res.body() = error_body(status_code_name(status), message);
         res.prepare_payload();
         co_return co_await send(stream, res);
+    }
+
+    // Whether ServerOptions::header_check runs on this request: the ChatKit endpoint and the routes,
+    // CORS preflights excepted (a browser sends them without credentials).
+    bool is_checked(http_::request_header<> const& head) const {
+        if (head.method() == http_::verb::options && head.find(http_::field::origin) != head.end() &&
+            head.find(http_::field::access_control_request_method) != head.end())
+            return false;
+        std::string_view const target = head.target();
+        return target.substr(0, target.find('?')) == options.chatkit_path || route_for(target) != nullptr;
+    }
+
+    // The answer to a request the header check refused; closes the connection (the body is unread).
+    // An allowed origin gets its CORS headers, so the page can read the 401.
+    template <class Stream>
+    asio::awaitable<void> send_refusal(Stream& stream, rejection const& refused, http_::request_header<> const& head,
+                                       unsigned version) {
+        http_::response<http_::string_body> res{static_cast<http_::status>(refused.status), version};
+        res.set(http_::field::content_type, "application/json");
+        if (!refused.www_authenticate.empty()) res.set(http_::field::www_authenticate, refused.www_authenticate);
+        std::string_view const origin = head[http_::field::origin];
+        if (!origin.empty() && origin_allowed(origin)) add_cors(res.base(), origin);
+        add_retry_after(res.base(), refused.status);
+        res.keep_alive(false);
+        res.body() = refused.body;
+        res.prepare_payload();
+        co_await send(stream, res);
     }
 
     bool origin_allowed(std::string_view origin) const {
@@ -1346,7 +1497,7 @@ struct listener::impl {
 
     template <class Stream>
     asio::awaitable<bool> dispatch_request(session_state& st, Stream& stream, beast::flat_buffer& buffer,
-                                           http_::request<http_::string_body>& req) {
+                                           http_::request<http_::string_body>& req, std::any const& admission) {
         std::string_view const target = req.target();
         std::string_view const path = target.substr(0, target.find('?'));
         std::string_view const origin = req[http_::field::origin];
@@ -1370,7 +1521,7 @@ struct listener::impl {
         }
 
         if (auto const* route = route_for(target))
-            co_return co_await serve_route(st, stream, *route, req, origin, cors_allowed);
+            co_return co_await serve_route(st, stream, *route, req, origin, cors_allowed, admission);
 
         if (path == options.chatkit_path) {
             ServeOptions const* serve_options = &options.serve;
@@ -1385,6 +1536,7 @@ struct listener::impl {
             info.target = target;
             info.remote_endpoint = st.remote;
             info.fields = &req.base();
+            if (options.header_check) info.admission = &admission;
             stream_transport<Stream> transport(stream);
             request_line const line{method, version, keep_alive};
             co_return co_await serve_core(transport, buffer, info, req.body(), line, handler, *serve_options);
@@ -1427,30 +1579,22 @@ struct listener::impl {
     template <class Stream>
     asio::awaitable<bool> serve_route(session_state& st, Stream& stream, Route const& route,
                                       http_::request<http_::string_body>& req, std::string_view origin,
-                                      bool cors_allowed) {
+                                      bool cors_allowed, std::any const& admission) {
         RequestInfo info;
         info.method = req.method();
         info.target = req.target();
         info.remote_endpoint = st.remote;
         info.fields = &req.base();
+        if (options.header_check) info.admission = &admission;
         RouteRequest request{&info, req.body()};
         RouteResponse answer;
         try {
             answer = co_await route.handler(request);
-        } catch (HttpError const& e) {
-            answer = RouteResponse::error(e.status(), e.message());
-            if (!e.www_authenticate().empty()) answer.headers.emplace_back("WWW-Authenticate", e.www_authenticate());
-        } catch (Error const& e) {
-            unsigned const status = http_status(e.code());
-            if (status >= 500) log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
-            answer = RouteResponse::json(status, error_body(client_code(e.code()), client_message(e)));
-        } catch (boost::system::system_error const& e) {
-            if (e.code() == asio::error::operation_aborted) throw;
-            log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
-            answer = RouteResponse::error(500, "Internal server error");
-        } catch (std::exception const& e) {
-            log(LogLevel::error, std::string("route ") + route.prefix + " failed: " + e.what());
-            answer = RouteResponse::error(500, "Internal server error");
+        } catch (...) {
+            auto refused = current_rejection("route " + route.prefix, logger());
+            answer = RouteResponse::json(refused.status, std::move(refused.body));
+            if (!refused.www_authenticate.empty())
+                answer.headers.emplace_back("WWW-Authenticate", std::move(refused.www_authenticate));
         }
         http_::response<http_::string_body> res{static_cast<http_::status>(answer.status), req.version()};
         res.set(http_::field::content_type, answer.content_type);

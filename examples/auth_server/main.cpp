@@ -298,6 +298,11 @@ int main(int argc, char** argv) {
             return ctx;
         };
         //]
+        //[header_check
+        // The token is checked on the header, before the body is read: an unauthenticated client
+        // is answered 401 without the server buffering its body. The factory reuses the claims.
+        options.header_check = [&authenticator](http::RequestInfo const& request) { return authenticator->admit(request); };
+        //]
         http::Server<auth_server::Context> server(app, options, factory);
         //[jwks_cache
         std::shared_ptr<auth::JwksCache> jwks;

@@ -3,7 +3,9 @@
 #include <chatkit/agents/chatkit.hpp>
 #include <chatkit/protocol/json.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <mutex>
 #include <set>
 
 namespace chatkit::agents {
@@ -307,6 +309,40 @@ ContentPart attachment_description(Attachment const& attachment) {
     text.text = std::string("The user attached ") + (attachment.type == AttachmentType::image ? "an image" : "a file") +
                 ": " + attachment.name + " (" + attachment.mime_type + "). Its content is not available to you.";
     return text;
+}
+
+ContentPart attachment_left_out(Attachment const& attachment) {
+    InputText text;
+    text.text = std::string("The user attached ") + (attachment.type == AttachmentType::image ? "an image" : "a file") +
+                ": " + attachment.name + " (" + attachment.mime_type +
+                "). It was left out of this request: the attachments exceed its size budget.";
+    return text;
+}
+
+attachment_budgets::scope::scope(attachment_budgets& budgets, void const* key) : budgets_(budgets), key_(key) {
+    std::lock_guard lock(budgets_.mutex_);
+    ++budgets_.calls_[key_].open;
+}
+
+attachment_budgets::scope::~scope() {
+    std::lock_guard lock(budgets_.mutex_);
+    auto const it = budgets_.calls_.find(key_);
+    if (it != budgets_.calls_.end() && --it->second.open == 0) budgets_.calls_.erase(it);
+}
+
+bool attachment_budgets::exhausted(void const* key, std::size_t budget) const {
+    std::lock_guard lock(mutex_);
+    auto const it = calls_.find(key);
+    return budget == 0 || (it != calls_.end() && it->second.spent >= budget);
+}
+
+bool attachment_budgets::try_spend(void const* key, std::size_t bytes, std::size_t budget) {
+    std::lock_guard lock(mutex_);
+    auto const it = calls_.find(key);
+    if (it == calls_.end()) return bytes <= budget;
+    if (bytes > budget - std::min(budget, it->second.spent)) return false;
+    it->second.spent += bytes;
+    return true;
 }
 
 }  // namespace detail

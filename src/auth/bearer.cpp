@@ -192,7 +192,25 @@ BearerAuthenticator::BearerAuthenticator(JwtVerifier verifier, BearerOptions opt
 BearerAuthenticator::BearerAuthenticator(JwtVerifier verifier, std::shared_ptr<JwksCache> jwks, BearerOptions options)
     : verifier_(std::move(verifier)), jwks_(std::move(jwks)), options_(std::move(options)) {}
 
+namespace {
+
+// What BearerAuthenticator::admit leaves in RequestInfo::admission: the claims and who verified them.
+struct admitted_claims {
+    BearerAuthenticator const* authenticator;
+    Claims claims;
+};
+
+}  // namespace
+
+std::any BearerAuthenticator::admit(http::RequestInfo const& request) const {
+    return admitted_claims{this, authenticate(request)};
+}
+
 boost::system::result<Claims> BearerAuthenticator::try_authenticate(http::RequestInfo const& request) const {
+    if (request.admission) {
+        auto const* admitted = std::any_cast<admitted_claims>(request.admission);
+        if (admitted && admitted->authenticator == this) return admitted->claims;
+    }
     auto credential = extract_credential(request, options_);
     if (!credential) return credential.error();
     if (credential->source == CredentialSource::cookie)

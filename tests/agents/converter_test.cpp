@@ -334,6 +334,60 @@ TEST_CASE("converter: attachments reach the model through the application's load
     }
 }
 
+TEST_CASE("converter: one call gives the model at most the attachment budget, the latest messages first",
+          "[agents][converter]") {
+    auto text_file = [](std::string id) {
+        Attachment a;
+        a.id = std::move(id);
+        a.name = a.id + ".txt";
+        a.mime_type = "text/plain";
+        return a;
+    };
+    UserMessageItem older = user("msg_1", "older");
+    older.attachments = {text_file("atc_1"), text_file("atc_2")};
+    UserMessageItem newer = user("msg_2", "newer");
+    newer.attachments = {text_file("atc_3"), text_file("atc_4")};
+    std::vector<ThreadItem> items{older, newer};
+
+    std::vector<std::string> asked;
+    agents::AttachmentLoader<Ctx> loader =
+        [&](Attachment const& a, Ctx&) -> asio::awaitable<std::optional<agents::AttachmentBytes>> {
+        asked.push_back(a.id);
+        co_return agents::AttachmentBytes{"text/plain", std::string(1000, 'x'), a.name};
+    };
+    agents::ThreadItemConverter<Ctx> converter(loader);
+    CHECK(converter.attachment_budget() == 16 * 1024 * 1024);
+    converter.set_attachment_budget(2500);  // two files and a half
+    Ctx ctx;
+    auto input = to_wire(test::run(converter.to_agent_input(items, ctx)));
+    REQUIRE(input.size() == 2);
+    auto text_of = [&](std::size_t message, std::size_t part) {
+        return std::string(input.at(message).at("content").as_array().at(part).at("text").as_string());
+    };
+    // The newest message keeps both files; neither file of the older one fits in the 500 bytes left.
+    CHECK(text_of(1, 1).ends_with(std::string(1000, 'x')));
+    CHECK(text_of(1, 2).ends_with(std::string(1000, 'x')));
+    CHECK(text_of(0, 1).find("atc_1.txt (text/plain). It was left out of this request") != std::string::npos);
+    CHECK(text_of(0, 2).find("atc_2.txt (text/plain). It was left out of this request") != std::string::npos);
+    CHECK(asked == std::vector<std::string>{"atc_3", "atc_4", "atc_1", "atc_2"});
+    // The order of the model input is the thread's.
+    CHECK(text_of(0, 0) == "older");
+    CHECK(text_of(1, 0) == "newer");
+
+    // Once the budget is spent, the loader is not asked any more.
+    converter.set_attachment_budget(2000);
+    asked.clear();
+    input = to_wire(test::run(converter.to_agent_input(items, ctx)));
+    CHECK(asked == std::vector<std::string>{"atc_3", "atc_4"});
+    CHECK(text_of(0, 1).find("It was left out of this request") != std::string::npos);
+
+    // The budget is per call: the next call has it all again.
+    asked.clear();
+    auto again = to_wire(test::run(converter.to_agent_input(std::vector<ThreadItem>{newer}, ctx)));
+    CHECK(asked == std::vector<std::string>{"atc_3", "atc_4"});
+    CHECK(std::string(again.at(0).at("content").as_array().at(2).at("text").as_string()).ends_with("xxx"));
+}
+
 TEST_CASE("converter: load_recent_items gives the last N items of the thread, oldest first", "[agents][converter]") {
     InMemoryStore<Ctx> store;
     Ctx ctx;

@@ -6,16 +6,20 @@
   Header-borne bearer tokens are not affected.
 * two Authorization headers (or two auth cookies) answer 400, never first-wins;
 * a token carrying `aud` is refused when the server names no audience;
-* the store partition is issuer + sub: "alice" of one issuer does not see "alice" of another.
+* the store partition is issuer + sub: "alice" of one issuer does not see "alice" of another;
+* the token is checked on the header: a client without one is answered 401 at once, without the
+  server waiting for (or buffering) the body it announced, on /chatkit and on /attachments.
 
 Usage: security_auth.py PATH/TO/auth_server. Prints `N passed, M failed`; exits non-zero on failure.
 """
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 from example_support import Checks, start_server, stop_server, user_input
@@ -48,6 +52,25 @@ def request(base: str, path: str, body: bytes, headers: list[tuple[str, str]]) -
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def header_only(base: str, head: str) -> tuple[bytes, float]:
+    """Sends a request header announcing a large body, never the body; returns what came back
+    within 5 s and how long it took."""
+    u = urllib.parse.urlsplit(base)
+    with socket.create_connection((u.hostname, u.port), timeout=5) as s:
+        started = time.monotonic()
+        s.sendall(head.encode())
+        received = b""
+        try:
+            while b"\r\n\r\n" not in received:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except socket.timeout:
+            pass
+        return received, time.monotonic() - started
 
 
 def chatkit(base: str, body: dict, headers: list[tuple[str, str]]) -> tuple[int, bytes]:
@@ -112,6 +135,15 @@ with tempfile.TemporaryDirectory() as tmp:
         status, body = request(base, "/attachments", upload, [cookie, ("Content-Type", content_type), ("Origin", APP)])
         check(status == 200 and json.loads(body).get("name") == "note.txt",
               "multipart upload with the cookie + allowed Origin: 200")
+
+        for path in ("/chatkit", "/attachments"):
+            answer, took = header_only(base, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                             "Content-Length: 900000\r\n\r\n")
+            check(answer.startswith(b"HTTP/1.1 401") and b"WWW-Authenticate: Bearer" in answer and took < 3,
+                  f"no token, 900 kB body announced on {path}: 401 at once, the body never waited for")
+        answer, _ = header_only(base, "POST /chatkit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                      f"Authorization: Bearer {alice}\r\nContent-Length: 900000\r\n\r\n")
+        check(answer == b"", "with a valid token the server waits for the announced body")
 
         bob = issue(keys, "bob")
         status, body = chatkit(base, LIST, [("Authorization", "Bearer " + alice), ("Authorization", "Bearer " + bob), JSON])

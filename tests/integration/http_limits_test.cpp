@@ -1,5 +1,6 @@
 // The bundled listener's routing, limits and defences: health check, 404/405, 413, 431, 408, idle
-// timeout, connection cap, request smuggling, CORS, static files.
+// timeout, connection cap (oldest idle connection closed), body budget, header check, request
+// smuggling, CORS, static files.
 #include "http_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -124,29 +125,143 @@ TEST_CASE("slow clients get 408 and idle connections are closed", "[integration]
     }
 }
 
-TEST_CASE("connections over the cap are answered 503 and closed", "[integration][http]") {
+TEST_CASE("at the connection cap the connection idle the longest makes room; with none idle, 503",
+          "[integration][http]") {
     Fixture f([](chatkit::http::ServerOptions& o) { o.max_connections = 2; });
-    auto a = std::make_unique<Conn>(f.port());
-    Conn b(f.port());
-    a->send(get_request("/healthz"));
-    b.send(get_request("/healthz"));
-    CHECK(a->read_response().status == 200);
-    CHECK(b.read_response().status == 200);
 
-    Conn c(f.port());
-    auto const r = c.read_response();
-    CHECK(r.status == 503);
-    CHECK(r.json().at("error").at("code") == "unavailable");
-    CHECK(c.wait_closed());
+    SECTION("idle connections cannot lock clients out: the oldest idle one is closed") {
+        Conn a(f.port());
+        a.send(get_request("/healthz"));
+        CHECK(a.read_response().status == 200);  // kept alive, idle
+        std::this_thread::sleep_for(50ms);
+        Conn b(f.port());  // open, silent (idle too, but since later)
 
-    a.reset();  // one slot frees up
-    CHECK(eventually([&] {
-        try {
-            return exchange(f.port(), get_request("/healthz")).status == 200;
-        } catch (std::exception const&) {
-            return false;
-        }
-    }));
+        Conn c(f.port());
+        c.send(get_request("/healthz"));
+        CHECK(c.read_response().status == 200);
+        CHECK(a.wait_closed());
+
+        Conn d(f.port());  // now b is the oldest idle one
+        d.send(get_request("/healthz"));
+        CHECK(d.read_response().status == 200);
+        CHECK(b.wait_closed());
+        c.send(get_request("/healthz"));
+        CHECK(c.read_response().status == 200);  // the others still work
+    }
+    SECTION("connections with a request under way are never closed: the new one gets 503") {
+        Conn a(f.port());
+        Conn b(f.port());
+        a.send("GET /healthz HTTP/1.1\r\n");  // header unfinished: busy
+        b.send("GET /healthz HTTP/1.1\r\n");
+        std::this_thread::sleep_for(200ms);  // the server has read both first lines
+
+        Conn c(f.port());
+        auto const r = c.read_response();
+        CHECK(r.status == 503);
+        CHECK(r.header("Retry-After") == "1");
+        CHECK(r.json().at("error").at("code") == "unavailable");
+        CHECK(c.wait_closed());
+
+        a.send("Host: x\r\n\r\n");
+        b.send("Host: x\r\n\r\n");
+        CHECK(a.read_response().status == 200);
+        CHECK(b.read_response().status == 200);
+    }
+}
+
+TEST_CASE("the first request's header time counts from the accept, not from its first byte",
+          "[integration][http]") {
+    Fixture f([](chatkit::http::ServerOptions& o) { o.header_timeout = 1500ms; });
+    Conn conn(f.port());
+    auto const accepted = steady::now();
+    std::this_thread::sleep_for(1s);
+    conn.send("POST /chatkit HTTP/1.1\r\nHost: x\r\n");  // then nothing: slowloris
+    auto const r = conn.read_response(false, 5s);
+    CHECK(r.status == 408);
+    // 1.5 s after the accept, not 1.5 s after the first byte (2.5 s).
+    CHECK(steady::now() - accepted < 2200ms);
+    CHECK(conn.wait_closed());
+}
+
+TEST_CASE("request bodies share one budget: a body that does not fit is answered 503 before it is read",
+          "[integration][http]") {
+    Fixture f([](chatkit::http::ServerOptions& o) {
+        o.body_limit = 8000;
+        o.body_budget = 10000;
+    });
+    auto padded_list = [] {  // a valid request of about 6000 bytes
+        return request_body("threads.list", {}, json::object{{"pad", std::string(5900, 'x')}});
+    };
+    auto slow = std::make_unique<Conn>(f.port());
+    slow->send("POST /chatkit HTTP/1.1\r\nHost: x\r\nContent-Length: 6000\r\n\r\n{");  // holds 6000
+    std::this_thread::sleep_for(200ms);
+
+    SECTION("a second large body does not fit") {
+        Conn conn(f.port());
+        conn.send("POST /chatkit HTTP/1.1\r\nHost: x\r\nContent-Length: 6000\r\n\r\n");
+        auto const r = conn.read_response();
+        CHECK(r.status == 503);
+        CHECK(r.header("Retry-After") == "1");
+        CHECK(r.json().at("error").at("code") == "unavailable");
+        CHECK(conn.wait_closed());
+    }
+    SECTION("a chunked body counts as the body limit") {
+        Conn conn(f.port());
+        conn.send("POST /chatkit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+        CHECK(conn.read_response().status == 503);
+    }
+    SECTION("small bodies still fit, and a finished request gives its share back") {
+        CHECK(post(f.port(), request_body("threads.list", {})).status == 200);
+        CHECK(post(f.port(), padded_list()).status == 503);
+        slow.reset();
+        CHECK(eventually([&] { return post(f.port(), padded_list()).status == 200; }));
+        CHECK(post(f.port(), padded_list()).status == 200);  // and again: nothing leaked
+    }
+}
+
+TEST_CASE("header_check runs before the body is read; its refusal closes, its answer reaches the factory",
+          "[integration][http]") {
+    std::atomic<int> checks{0};
+    Fixture f([&checks](chatkit::http::ServerOptions& o) {
+        o.cors.allowed_origins = {"https://app.example"};
+        o.header_check = [&checks](chatkit::http::RequestInfo const& info) -> std::any {
+            ++checks;
+            CHECK(info.request == nullptr);
+            CHECK(info.admission == nullptr);
+            if (info.header("Authorization") != "Bearer good")
+                throw chatkit::http::HttpError(401, "Missing credentials", "Bearer realm=\"chatkit\"");
+            return std::string("checked-user");
+        };
+    });
+
+    SECTION("refused on the header alone: no body is waited for") {
+        Conn conn(f.port());
+        conn.send("POST /chatkit HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nContent-Length: 500000\r\n\r\n");
+        auto const started = steady::now();
+        auto const r = conn.read_response(false, 5s);
+        CHECK(steady::now() - started < 3s);  // the body timeout is 30 s
+        CHECK(r.status == 401);
+        CHECK(r.header("WWW-Authenticate") == "Bearer realm=\"chatkit\"");
+        CHECK(r.header("Access-Control-Allow-Origin") == "https://app.example");
+        CHECK(r.json().at("error").at("message") == "Missing credentials");
+        CHECK_FALSE(r.keep_alive);
+        CHECK(conn.wait_closed());
+    }
+    SECTION("accepted: the context factory sees what the check returned") {
+        json::object params;
+        params["input"] = user_input("meta");
+        auto const r = post(f.port(), request_body("threads.create", params), "Authorization: Bearer good\r\n");
+        CHECK(r.status == 200);
+        CHECK(r.body.find("user=checked-user ") != std::string::npos);
+    }
+    SECTION("health checks and CORS preflights are not checked") {
+        CHECK(exchange(f.port(), get_request("/healthz")).status == 200);
+        auto const preflight = exchange(f.port(), "OPTIONS /chatkit HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n"
+                                                  "Access-Control-Request-Method: POST\r\n\r\n");
+        CHECK(preflight.status == 204);
+        CHECK(checks == 0);
+    }
+    CHECK(f.error_log().empty());
 }
 
 TEST_CASE("request smuggling variants answer 400 and close without running the smuggled request",

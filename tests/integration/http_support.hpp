@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <any>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -248,13 +249,16 @@ private:
 };
 
 /// The context factory of the tests: `X-Reject` → 401 (HttpError), `X-Forbid` → 403 (chatkit::Error);
-/// otherwise the user comes from the `session` cookie and the page from the body's metadata.
+/// otherwise the user comes from the header check's answer, else the `session` cookie, and the page
+/// from the body's metadata.
 inline TestContext make_context(chatkit::http::RequestInfo const& info) {
     if (!info.header("X-Reject").empty())
         throw chatkit::http::HttpError(401, "Missing credentials", "Bearer realm=\"chatkit\"");
     if (!info.header("X-Forbid").empty()) chatkit::throw_error(chatkit::error::forbidden, "Not allowed");
     TestContext ctx;
     ctx.user = std::string(info.cookie("session").value_or("anonymous"));
+    // A header check (ServerOptions::header_check) that returned a user name decides the user.
+    if (auto const* checked = info.admission ? std::any_cast<std::string>(info.admission) : nullptr) ctx.user = *checked;
     if (info.request) {
         auto const* page = info.request->metadata.if_contains("page");
         if (page && page->is_string()) ctx.page = std::string(page->as_string());

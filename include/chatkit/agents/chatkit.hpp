@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -291,6 +292,40 @@ CHATKIT_API std::vector<Item> sdk_hidden_context_to_input(SDKHiddenContextItem c
 CHATKIT_API std::vector<Item> generated_image_to_input(GeneratedImageItem const& item);
 CHATKIT_API ContentPart attachment_bytes_to_content(Attachment const& attachment, AttachmentBytes const& bytes);
 CHATKIT_API ContentPart attachment_description(Attachment const& attachment);
+CHATKIT_API ContentPart attachment_left_out(Attachment const& attachment);
+
+/// The attachment bytes each open `to_agent_input` call has given the model, per request context
+/// (keyed by its address), so that one call's total stays within the converter's budget while one
+/// converter serves concurrent requests. Thread-safe.
+class CHATKIT_API attachment_budgets {
+public:
+    /// Marks a call for `key` open until destroyed (calls for the same key share one total).
+    class scope {
+    public:
+        scope(attachment_budgets& budgets, void const* key);
+        ~scope();
+        scope(scope const&) = delete;
+        scope& operator=(scope const&) = delete;
+
+    private:
+        attachment_budgets& budgets_;
+        void const* key_;
+    };
+
+    /// Whether nothing more fits for `key`.
+    bool exhausted(void const* key, std::size_t budget) const;
+    /// Adds `bytes` to `key`'s total when it stays within `budget` (outside any call, only checks
+    /// `bytes` against `budget`).
+    bool try_spend(void const* key, std::size_t bytes, std::size_t budget);
+
+private:
+    struct call {
+        std::size_t spent = 0;
+        int open = 0;
+    };
+    mutable std::mutex mutex_;
+    std::map<void const*, call> calls_;
+};
 }  // namespace detail
 
 /// Python `json.dumps` text of a JSON value (`", "` and `": "` separators, non-ASCII escaped), the
@@ -308,14 +343,23 @@ public:
     explicit ThreadItemConverter(AttachmentLoader<Ctx> loader) : loader_(std::move(loader)) {}
     virtual ~ThreadItemConverter() = default;
 
-    /// Converts `items` (oldest first) in order. Only the last item counts as the last message
-    /// (its quoted text is sent).
+    /// Converts `items` (oldest first); the result keeps their order. Only the last item counts as
+    /// the last message (its quoted text is sent). The hooks are called newest item first, so the
+    /// attachment budget goes to the latest messages.
     boost::asio::awaitable<std::vector<Item>> to_agent_input(std::vector<ThreadItem> const& items, Ctx& ctx);
+
+    /// Most attachment bytes (as the loader returns them, before base64) one `to_agent_input` call
+    /// gives the model; 16 MiB by default. Attachments beyond it (older ones first) are described
+    /// in text instead, and once nothing fits the loader is not called any more. It also caps one
+    /// attachment converted outside `to_agent_input`.
+    void set_attachment_budget(std::size_t bytes) noexcept { attachment_budget_ = bytes; }
+    /// The attachment budget.
+    std::size_t attachment_budget() const noexcept { return attachment_budget_; }
 
     virtual boost::asio::awaitable<std::vector<Item>> user_message_to_input(UserMessageItem const& item,
                                                                             bool is_last_message, Ctx& ctx);
-    /// One attachment as a content part: its bytes through the loader when one is set and it can read
-    /// them, otherwise a text description (name and type).
+    /// One attachment as a content part: its bytes through the loader when one is set, it can read
+    /// them and they fit the attachment budget, otherwise a text description (name and type).
     virtual boost::asio::awaitable<ContentPart> attachment_to_message_content(Attachment const& attachment, Ctx& ctx);
     /// One @-mention as context for the model. The default throws `error::not_implemented`.
     virtual boost::asio::awaitable<ContentPart> tag_to_message_content(UserMessageTagContent const& tag, Ctx& ctx);
@@ -334,6 +378,8 @@ public:
 
 protected:
     AttachmentLoader<Ctx> loader_;
+    std::size_t attachment_budget_ = 16 * 1024 * 1024;
+    std::shared_ptr<detail::attachment_budgets> budgets_ = std::make_shared<detail::attachment_budgets>();
 };
 
 /// The last `limit` items of a thread, oldest first (hidden ones included): the history window a

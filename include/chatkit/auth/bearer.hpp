@@ -7,6 +7,7 @@
 #include <chatkit/config.hpp>
 #include <chatkit/http/serve.hpp>
 
+#include <any>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -94,10 +95,17 @@ public:
     BearerAuthenticator(JwtVerifier verifier, std::shared_ptr<JwksCache> jwks, BearerOptions options = {});
 
     /// The verified claims of the request's token. A cookie-borne token must also pass
-    /// `check_cookie_request`.
+    /// `check_cookie_request`. When `admit` of this authenticator already ran on the request's
+    /// header (`RequestInfo::admission`), its claims are returned without verifying again.
     /// @throws http::HttpError 401 (see `unauthorized`) when there is no valid token, 400 for two
     ///         credentials, 403 for a cross-site cookie request.
     Claims authenticate(http::RequestInfo const& request) const;
+
+    /// The header check of `http::Server` (`ServerOptions::header_check`): authenticates the
+    /// request's header before its body is read, throwing like `authenticate`, and returns the
+    /// claims in the form `authenticate` later finds in `RequestInfo::admission`. With it an
+    /// unauthenticated client is answered without the server ever buffering its body.
+    std::any admit(http::RequestInfo const& request) const;
 
     /// Same, without throwing.
     boost::system::result<Claims> try_authenticate(http::RequestInfo const& request) const;

@@ -7,10 +7,12 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include <any>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,19 @@
 namespace chatkit::http {
 
 namespace beast = boost::beast;
+
+struct RequestInfo;
+
+/// A check of a request's header, run by `http::Server` before the body is read (see
+/// `ServerOptions::header_check`). `RequestInfo::request` is null. Throw `HttpError` (or
+/// `chatkit::Error`) to refuse the request: the answer is sent at once and the connection closed,
+/// without reading the body. The value returned (verified claims, say; an empty `std::any` is fine)
+/// is handed to the context factory and the route handlers of the same request as
+/// `RequestInfo::admission`, so they need not repeat the work.
+///
+/// It runs on the connection's strand, may be called concurrently for different connections, and
+/// must not block (it delays every request on its thread).
+using HeaderCheck = std::function<std::any(RequestInfo const&)>;
 
 /// Options of one `http::serve` call (one ChatKit request on a stream the application owns).
 struct ServeOptions {
@@ -92,8 +107,9 @@ struct ServerOptions {
     std::uint32_t header_limit = 8 * 1024;
     /// Largest request body; larger answers 413.
     std::uint64_t body_limit = 1024 * 1024;
-    /// Time allowed to receive a request header, from its first byte (or from the connection for
-    /// the first request); slower clients get 408 and are closed (slowloris).
+    /// Time allowed to receive a request header: the first request's counts from the accept (the
+    /// TLS handshake and the wait for its first byte included), a later request's from its first
+    /// byte. Slower clients get 408 and are closed (slowloris); one that sent nothing is closed.
     std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
     /// Time allowed to receive a request body; slower clients get 408 and are closed.
     std::chrono::milliseconds body_timeout = std::chrono::seconds(30);
@@ -101,8 +117,19 @@ struct ServerOptions {
     std::chrono::milliseconds idle_timeout = std::chrono::seconds(75);
     /// Time allowed for a TLS handshake.
     std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
-    /// Connections served at once; one more is answered 503 and closed.
+    /// Connections served at once. When a new connection arrives at the cap, the connection idle the
+    /// longest (kept alive between requests, or open without having sent a request) is closed to
+    /// make room; when none is idle, the new one is answered 503 (`Retry-After: 1`) and closed.
     std::size_t max_connections = 512;
+    /// Request bytes all connections together may hold in memory while bodies are read and their
+    /// requests run (a body counts from its `Content-Length`, or its route's body limit when
+    /// chunked, until its request is answered). A request that does not fit is answered 503
+    /// (`Retry-After: 1`) before its body is read, and the connection is closed.
+    std::uint64_t body_budget = 64 * 1024 * 1024;
+    /// Runs on the header of every request to the ChatKit endpoint and to the routes (CORS
+    /// preflights excepted), before the body is read: an authentication check here means an
+    /// unauthenticated client can never make the server buffer a body. Unset: no check.
+    HeaderCheck header_check;
     /// How long `stop()` lets running requests (streams) finish before cancelling them.
     std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
 

@@ -11,6 +11,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include <any>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -69,6 +70,9 @@ struct CHATKIT_API RequestInfo {
     ChatKitRequest const* request = nullptr;
     /// The request header fields (null means none).
     beast::http::fields const* fields = nullptr;
+    /// What `ServerOptions::header_check` returned for this request (null when no check ran, as
+    /// with `http::serve` on an application's own listener, and during the check itself).
+    std::any const* admission = nullptr;
 
     /// The request header fields.
     beast::http::fields const& headers() const noexcept;

@@ -62,35 +62,39 @@ boost::asio::awaitable<std::vector<ThreadItem>> load_recent_items(Store<Ctx>& st
 template <class Ctx>
 boost::asio::awaitable<std::vector<Item>> ThreadItemConverter<Ctx>::to_agent_input(std::vector<ThreadItem> const& items,
                                                                                   Ctx& ctx) {
-    std::vector<Item> out;
-    for (std::size_t i = 0; i < items.size(); ++i) {
+    detail::attachment_budgets::scope const budget_scope(*budgets_, &ctx);
+    // Newest first, so the attachment budget favours the latest messages; assembled oldest first.
+    std::vector<std::vector<Item>> converted(items.size());
+    for (std::size_t i = items.size(); i-- > 0;) {
         ThreadItem const& item = items[i];
         bool const is_last = i + 1 == items.size();
-        std::vector<Item> converted;
+        auto& into = converted[i];
         if (auto const* user = std::get_if<UserMessageItem>(&item))
-            converted = co_await user_message_to_input(*user, is_last, ctx);
+            into = co_await user_message_to_input(*user, is_last, ctx);
         else if (auto const* assistant = std::get_if<AssistantMessageItem>(&item))
-            converted = co_await assistant_message_to_input(*assistant);
+            into = co_await assistant_message_to_input(*assistant);
         else if (auto const* call = std::get_if<ClientToolCallItem>(&item))
-            converted = co_await client_tool_call_to_input(*call);
+            into = co_await client_tool_call_to_input(*call);
         else if (auto const* eot = std::get_if<EndOfTurnItem>(&item))
-            converted = co_await end_of_turn_to_input(*eot);
+            into = co_await end_of_turn_to_input(*eot);
         else if (auto const* widget = std::get_if<WidgetItem>(&item))
-            converted = co_await widget_to_input(*widget);
+            into = co_await widget_to_input(*widget);
         else if (auto const* workflow = std::get_if<WorkflowItem>(&item))
-            converted = co_await workflow_to_input(*workflow);
+            into = co_await workflow_to_input(*workflow);
         else if (auto const* task_item = std::get_if<TaskItem>(&item))
-            converted = co_await task_to_input(*task_item);
+            into = co_await task_to_input(*task_item);
         else if (auto const* structured = std::get_if<StructuredInputItem>(&item))
-            converted = co_await structured_input_to_input(*structured);
+            into = co_await structured_input_to_input(*structured);
         else if (auto const* hidden = std::get_if<HiddenContextItem>(&item))
-            converted = co_await hidden_context_to_input(*hidden);
+            into = co_await hidden_context_to_input(*hidden);
         else if (auto const* sdk_hidden = std::get_if<SDKHiddenContextItem>(&item))
-            converted = co_await sdk_hidden_context_to_input(*sdk_hidden);
+            into = co_await sdk_hidden_context_to_input(*sdk_hidden);
         else if (auto const* image = std::get_if<GeneratedImageItem>(&item))
-            converted = co_await generated_image_to_input(*image);
-        for (auto& c : converted) out.push_back(std::move(c));
+            into = co_await generated_image_to_input(*image);
     }
+    std::vector<Item> out;
+    for (auto& part : converted)
+        for (auto& c : part) out.push_back(std::move(c));
     co_return out;
 }
 
@@ -116,8 +120,13 @@ template <class Ctx>
 boost::asio::awaitable<ContentPart> ThreadItemConverter<Ctx>::attachment_to_message_content(Attachment const& attachment,
                                                                                           Ctx& ctx) {
     if (loader_) {
+        if (budgets_->exhausted(&ctx, attachment_budget_)) co_return detail::attachment_left_out(attachment);
         std::optional<AttachmentBytes> bytes = co_await loader_(attachment, ctx);
-        if (bytes) co_return detail::attachment_bytes_to_content(attachment, *bytes);
+        if (bytes) {
+            if (!budgets_->try_spend(&ctx, bytes->bytes.size(), attachment_budget_))
+                co_return detail::attachment_left_out(attachment);
+            co_return detail::attachment_bytes_to_content(attachment, *bytes);
+        }
     }
     co_return detail::attachment_description(attachment);
 }
