@@ -840,6 +840,7 @@ TEST_CASE_METHOD(AttachmentsFixture, "ServerLimits bound the lists a request car
     CHECK(server.limits().max_attachments_per_message == 16);
     CHECK(server.limits().max_page_limit == 100);
     std::vector<std::string> ids;
+    ids.reserve(4);
     for (int i = 0; i < 4; ++i) ids.emplace_back(create_attachment("text/plain").json.at("id").as_string());
     auto message_with = [](std::vector<std::string> const& attachment_ids) {
         json::value body = test::create_request("see attachments");
