@@ -9,9 +9,9 @@
 //
 // The events are the ones bench/run.sh's scenarios stream (CONTRACT.md §2): a text delta, the
 // final `thread.item.done` of a 32-delta message, and `thread.created`. Results: docs/performance.md.
-#include <chatkit/memory_store.hpp>
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/memory_store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -12,7 +12,7 @@
 // Every measured call goes through SqliteStore, as a server makes it: a coroutine on an io_context
 // awaits the store, which runs the statement on its own thread and resumes the coroutine. The
 // `backend` variants call the compiled core directly, to show what the thread hop costs.
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <benchmark/benchmark.h>
 

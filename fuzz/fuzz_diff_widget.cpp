@@ -6,9 +6,9 @@
 // root the way a client applies them, give the second root (nulls stripped) — checked when every
 // streaming-text id is unique. Text a client only sees in the final item (a streaming-text node without
 // an id, or one inside a single-component `children` such as Transition's) is left out of the check.
-#include <chatkit/error.hpp>
+#include <chatkit/core/error.hpp>
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/widgets.hpp>
+#include <chatkit/server/widgets.hpp>
 
 #include <boost/json.hpp>
 

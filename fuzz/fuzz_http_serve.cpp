@@ -5,9 +5,9 @@
 // never carries the `internal` code (that would be a server bug, not bad input). A request with an
 // `X-Fuzz-Disconnect` header is served with the client already gone (the disconnect watcher path).
 #include <chatkit/http/serve.hpp>
-#include <chatkit/memory_store.hpp>
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/server.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/store/memory_store.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -4,7 +4,7 @@
 // chatkit::parse_json and from_json<T>; a reader may only fail with chatkit::Error(invalid_request).
 // A value that was read must survive a round trip: to_json (store form), chatkit::serialize,
 // parse_json and from_json<T> again give a value that writes the same text.
-#include <chatkit/error.hpp>
+#include <chatkit/core/error.hpp>
 #include <chatkit/protocol/json.hpp>
 
 #include <cstddef>

@@ -1,13 +1,13 @@
-// Fuzz target: chatkit::parse_media_type (include/chatkit/media_type.hpp) and the attachment
+// Fuzz target: chatkit::parse_media_type (include/chatkit/core/media_type.hpp) and the attachment
 // download answer built from whatever media type a store holds.
 //
 // Oracle: an accepted media type's essence is lower-case `type/subtype` made of RFC 9110 tchars,
 // re-parses to itself, and carries no control character or comma; a refusal always says why.
 // Whatever the stored type, `detail::content_response` writes only header values a response may
 // carry (no CR, LF or NUL) and a Content-Type that is a canonical essence.
-#include <chatkit/attachments/local_store.hpp>
+#include <chatkit/core/media_type.hpp>
 #include <chatkit/http/route.hpp>
-#include <chatkit/media_type.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 //
 // Any input must either parse or be rejected with chatkit::Error(invalid_request); the non-throwing
 // form must agree with the throwing one; a parsed request keeps a known type.
-#include <chatkit/error.hpp>
+#include <chatkit/core/error.hpp>
 #include <chatkit/protocol/json.hpp>
 
 #include <cstddef>

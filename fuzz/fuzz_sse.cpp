@@ -1,10 +1,10 @@
-// Fuzz target: the sans-io SSE decoder (chatkit::net::SseDecoder, include/chatkit/net/sse.hpp).
+// Fuzz target: the sans-io SSE decoder (chatkit::net::SseDecoder, include/chatkit/core/sse.hpp).
 //
 // The first byte picks how the rest is cut into `feed` calls (1 to 16 bytes, or all at once). A
 // streaming decoder must not care where reads end: the events (and the retry, last id and comment
 // count) of the chunked run equal those of a single feed, and a size-limit SseError happens in both
 // runs or in neither.
-#include <chatkit/net/sse.hpp>
+#include <chatkit/core/sse.hpp>
 
 #include <cstddef>
 #include <cstdint>

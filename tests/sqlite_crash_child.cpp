@@ -7,7 +7,7 @@
 // newline to stdout (unbuffered) right after its add_thread_item completed. The test SIGKILLs it at
 // random moments and then checks that every id it printed is in the database. It stops by itself
 // after MAX_ITEMS items (default 100000) so that it never runs unbounded.
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -22,13 +22,13 @@
 // Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
 #include "../common/cli.hpp"
 
-#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/chatkit/bridge.hpp>
+#include <chatkit/agents/chatkit/transcriber.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
-#include <chatkit/agents/openai_transcriber.hpp>
 #include <chatkit/http/server.hpp>
-#include <chatkit/server.hpp>
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <cstdint>
 #include <iostream>

@@ -4,10 +4,10 @@
 // an attachment store that only lets owners delete their attachments.
 #pragma once
 
-#include <chatkit/auth/bearer.hpp>
-#include <chatkit/server.hpp>
-#include <chatkit/store.hpp>
-#include <chatkit/streaming.hpp>
+#include <chatkit/http/bearer.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/server/streaming.hpp>
+#include <chatkit/store/store.hpp>
 
 #include <string>
 #include <utility>

@@ -10,13 +10,13 @@
 #include "../common/cli.hpp"
 #include "app.hpp"
 
-#include <chatkit/attachments/local_store.hpp>
-#include <chatkit/attachments/routes.hpp>
-#include <chatkit/auth/bearer.hpp>
 #include <chatkit/auth/jwks.hpp>
 #include <chatkit/auth/jwt.hpp>
+#include <chatkit/http/attachment_routes.hpp>
+#include <chatkit/http/bearer.hpp>
 #include <chatkit/http/server.hpp>
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <boost/json/serialize.hpp>
 

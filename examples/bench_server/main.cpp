@@ -14,10 +14,10 @@
 #include "../common/cli.hpp"
 
 #include <chatkit/http/server.hpp>
-#include <chatkit/memory_store.hpp>
-#include <chatkit/server.hpp>
-#include <chatkit/sqlite/store.hpp>
-#include <chatkit/streaming.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/server/streaming.hpp>
+#include <chatkit/store/memory_store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>

@@ -1,6 +1,6 @@
 #include "app.hpp"
 
-#include <chatkit/widgets.hpp>
+#include <chatkit/server/widgets.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>

@@ -4,7 +4,7 @@
 // the Python reference's (the golden transcripts of the conformance kit).
 #pragma once
 
-#include <chatkit/server.hpp>
+#include <chatkit/server/server.hpp>
 
 #include <mutex>
 #include <string>

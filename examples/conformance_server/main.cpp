@@ -12,8 +12,8 @@
 #include "../common/cli.hpp"
 
 #include <chatkit/http/server.hpp>
-#include <chatkit/memory_store.hpp>
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/memory_store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <memory>
 

@@ -13,7 +13,7 @@
 #include "../common/cli.hpp"
 
 #include <chatkit/http/serve.hpp>
-#include <chatkit/memory_store.hpp>
+#include <chatkit/store/memory_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

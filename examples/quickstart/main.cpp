@@ -28,18 +28,18 @@
 // CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
 
-#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/chatkit/bridge.hpp>
+#include <chatkit/agents/chatkit/transcriber.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
-#include <chatkit/agents/openai_transcriber.hpp>
-#include <chatkit/attachments/local_store.hpp>
-#include <chatkit/attachments/routes.hpp>
+#include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/http/server.hpp>
-#include <chatkit/server.hpp>
-#include <chatkit/sqlite/store.hpp>
-#include <chatkit/streaming.hpp>
-#include <chatkit/widgets.hpp>
-#include <chatkit/widgets/builders.hpp>
+#include <chatkit/protocol/widget_builders.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/server/streaming.hpp>
+#include <chatkit/server/widgets.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

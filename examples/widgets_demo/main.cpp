@@ -1,6 +1,6 @@
 // widgets_demo: builds a widget with the typed builders and prints its JSON.
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/widgets/builders.hpp>
+#include <chatkit/protocol/widget_builders.hpp>
 
 #include <iostream>
 

@@ -1,19 +1,19 @@
-// chatkit-cpp: the umbrella header (everything except chatkit/sqlite/ and chatkit/http/).
+// chatkit-cpp: the umbrella header (everything except chatkit/store/sqlite/, chatkit/agents/ and chatkit/http/).
 #pragma once
 
-#include <chatkit/attachments/local_store.hpp>
-#include <chatkit/config.hpp>
-#include <chatkit/error.hpp>
-#include <chatkit/event_sink.hpp>
-#include <chatkit/ids.hpp>
-#include <chatkit/media_type.hpp>
-#include <chatkit/limits.hpp>
-#include <chatkit/logging.hpp>
-#include <chatkit/memory_store.hpp>
-#include <chatkit/protocol.hpp>
-#include <chatkit/response.hpp>
-#include <chatkit/server.hpp>
-#include <chatkit/store.hpp>
-#include <chatkit/streaming.hpp>
-#include <chatkit/transcriber.hpp>
-#include <chatkit/widgets.hpp>
+#include <chatkit/core/config.hpp>
+#include <chatkit/core/error.hpp>
+#include <chatkit/core/ids.hpp>
+#include <chatkit/core/logging.hpp>
+#include <chatkit/core/media_type.hpp>
+#include <chatkit/protocol/protocol.hpp>
+#include <chatkit/server/event_sink.hpp>
+#include <chatkit/server/limits.hpp>
+#include <chatkit/server/response.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/server/streaming.hpp>
+#include <chatkit/server/transcriber.hpp>
+#include <chatkit/server/widgets.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
+#include <chatkit/store/memory_store.hpp>
+#include <chatkit/store/store.hpp>

@@ -2,7 +2,7 @@
 // (AGENTS.md §1.11, with unique ids and both reasoning spellings mapped to summary text).
 #pragma once
 
-#include <chatkit/ids.hpp>
+#include <chatkit/core/ids.hpp>
 
 #include <boost/json.hpp>
 

@@ -4,7 +4,7 @@
 #include "openai_common.hpp"
 
 #include <chatkit/agents/openai.hpp>
-#include <chatkit/net/http_client.hpp>
+#include <chatkit/http/client/http_client.hpp>
 
 #include <boost/json/parse.hpp>
 

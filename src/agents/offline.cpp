@@ -1,6 +1,6 @@
 // chatkit-cpp agents: ScriptedModel, DemoModel and OfflineProvider (no network).
 #include <chatkit/agents/offline.hpp>
-#include <chatkit/ids.hpp>
+#include <chatkit/core/ids.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <chatkit/agents/openai.hpp>
-#include <chatkit/net/sse.hpp>
+#include <chatkit/core/sse.hpp>
 
 #include <functional>
 #include <memory>

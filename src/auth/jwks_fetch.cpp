@@ -2,7 +2,7 @@
 // HTTPS with certificate and host-name verification and SNI, no redirects, timeouts, body cap).
 #include <chatkit/auth/jwks.hpp>
 
-#include <chatkit/net/http_client.hpp>
+#include <chatkit/http/client/http_client.hpp>
 
 #include <stdexcept>
 

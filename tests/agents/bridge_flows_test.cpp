@@ -4,7 +4,7 @@
 // (AGENTS.md §2.4 cases 1-4, 18 and §4.10 "Bridge").
 #include "bridge_support.hpp"
 
-#include <chatkit/response.hpp>
+#include <chatkit/server/response.hpp>
 
 #include <set>
 

@@ -2,7 +2,7 @@
 // ChatKit requests with an agent through stream_agent_response on a real ChatKitServer + InMemoryStore.
 #pragma once
 
-#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/chatkit/bridge.hpp>
 #include <chatkit/agents/offline.hpp>
 
 #include "support/test_support.hpp"

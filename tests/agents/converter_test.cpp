@@ -1,7 +1,7 @@
 // ThreadItemConverter: thread items become model input with the reference's model-visible texts
 // (AGENTS.md §2.3, edge cases 6-12 of §2.4), attachments through the application's loader, and the
 // history window read from a real store.
-#include <chatkit/agents/chatkit.hpp>
+#include <chatkit/agents/chatkit/bridge.hpp>
 
 #include "support/test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include "mock_llm.hpp"
 
 #include <chatkit/agents/openai.hpp>
-#include <chatkit/response.hpp>
+#include <chatkit/server/response.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 // cancellation, TLS verification.
 #include "mock_llm.hpp"
 
-#include <chatkit/net/http_client.hpp>
+#include <chatkit/http/client/http_client.hpp>
 
 #include <catch2/catch.hpp>
 

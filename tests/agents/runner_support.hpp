@@ -1,7 +1,7 @@
 // Helpers of the runner tests: a recording event sink, a test context, running a run to completion.
 #pragma once
 
-#include <chatkit/agents.hpp>
+#include <chatkit/agents/agents.hpp>
 
 #include "support/test_support.hpp"
 

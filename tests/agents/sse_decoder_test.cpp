@@ -1,5 +1,5 @@
 // SseDecoder: every framing rule of AGENTS.md §3.0, checked at every split point of the input.
-#include <chatkit/net/sse.hpp>
+#include <chatkit/core/sse.hpp>
 
 #include <catch2/catch.hpp>
 

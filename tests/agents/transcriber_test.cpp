@@ -5,11 +5,11 @@
 #include "mock_llm.hpp"
 #include "support/test_support.hpp"
 
-#include <chatkit/agents/openai_transcriber.hpp>
+#include <chatkit/agents/chatkit/transcriber.hpp>
+#include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
-#include <chatkit/memory_store.hpp>
-#include <chatkit/net/http_client.hpp>
 #include <chatkit/protocol/json.hpp>
+#include <chatkit/store/memory_store.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // SqliteStore: the shared store contract (on a file and on :memory:), tenancy, concurrency, bad data,
 // persistence and crash consistency.
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include "contract/store_contract.hpp"
 

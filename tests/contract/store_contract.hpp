@@ -7,7 +7,7 @@
 #include "support/test_support.hpp"
 
 #include <catch2/catch.hpp>
-#include <chatkit/ids.hpp>
+#include <chatkit/core/ids.hpp>
 
 #include <memory>
 

@@ -3,8 +3,8 @@
 // the attachment for the next sweep.
 #include "http_support.hpp"
 
-#include <chatkit/attachments/local_store.hpp>
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <catch2/catch.hpp>
 

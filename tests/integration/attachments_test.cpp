@@ -2,8 +2,8 @@
 // deletion and the sweep of abandoned uploads, over real loopback HTTP and a real directory.
 #include "http_support.hpp"
 
-#include <chatkit/attachments/local_store.hpp>
-#include <chatkit/attachments/routes.hpp>
+#include <chatkit/http/attachment_routes.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
 
 #include <catch2/catch.hpp>
 

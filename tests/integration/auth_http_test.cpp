@@ -5,8 +5,8 @@
 
 #include "../../examples/auth_server/app.hpp"
 
-#include <chatkit/auth/bearer.hpp>
-#include <chatkit/sqlite/store.hpp>
+#include <chatkit/http/bearer.hpp>
+#include <chatkit/store/sqlite/store.hpp>
 
 #include <catch2/catch.hpp>
 

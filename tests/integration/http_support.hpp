@@ -4,9 +4,9 @@
 #pragma once
 
 #include <chatkit/http/server.hpp>
-#include <chatkit/memory_store.hpp>
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/server.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/store/memory_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

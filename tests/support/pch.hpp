@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <chatkit/protocol.hpp>
+#include <chatkit/protocol/protocol.hpp>
 
 #include <boost/json.hpp>
 

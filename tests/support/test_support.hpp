@@ -1,9 +1,9 @@
 // Test helpers: running coroutines, a scriptable server, event parsing.
 #pragma once
 
-#include <chatkit/memory_store.hpp>
-#include <chatkit/server.hpp>
-#include <chatkit/widgets.hpp>
+#include <chatkit/server/server.hpp>
+#include <chatkit/server/widgets.hpp>
+#include <chatkit/store/memory_store.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -2,9 +2,9 @@
 // the Transcriber hook of ChatKitServer.
 #include "support/test_support.hpp"
 
-#include <chatkit/attachments/local_store.hpp>
+#include <chatkit/core/media_type.hpp>
 #include <chatkit/http/route.hpp>
-#include <chatkit/media_type.hpp>
+#include <chatkit/store/local_attachment_store.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 // request-context helpers (page context from metadata, chosen headers).
 #include "auth_test_keys.hpp"
 
-#include <chatkit/auth/bearer.hpp>
+#include <chatkit/http/bearer.hpp>
 #include <chatkit/protocol/json.hpp>
 
 #include <boost/beast/http/fields.hpp>

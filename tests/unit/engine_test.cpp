@@ -1,7 +1,7 @@
 // The streaming engine under cancellation and failing transports (PROTOCOL.md §6.6, checklist §10.1 items 1-5).
 #include "support/test_support.hpp"
 
-#include <chatkit/streaming.hpp>
+#include <chatkit/server/streaming.hpp>
 
 #include <catch2/catch.hpp>
 

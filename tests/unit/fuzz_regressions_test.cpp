@@ -1,9 +1,9 @@
 // Inputs found by the fuzzers in fuzz/ (docs/reliability.md), replayed against the fixed library.
 // Each case names its fuzz target and states the behaviour a user would see.
-#include <chatkit/error.hpp>
+#include <chatkit/core/error.hpp>
 #include <chatkit/protocol/items.hpp>
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/widgets.hpp>
+#include <chatkit/server/widgets.hpp>
 
 #include <catch2/catch.hpp>
 

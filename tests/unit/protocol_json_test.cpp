@@ -1,10 +1,10 @@
 // Behaviour tests of the protocol codec: byte-exact writers, pydantic-compatible readers, timestamps,
 // numbers, strings, URLs and base64. Golden payloads under tests/data/protocol were produced with the
 // Python reference (openai/chatkit-python 1.6.5, pydantic 2.13.4).
-#include <chatkit/ids.hpp>
+#include <chatkit/core/ids.hpp>
 #include <catch2/catch.hpp>
 
-#include <chatkit/protocol.hpp>
+#include <chatkit/protocol/protocol.hpp>
 
 #include <boost/json.hpp>
 

@@ -1,12 +1,12 @@
-// Typed widget builders (include/chatkit/widgets/builders.hpp). Expected strings are the reference's
+// Typed widget builders (include/chatkit/protocol/widget_builders.hpp). Expected strings are the reference's
 // `model_dump_json(exclude_none=True)` of the same typed widgets (chatkit-python, chatkit/widgets.py,
 // pydantic 2.13), byte for byte: the builders write the reference's key order whatever the order of
 // the setter calls.
 #include <catch2/catch.hpp>
 
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/widgets.hpp>
-#include <chatkit/widgets/builders.hpp>
+#include <chatkit/protocol/widget_builders.hpp>
+#include <chatkit/server/widgets.hpp>
 
 #include <boost/json/parse.hpp>
 

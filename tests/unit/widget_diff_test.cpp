@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <chatkit/protocol/json.hpp>
-#include <chatkit/widgets.hpp>
-#include <chatkit/widgets/builders.hpp>
+#include <chatkit/protocol/widget_builders.hpp>
+#include <chatkit/server/widgets.hpp>
 
 using namespace chatkit::widgets;
 using chatkit::WidgetRoot;

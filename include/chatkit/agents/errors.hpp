@@ -1,7 +1,7 @@
 // chatkit-cpp agents: the exceptions of the agent layer, all deriving from chatkit::agents::Error.
 #pragma once
 
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/json/value.hpp>
 

@@ -2,7 +2,7 @@
 // (input and output items, content parts) and their exact JSON wire codecs.
 #pragma once
 
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/array.hpp>

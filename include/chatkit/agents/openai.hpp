@@ -4,8 +4,8 @@
 #pragma once
 
 #include <chatkit/agents/model.hpp>
-#include <chatkit/logging.hpp>
-#include <chatkit/net/http_client.hpp>
+#include <chatkit/core/logging.hpp>
+#include <chatkit/http/client/http_client.hpp>
 
 #include <memory>
 #include <optional>

@@ -168,4 +168,4 @@ public:
 
 }  // namespace chatkit::agents
 
-#include <chatkit/impl/agents_runner.hpp>
+#include <chatkit/agents/impl/runner.hpp>

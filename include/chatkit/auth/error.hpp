@@ -1,7 +1,7 @@
 // chatkit-cpp auth: the error codes of token and key verification (one per failure).
 #pragma once
 
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>

@@ -4,7 +4,7 @@
 
 #include <chatkit/auth/jwt.hpp>
 #include <chatkit/auth/keys.hpp>
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

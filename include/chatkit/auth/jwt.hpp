@@ -4,7 +4,7 @@
 
 #include <chatkit/auth/error.hpp>
 #include <chatkit/auth/keys.hpp>
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/system/result.hpp>

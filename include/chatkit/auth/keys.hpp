@@ -2,7 +2,7 @@
 #pragma once
 
 #include <chatkit/auth/error.hpp>
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/json/object.hpp>
 

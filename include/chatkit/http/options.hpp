@@ -2,7 +2,7 @@
 // http::Server (ServerOptions). Every field is described in docs/http.md.
 #pragma once
 
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 #include <chatkit/http/route.hpp>
 
 #include <boost/beast/http/fields.hpp>

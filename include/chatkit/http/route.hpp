@@ -2,7 +2,7 @@
 // next to the ChatKit one (attachment uploads and previews, webhooks...).
 #pragma once
 
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/fields.hpp>

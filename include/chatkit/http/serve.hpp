@@ -3,7 +3,7 @@
 #pragma once
 
 #include <chatkit/http/options.hpp>
-#include <chatkit/server.hpp>
+#include <chatkit/server/server.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -146,4 +146,4 @@ asio::awaitable<bool> serve(ChatKitServer<Context>& server, AsyncStream& stream,
 
 }  // namespace chatkit::http
 
-#include <chatkit/impl/http_serve.hpp>
+#include <chatkit/http/impl/serve.hpp>

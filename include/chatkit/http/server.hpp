@@ -17,7 +17,7 @@ namespace chatkit::http {
 
 namespace detail {
 
-/// The compiled listener behind `Server<Context>` (src/http.cpp); it sees the ChatKit server only
+/// The compiled listener behind `Server<Context>` (src/http/server.cpp); it sees the ChatKit server only
 /// through a `request_handler`.
 class CHATKIT_API listener {
 public:

@@ -1,7 +1,7 @@
 // chatkit-cpp protocol: shared building blocks (timestamps, pages, enumerations, free-form JSON).
 #pragma once
 
-#include <chatkit/config.hpp>
+#include <chatkit/core/config.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

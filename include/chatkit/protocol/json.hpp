@@ -1,7 +1,7 @@
 // chatkit-cpp protocol: JSON readers and writers, byte-compatible with the Python reference (PROTOCOL.md §1.2, §2).
 #pragma once
 
-#include <chatkit/error.hpp>
+#include <chatkit/core/error.hpp>
 #include <chatkit/protocol/events.hpp>
 #include <chatkit/protocol/items.hpp>
 #include <chatkit/protocol/requests.hpp>

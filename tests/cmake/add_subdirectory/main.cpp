@@ -1,6 +1,6 @@
 // Packaging test: uses chatkit through add_subdirectory(). Exits non-zero when a check fails.
-#include <chatkit/error.hpp>
-#include <chatkit/protocol.hpp>
+#include <chatkit/core/error.hpp>
+#include <chatkit/protocol/protocol.hpp>
 
 #include <cstdio>
 

@@ -1,7 +1,7 @@
 // Packaging test: uses an installed chatkit through find_package(). Exits non-zero when a check
 // fails.
-#include <chatkit/error.hpp>
-#include <chatkit/protocol.hpp>
+#include <chatkit/core/error.hpp>
+#include <chatkit/protocol/protocol.hpp>
 
 #include <cstdio>
 

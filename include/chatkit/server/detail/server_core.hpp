@@ -1,0 +1,82 @@
+// chatkit-cpp (private): the context-free interface ChatKitServer<Context> adapts to, and the compiled core.
+#pragma once
+
+#include <chatkit/core/logging.hpp>
+#include <chatkit/protocol/requests.hpp>
+#include <chatkit/server/event_sink.hpp>
+#include <chatkit/server/limits.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatkit {
+class Response;
+}
+
+namespace chatkit::detail {
+
+/// One request's view of the server: the store, attachment store and hooks, bound to its context.
+class request_ops {
+public:
+    virtual ~request_ops() = default;
+
+    virtual std::string generate_thread_id() = 0;
+    virtual std::string generate_item_id(StoreItemType type, ThreadMetadata const& thread) = 0;
+    virtual asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id) = 0;
+    virtual asio::awaitable<void> save_thread(ThreadMetadata const& thread) = 0;
+    virtual asio::awaitable<Page<ThreadMetadata>> load_threads(int limit, std::optional<std::string> const& after,
+                                                               Order order) = 0;
+    virtual asio::awaitable<Page<ThreadItem>> load_thread_items(std::string const& thread_id,
+                                                                std::optional<std::string> const& after, int limit,
+                                                                Order order) = 0;
+    virtual asio::awaitable<void> add_thread_item(std::string const& thread_id, ThreadItem const& item) = 0;
+    virtual asio::awaitable<void> save_item(std::string const& thread_id, ThreadItem const& item) = 0;
+    virtual asio::awaitable<ThreadItem> load_item(std::string const& thread_id, std::string const& item_id) = 0;
+    virtual asio::awaitable<void> delete_thread(std::string const& thread_id) = 0;
+    virtual asio::awaitable<void> delete_thread_item(std::string const& thread_id, std::string const& item_id) = 0;
+    virtual asio::awaitable<void> save_attachment(Attachment const& attachment) = 0;
+    virtual asio::awaitable<Attachment> load_attachment(std::string const& attachment_id) = 0;
+    virtual asio::awaitable<void> delete_attachment(std::string const& attachment_id) = 0;
+
+    virtual bool has_attachment_store() const = 0;
+    virtual asio::awaitable<Attachment> create_attachment(AttachmentCreateParams const& params) = 0;
+    virtual asio::awaitable<void> delete_attachment_bytes(std::string const& attachment_id) = 0;
+
+    virtual asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
+                                          EventSink& events) = 0;
+    virtual asio::awaitable<void> action(ThreadMetadata& thread, Action const& action,
+                                         std::optional<WidgetItem> const& sender, EventSink& events) = 0;
+    virtual asio::awaitable<SyncCustomActionResponse> sync_action(ThreadMetadata& thread, Action const& action,
+                                                                  std::optional<WidgetItem> const& sender) = 0;
+    virtual asio::awaitable<void> add_feedback(std::string const& thread_id, std::vector<std::string> const& item_ids,
+                                               FeedbackKind kind) = 0;
+    virtual asio::awaitable<TranscriptionResult> transcribe(AudioInput const& audio) = 0;
+    virtual StreamOptions get_stream_options(ThreadMetadata const& thread) = 0;
+    virtual asio::awaitable<void> handle_stream_cancelled(ThreadMetadata& thread,
+                                                          std::vector<ThreadItem> const& pending) = 0;
+    virtual Logger const& logger() const = 0;
+    virtual ServerLimits const& limits() const = 0;
+};
+
+/// Runs one parsed request against `ops` (PROTOCOL.md §4). Never throws: failures become error responses.
+CHATKIT_API asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitRequest request);
+
+/// Parses and runs one request body. Never throws.
+CHATKIT_API asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, std::string_view body);
+
+/// The text of the hidden note the default cancellation handler stores.
+inline constexpr char const* cancelled_stream_note =
+    "The user cancelled the stream. Stop responding to the prior request.";
+
+/// True when an assistant message has a part whose text is not blank (what the default cancellation
+/// handler keeps).
+CHATKIT_API bool has_visible_text(AssistantMessageItem const& item) noexcept;
+
+/// A running stream: what a streaming Response owns.
+class stream_job;
+
+}  // namespace chatkit::detail

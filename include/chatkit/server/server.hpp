@@ -1,0 +1,122 @@
+// chatkit-cpp: ChatKitServer<Context>, the class a service author subclasses.
+#pragma once
+
+#include <chatkit/core/logging.hpp>
+#include <chatkit/protocol/json.hpp>
+#include <chatkit/server/detail/server_core.hpp>
+#include <chatkit/server/event_sink.hpp>
+#include <chatkit/server/response.hpp>
+#include <chatkit/server/transcriber.hpp>
+#include <chatkit/store/store.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatkit {
+
+/// A ChatKit backend. Subclass it, override `respond()` (and optionally `action()`, `sync_action()`,
+/// `add_feedback()`, `transcribe()`, `get_stream_options()`, `handle_stream_cancelled()`), then hand
+/// request bodies to `process()` — or mount it with `chatkit::http::serve`.
+///
+/// `Context` is any copyable or movable type the application builds per request (user, tenant, page
+/// context); it reaches every hook and every store call unchanged.
+///
+/// @par Thread safety
+/// `process()` may be called concurrently (different requests on different strands); hooks then run
+/// concurrently too. The server itself holds no per-request state.
+///
+/// @par Object lifetimes
+/// The server must outlive every Response it returns. The references hooks receive (`thread`,
+/// `input`, `events`, `ctx`) stay valid until the hook's awaitable completes.
+template <class Context>
+class ChatKitServer {
+public:
+    /// A server over `store` and, for attachment requests, `attachments` (may be null).
+    explicit ChatKitServer(Store<Context>& store, AttachmentStore<Context>* attachments = nullptr)
+        : store_(&store), attachments_(attachments) {}
+    virtual ~ChatKitServer() = default;
+    ChatKitServer(ChatKitServer const&) = delete;
+    ChatKitServer& operator=(ChatKitServer const&) = delete;
+
+    /// Parses and runs one request body. Never throws: invalid bodies answer 400, unknown threads,
+    /// items and attachments 404, application failures outside streams 500, each with a JSON body.
+    asio::awaitable<Response> process(std::string_view body, Context ctx);
+
+    /// Runs an already parsed request (e.g. after the HTTP layer read its `metadata` into the context).
+    asio::awaitable<Response> process(ChatKitRequest request, Context ctx);
+
+    /// The store.
+    Store<Context>& store() const noexcept { return *store_; }
+    /// The attachment store, or null.
+    AttachmentStore<Context>* attachment_store() const noexcept { return attachments_; }
+
+    /// The transcriber the default `transcribe()` uses for `input.transcribe` (null: dictation answers
+    /// 500, not implemented). It must outlive the server's requests.
+    void set_transcriber(Transcriber* transcriber) noexcept { transcriber_ = transcriber; }
+    Transcriber* transcriber() const noexcept { return transcriber_; }
+
+    /// The bounds on what one request may carry (attachments per message, page size...). Set them
+    /// before the server takes requests; they are read, never written, by concurrent requests.
+    void set_limits(ServerLimits limits) noexcept { limits_ = limits; }
+    ServerLimits const& limits() const noexcept { return limits_; }
+
+    /// Where the server logs (application exceptions inside streams, cancelled streams...).
+    void set_logger(Logger logger) { logger_ = std::move(logger); }
+    Logger const& logger() const noexcept { return logger_; }
+
+protected:
+    /// Produces the response to a user message, or continues after a client tool output or a
+    /// structured input (`input` is then empty). Emit events into `events`; change `thread` (title,
+    /// status, metadata, allowed image domains) and the engine saves it and sends `thread.updated`.
+    ///
+    /// Throw `CustomStreamError` to show a message, `StreamError` for a generic error; any other
+    /// exception becomes a retryable `stream.error` event (its text is logged, never sent).
+    virtual asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
+                                          EventSink& events, Context& ctx) = 0;
+
+    /// Handles `threads.custom_action` (a widget button, a form...). `sender` is the widget item the
+    /// action came from, when the client named one. The default fails the stream (`stream.error`).
+    virtual asio::awaitable<void> action(ThreadMetadata& thread, Action const& action,
+                                         std::optional<WidgetItem> const& sender, EventSink& events, Context& ctx);
+
+    /// Handles `threads.sync_custom_action`. A returned item is sent back but not saved: save it
+    /// yourself (`store().save_item`) when it changed. The default answers 500 (not implemented).
+    virtual asio::awaitable<SyncCustomActionResponse> sync_action(ThreadMetadata& thread, Action const& action,
+                                                                  std::optional<WidgetItem> const& sender,
+                                                                  Context& ctx);
+
+    /// Records thumbs-up/down feedback on items (ids are not validated). The default does nothing.
+    virtual asio::awaitable<void> add_feedback(std::string const& thread_id, std::vector<std::string> const& item_ids,
+                                               FeedbackKind kind, Context& ctx);
+
+    /// Transcribes dictated audio. The default uses the transcriber given to `set_transcriber()`, or
+    /// answers 500 (not implemented) without one.
+    virtual asio::awaitable<TranscriptionResult> transcribe(AudioInput const& audio, Context& ctx);
+
+    /// The options of a stream (default: the client may cancel).
+    virtual StreamOptions get_stream_options(ThreadMetadata const& thread, Context& ctx);
+
+    /// Called when the client went away mid-stream, with the items that were added but not finished.
+    /// The default stores pending assistant messages that have visible text, then a hidden
+    /// `sdk_hidden_context` note telling the model the user cancelled.
+    virtual asio::awaitable<void> handle_stream_cancelled(ThreadMetadata& thread, std::vector<ThreadItem> const& pending,
+                                                          Context& ctx);
+
+private:
+    template <class>
+    friend class detail_bound_ops;
+
+    Store<Context>* store_;
+    AttachmentStore<Context>* attachments_;
+    Transcriber* transcriber_ = nullptr;
+    Logger logger_;
+    ServerLimits limits_;
+};
+
+}  // namespace chatkit
+
+#include <chatkit/server/impl/server.hpp>

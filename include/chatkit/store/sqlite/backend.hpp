@@ -1,0 +1,77 @@
+// chatkit-cpp: the compiled, context-free core of SqliteStore (target chatkit::sqlite).
+#pragma once
+
+#include <chatkit/core/error.hpp>
+#include <chatkit/protocol/items.hpp>
+#include <chatkit/store/sqlite/options.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace chatkit::sqlite::detail {
+
+namespace asio = boost::asio;
+
+/**
+ * The SQLite database behind a SqliteStore: one writer connection on its own thread, optional
+ * read connections on a small pool of threads, every row partitioned by an owner key.
+ *
+ * The data methods are synchronous and block on SQLite; they are thread-safe (the writer
+ * connection is guarded by a mutex, each read borrows a free read connection). SqliteStore runs
+ * them on `write_executor()` / `read_executor()` so that they never block an I/O thread.
+ *
+ * Failures throw `chatkit::Error`: `error::not_found` as the Store contract says, and
+ * `error::store_failure` for SQLite errors and rows that cannot be read back (the message names
+ * the row). The constructor throws `error::store_failure` when the database cannot be opened,
+ * is not a chatkit database, or has a newer schema than this library knows.
+ */
+class CHATKIT_API backend {
+public:
+    /** The schema version this library writes (`PRAGMA user_version`). */
+    static constexpr int schema_version = 1;
+    /** `PRAGMA application_id` of a chatkit-cpp database ("CKSQ"). */
+    static constexpr int application_id = 0x434b5351;
+
+    /** Opens (creating when missing) and migrates the database, then prepares every statement. */
+    explicit backend(SqliteOptions options);
+    /** Waits for queued work to finish, then closes the connections. */
+    ~backend();
+    backend(backend const&) = delete;
+    backend& operator=(backend const&) = delete;
+
+    /** The single thread that runs writes. */
+    asio::any_io_executor write_executor() const noexcept;
+    /** The threads that run reads (the writer's thread when there are no read connections). */
+    asio::any_io_executor read_executor() const noexcept;
+
+    /** The options the database was opened with. */
+    SqliteOptions const& options() const noexcept;
+
+    ThreadMetadata load_thread(std::string const& owner, std::string const& thread_id);
+    void save_thread(std::string const& owner, ThreadMetadata const& thread);
+    Page<ThreadMetadata> load_threads(std::string const& owner, int limit,
+                                      std::optional<std::string> const& after, Order order);
+    Page<ThreadItem> load_thread_items(std::string const& owner, std::string const& thread_id,
+                                       std::optional<std::string> const& after, int limit, Order order);
+    /** Upserts an item by id, keeping the position of an existing one; `error::not_found` when the
+     *  thread does not exist for `owner`. */
+    void save_item(std::string const& owner, std::string const& thread_id, ThreadItem const& item);
+    ThreadItem load_item(std::string const& owner, std::string const& thread_id, std::string const& item_id);
+    void delete_thread(std::string const& owner, std::string const& thread_id);
+    void delete_thread_item(std::string const& owner, std::string const& thread_id,
+                            std::string const& item_id);
+    void save_attachment(std::string const& owner, Attachment const& attachment);
+    Attachment load_attachment(std::string const& owner, std::string const& attachment_id);
+    void delete_attachment(std::string const& owner, std::string const& attachment_id);
+
+private:
+    void open();
+
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chatkit::sqlite::detail

@@ -1,0 +1,131 @@
+// chatkit-cpp: the Store and AttachmentStore interfaces (PROTOCOL.md §7).
+#pragma once
+
+#include <chatkit/core/error.hpp>
+#include <chatkit/protocol/items.hpp>
+#include <chatkit/protocol/requests.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+
+namespace chatkit {
+
+namespace asio = boost::asio;
+
+/// Where threads, items and attachment records live. Every call carries the request `Context`,
+/// which a store uses to scope data (users, tenants).
+///
+/// Implementations return `asio::awaitable` and signal failures by throwing `chatkit::Error`:
+/// `error::not_found` (message `Thread <id> not found`, `Item <id> not found in thread <thread_id>`,
+/// `File <id> not found`) for missing or invisible objects, `error::store_failure` for I/O problems.
+///
+/// @par Thread safety
+/// A server calls its store concurrently from several strands; implementations must be safe for it.
+///
+/// @par Object lifetimes
+/// Reference parameters stay valid until the returned awaitable completes.
+template <class Context>
+class Store {
+public:
+    virtual ~Store() = default;
+
+    /// A new thread id (default `thr_` + 32 hex digits, 128 bits from the OS CSPRNG).
+    virtual std::string generate_thread_id(Context const& ctx) {
+        (void)ctx;
+        return default_generate_id(StoreItemType::thread);
+    }
+
+    /// A new id for an object of `type` in `thread` (default `<prefix>_` + 32 hex digits, 128 bits from the OS CSPRNG).
+    virtual std::string generate_item_id(StoreItemType type, ThreadMetadata const& thread, Context const& ctx) {
+        (void)thread;
+        (void)ctx;
+        return default_generate_id(type);
+    }
+
+    /// Loads a thread; throws `error::not_found` when it does not exist or is not visible.
+    virtual asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) = 0;
+
+    /// Inserts or updates a thread's metadata (never its items).
+    virtual asio::awaitable<void> save_thread(ThreadMetadata const& thread, Context const& ctx) = 0;
+
+    /// A page of the threads visible to `ctx`, sorted by `created_at` (ties in insertion order).
+    /// An unknown non-empty `after` throws `error::not_found`.
+    virtual asio::awaitable<Page<ThreadMetadata>> load_threads(int limit, std::optional<std::string> const& after,
+                                                               Order order, Context const& ctx) = 0;
+
+    /// A page of a thread's items (hidden ones included). A thread that does not exist or is not
+    /// visible gives an empty page. An unknown non-empty `after` throws `error::not_found`.
+    virtual asio::awaitable<Page<ThreadItem>> load_thread_items(std::string const& thread_id,
+                                                                std::optional<std::string> const& after, int limit,
+                                                                Order order, Context const& ctx) = 0;
+
+    /// Adds an item at the end of the thread; an existing id is replaced in place (upsert).
+    virtual asio::awaitable<void> add_thread_item(std::string const& thread_id, ThreadItem const& item,
+                                                  Context const& ctx) = 0;
+
+    /// Replaces an item by id (its type may change), or appends it when new.
+    virtual asio::awaitable<void> save_item(std::string const& thread_id, ThreadItem const& item,
+                                            Context const& ctx) = 0;
+
+    /// Loads one item; throws `error::not_found` when missing or not visible.
+    virtual asio::awaitable<ThreadItem> load_item(std::string const& thread_id, std::string const& item_id,
+                                                  Context const& ctx) = 0;
+
+    /// Deletes a thread and its items; no error when missing.
+    virtual asio::awaitable<void> delete_thread(std::string const& thread_id, Context const& ctx) = 0;
+
+    /// Deletes one item; no error when missing.
+    virtual asio::awaitable<void> delete_thread_item(std::string const& thread_id, std::string const& item_id,
+                                                     Context const& ctx) = 0;
+
+    /// Inserts or updates an attachment record (metadata included).
+    virtual asio::awaitable<void> save_attachment(Attachment const& attachment, Context const& ctx) = 0;
+
+    /// Loads an attachment record; throws `error::not_found` (`File <id> not found`) when missing.
+    virtual asio::awaitable<Attachment> load_attachment(std::string const& attachment_id, Context const& ctx) = 0;
+
+    /// Deletes an attachment record; no error when missing.
+    virtual asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) = 0;
+};
+
+/// An attachment's content, as a model converter needs it (returned by attachment stores that keep
+/// bytes, such as LocalAttachmentStore, and by the loader of agents::ThreadItemConverter).
+struct AttachmentBytes {
+    /// The MIME type recorded at creation (`image/png`...).
+    std::string mime_type;
+    /// The bytes.
+    std::string bytes;
+    /// The file name given by the client (may be empty).
+    std::string name = {};
+};
+
+/// Where attachment bytes live (PROTOCOL.md §7.4). The Store keeps the records; this keeps the bytes.
+template <class Context>
+class AttachmentStore {
+public:
+    virtual ~AttachmentStore() = default;
+
+    /// A new attachment id (default `atc_` + 32 hex digits, 128 bits from the OS CSPRNG).
+    virtual std::string generate_attachment_id(std::string const& mime_type, Context const& ctx) {
+        (void)mime_type;
+        (void)ctx;
+        return default_generate_id(StoreItemType::attachment);
+    }
+
+    /// Phase 1 of a two-phase upload: builds the attachment record with its `upload_descriptor`
+    /// (and `preview_url` for images). The server then saves it in the Store.
+    /// The default throws `error::not_implemented` (two-phase upload unsupported).
+    virtual asio::awaitable<Attachment> create_attachment(AttachmentCreateParams const& params, Context const& ctx) {
+        (void)params;
+        (void)ctx;
+        throw_error(error::not_implemented, "two-phase attachment upload is not supported");
+        co_return Attachment{};
+    }
+
+    /// Deletes an attachment's bytes. The server then deletes the record from the Store.
+    virtual asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) = 0;
+};
+
+}  // namespace chatkit

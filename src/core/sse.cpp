@@ -1,0 +1,124 @@
+// chatkit-cpp: server-sent events decoder.
+#include <chatkit/core/sse.hpp>
+
+namespace chatkit::net {
+
+namespace {
+constexpr char bom[] = "\xEF\xBB\xBF";
+}
+
+void SseDecoder::feed(std::string_view bytes, std::vector<SseEvent>& out) {
+    if (!bom_done_) {
+        // Match the BOM byte by byte (it may arrive split); a mismatch releases the matched prefix.
+        while (!bytes.empty() && bom_matched_ < 3) {
+            if (bytes.front() != bom[bom_matched_]) break;
+            ++bom_matched_;
+            bytes.remove_prefix(1);
+        }
+        if (bom_matched_ == 3) {
+            bom_done_ = true;
+        } else if (!bytes.empty()) {
+            bom_done_ = true;
+            std::string prefix(bom, bom_matched_);
+            if (!prefix.empty()) feed(prefix, out);
+        } else {
+            return;  // all bytes so far are a BOM prefix; wait for more
+        }
+    }
+    while (!bytes.empty()) {
+        if (skip_lf_) {
+            skip_lf_ = false;
+            if (bytes.front() == '\n') {
+                bytes.remove_prefix(1);
+                continue;
+            }
+        }
+        auto pos = bytes.find_first_of("\r\n");
+        if (pos == std::string_view::npos) {
+            if (line_.size() + bytes.size() > max_) throw SseError("server-sent event line too long");
+            line_.append(bytes);
+            return;
+        }
+        if (line_.size() + pos > max_) throw SseError("server-sent event line too long");
+        if (bytes[pos] == '\r') skip_lf_ = true;
+        if (line_.empty()) {
+            process_line(bytes.substr(0, pos), out);
+        } else {
+            line_.append(bytes.substr(0, pos));
+            std::string line = std::move(line_);
+            line_.clear();
+            process_line(line, out);
+        }
+        bytes.remove_prefix(pos + 1);
+    }
+}
+
+void SseDecoder::finish(std::vector<SseEvent>& out) {
+    if (!bom_done_ && bom_matched_ > 0) {
+        bom_done_ = true;
+        line_.assign(bom, bom_matched_);
+    }
+    bom_done_ = true;
+    if (!line_.empty()) {
+        std::string line = std::move(line_);
+        line_.clear();
+        process_line(line, out);
+    }
+    skip_lf_ = false;
+    dispatch(out);
+}
+
+void SseDecoder::process_line(std::string_view line, std::vector<SseEvent>& out) {
+    if (line.empty()) {
+        dispatch(out);
+        return;
+    }
+    if (line.front() == ':') {
+        ++comments_;
+        return;
+    }
+    std::string_view name = line;
+    std::string_view value;
+    if (auto colon = line.find(':'); colon != std::string_view::npos) {
+        name = line.substr(0, colon);
+        value = line.substr(colon + 1);
+        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    }
+    if (name == "data") {
+        if (data_.size() + value.size() + 1 > max_) throw SseError("server-sent event too large");
+        if (has_data_) data_.push_back('\n');
+        data_.append(value);
+        has_data_ = true;
+    } else if (name == "event") {
+        event_.assign(value);
+    } else if (name == "id") {
+        if (value.find('\0') == std::string_view::npos) last_id_.assign(value);
+    } else if (name == "retry") {
+        if (value.empty() || value.size() > 18) return;
+        std::uint64_t ms = 0;
+        for (char c : value) {
+            if (c < '0' || c > '9') return;
+            ms = ms * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        retry_ = ms;
+    } else if (name == "error") {
+        error_ = std::string(value);
+    }
+}
+
+void SseDecoder::dispatch(std::vector<SseEvent>& out) {
+    if (has_data_ || error_) {
+        SseEvent ev;
+        ev.event = std::move(event_);
+        ev.data = std::move(data_);
+        ev.id = last_id_;
+        ev.error = std::move(error_);
+        out.push_back(std::move(ev));
+    }
+    data_.clear();
+    event_.clear();
+    error_.reset();
+    has_data_ = false;
+}
+
+}  // namespace chatkit::net
