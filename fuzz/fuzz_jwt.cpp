@@ -42,8 +42,8 @@ void check_accepted(std::string_view token, auth::Claims const& claims) {
         auto const end = i < 2 ? token.find('.', start) : token.size();
         if (end == std::string_view::npos) std::abort();
         auto const segment = token.substr(start, end - start);
-        auto const decoded = auth::base64url_decode(segment);
-        if (!decoded || auth::base64url_encode(*decoded) != segment) std::abort();
+        auto const decoded = chatkit::base64url_decode(segment);
+        if (!decoded || chatkit::base64url_encode(*decoded) != segment) std::abort();
         start = end + 1;
     }
 }

@@ -166,62 +166,6 @@ std::vector<Algorithm> const& all_algorithms() {
     return all;
 }
 
-// --- base64url -----------------------------------------------------------------------------------
-
-std::string base64url_encode(std::string_view bytes) {
-    static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    out.reserve((bytes.size() * 4 + 2) / 3);
-    std::size_t i = 0;
-    auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
-    for (; i + 3 <= bytes.size(); i += 3) {
-        unsigned const v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-        out += table[(v >> 18) & 63];
-        out += table[(v >> 12) & 63];
-        out += table[(v >> 6) & 63];
-        out += table[v & 63];
-    }
-    if (bytes.size() - i == 1) {
-        unsigned const v = byte(i) << 16;
-        out += table[(v >> 18) & 63];
-        out += table[(v >> 12) & 63];
-    } else if (bytes.size() - i == 2) {
-        unsigned const v = (byte(i) << 16) | (byte(i + 1) << 8);
-        out += table[(v >> 18) & 63];
-        out += table[(v >> 12) & 63];
-        out += table[(v >> 6) & 63];
-    }
-    return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view text) {
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '-') return 62;
-        if (c == '_') return 63;
-        return -1;
-    };
-    if (text.size() % 4 == 1) return std::nullopt;
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
-    unsigned acc = 0;
-    int nbits = 0;
-    for (char c : text) {
-        int const v = value(c);
-        if (v < 0) return std::nullopt;
-        acc = (acc << 6) | static_cast<unsigned>(v);
-        nbits += 6;
-        if (nbits >= 8) {
-            nbits -= 8;
-            out += static_cast<char>((acc >> nbits) & 0xFF);
-        }
-    }
-    if (nbits > 0 && (acc & ((1u << nbits) - 1)) != 0) return std::nullopt;  // non-canonical trailing bits
-    return out;
-}
-
 // --- OpenSSL helpers -----------------------------------------------------------------------------
 
 namespace detail {

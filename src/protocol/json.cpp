@@ -10,6 +10,8 @@
 // strings, and every failure names the JSON path of the offending value.
 #include <chatkit/protocol/json.hpp>
 
+#include <chatkit/core/base64.hpp>
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 
@@ -2323,18 +2325,6 @@ private:
 };
 
 
-// =============================================================================================
-// Base64
-
-constexpr std::array<std::int8_t, 256> make_base64_table() {
-    std::array<std::int8_t, 256> table{};
-    for (auto& e : table) e = -1;
-    constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
-    return table;
-}
-constexpr std::array<std::int8_t, 256> base64_table = make_base64_table();
-
 }  // namespace
 
 // =============================================================================================
@@ -2628,82 +2618,22 @@ std::size_t json_text_depth(std::string_view text) noexcept {
 }
 
 std::string decode_base64(std::string_view text) {
-    // Mirrors binascii.a2b_base64 in non-strict mode (what base64.b64decode uses by default).
-    for (char c : text)
-        if (static_cast<unsigned char>(c) >= 0x80)
+    auto decoded = base64_decode_lenient(text);
+    switch (decoded.failure) {
+        case Base64Failure::none: break;
+        case Base64Failure::non_ascii:
             throw_error(error::invalid_request,
                         "$.params.audio_base64: string argument should contain only ASCII characters");
-    std::string out;
-    out.reserve(text.size() / 4 * 3 + 3);
-    int quad_pos = 0;
-    int pads = 0;
-    unsigned left = 0;
-    for (char ch : text) {
-        if (ch == '=') {
-            if (quad_pos >= 2 && quad_pos + ++pads >= 4) {
-                quad_pos = 0;  // a complete padded quad ends the data
-                break;
-            }
-            continue;
+        case Base64Failure::excess_data_character: {
+            std::string message = "$.params.audio_base64: Invalid base64-encoded string: number of data characters (";
+            write_integer(message, decoded.data_chars);
+            message.append(") cannot be 1 more than a multiple of 4");
+            throw_error(error::invalid_request, std::move(message));
         }
-        std::int8_t const v = base64_table[static_cast<unsigned char>(ch)];
-        if (v < 0) continue;
-        auto const bits = static_cast<unsigned>(v);
-        pads = 0;
-        switch (quad_pos) {
-            case 0:
-                left = bits;
-                quad_pos = 1;
-                break;
-            case 1:
-                out.push_back(static_cast<char>(((left << 2) | (bits >> 4)) & 0xFF));
-                left = bits & 0x0F;
-                quad_pos = 2;
-                break;
-            case 2:
-                out.push_back(static_cast<char>(((left << 4) | (bits >> 2)) & 0xFF));
-                left = bits & 0x03;
-                quad_pos = 3;
-                break;
-            default:
-                out.push_back(static_cast<char>(((left << 6) | bits) & 0xFF));
-                left = 0;
-                quad_pos = 0;
-                break;
-        }
+        case Base64Failure::incorrect_padding:
+            throw_error(error::invalid_request, "$.params.audio_base64: Incorrect padding");
     }
-    if (quad_pos == 1) {
-        std::string message = "$.params.audio_base64: Invalid base64-encoded string: number of data characters (";
-        write_integer(message, out.size() / 3 * 4 + 1);
-        message.append(") cannot be 1 more than a multiple of 4");
-        throw_error(error::invalid_request, std::move(message));
-    }
-    if (quad_pos != 0) throw_error(error::invalid_request, "$.params.audio_base64: Incorrect padding");
-    return out;
-}
-
-std::string encode_base64(std::string_view bytes) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    auto const byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
-    for (; i + 3 <= bytes.size(); i += 3) {
-        unsigned const n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-        out.push_back(alphabet[(n >> 18) & 63]);
-        out.push_back(alphabet[(n >> 12) & 63]);
-        out.push_back(alphabet[(n >> 6) & 63]);
-        out.push_back(alphabet[n & 63]);
-    }
-    if (std::size_t const rest = bytes.size() - i; rest > 0) {
-        unsigned n = byte(i) << 16;
-        if (rest == 2) n |= byte(i + 1) << 8;
-        out.push_back(alphabet[(n >> 18) & 63]);
-        out.push_back(alphabet[(n >> 12) & 63]);
-        out.push_back(rest == 2 ? alphabet[(n >> 6) & 63] : '=');
-        out.push_back('=');
-    }
-    return out;
+    return std::move(decoded.bytes);
 }
 
 }  // namespace chatkit

@@ -6,6 +6,7 @@
 #include "support/test_support.hpp"
 
 #include <chatkit/agents/chatkit/transcriber.hpp>
+#include <chatkit/core/base64.hpp>
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/protocol/json.hpp>
@@ -332,7 +333,7 @@ TEST_CASE("e2e: input.transcribe over loopback HTTP → ChatKitServer → OpenAI
         request.body = std::move(body);
         return test::run(client.send(std::move(request)));
     };
-    std::string const audio_b64 = chatkit::encode_base64(audio_bytes);
+    std::string const audio_b64 = chatkit::base64_encode(audio_bytes);
     auto const ok = post(R"({"type":"input.transcribe","params":{"audio_base64":")" + audio_b64 +
                          R"(","mime_type":"audio/webm;codecs=opus"}})");
     auto const bad = post(R"({"type":"input.transcribe","params":{"audio_base64":")" + audio_b64 +

@@ -108,8 +108,8 @@ TEST_CASE("requests without a valid token get 401 before any work and store noth
     // (cookie tokens need an allowed Origin on POST since issue 15: the server's own, from Host)
     CHECK(post(port, body, "Cookie: ck_session=" + wrong_aud + "\r\nOrigin: http://127.0.0.1\r\n").status == 401);
 
-    std::string const none = auth::base64url_encode(R"({"alg":"none"})") + "." +
-                             auth::base64url_encode(R"({"sub":"mallory","aud":"chatkit","iss":"https://issuer.test","exp":9999999999})") + ".";
+    std::string const none = chatkit::base64url_encode(R"({"alg":"none"})") + "." +
+                             chatkit::base64url_encode(R"({"sub":"mallory","aud":"chatkit","iss":"https://issuer.test","exp":9999999999})") + ".";
     CHECK(post(port, body, "Authorization: Bearer " + none + "\r\n").status == 401);
 
     CHECK(f.threads_of("mallory") == 0);

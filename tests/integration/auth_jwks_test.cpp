@@ -308,7 +308,7 @@ TEST_CASE("JwksCache skips bad entries and never replaces keys with a bad docume
     CHECK(server.hits() == 1);  // a failed fetch is not retried within the cooldown
     // a set with bad entries around a good one
     json::array keys = json::parse(jwks_of({"k1"})).as_object().at("keys").as_array();
-    keys.push_back(json::object{{"kty", "oct"}, {"kid", "k2"}, {"k", auth::base64url_encode(std::string(32, 'a'))}});
+    keys.push_back(json::object{{"kty", "oct"}, {"kid", "k2"}, {"k", chatkit::base64url_encode(std::string(32, 'a'))}});
     keys.push_back(json::object{{"kty", "EC"}, {"kid", "k3"}, {"crv", "P-256"}, {"x", "AA"}, {"y", "AA"}});
     keys.push_back("junk");
     server.set(json::serialize(json::object{{"keys", keys}}));

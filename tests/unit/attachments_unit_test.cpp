@@ -2,6 +2,7 @@
 // the Transcriber hook of ChatKitServer.
 #include "support/test_support.hpp"
 
+#include <chatkit/core/base64.hpp>
 #include <chatkit/core/media_type.hpp>
 #include <chatkit/http/route.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
@@ -168,7 +169,7 @@ TEST_CASE("input.transcribe uses the server's Transcriber", "[attachments][dicta
     InMemoryStore<test::Ctx> store;
     test::TestServer server{store};
     json::value body = json::object{{"type", "input.transcribe"},
-                                    {"params", json::object{{"audio_base64", encode_base64("hello audio")},
+                                    {"params", json::object{{"audio_base64", base64_encode("hello audio")},
                                                             {"mime_type", "audio/ogg;codecs=opus"}}}};
     CHECK(test::call(server, body).status == 500);  // none configured
     EchoTranscriber transcriber;

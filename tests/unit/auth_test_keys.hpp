@@ -17,6 +17,8 @@ namespace authtest {
 
 namespace json = boost::json;
 using namespace chatkit::auth;
+using chatkit::base64url_decode;
+using chatkit::base64url_encode;
 
 /// "Now" for every verifier of these tests.
 inline constexpr std::int64_t now_s = 1'800'000'000;

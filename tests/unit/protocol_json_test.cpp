@@ -1188,7 +1188,7 @@ TEST_CASE("A request naming a top-level member or a parameter twice is refused",
     CHECK_NOTHROW(parse_request(R"({"type":"threads.delete","params":{"thread_id":"t","type":"x"}})"));
 }
 
-TEST_CASE("Base64 decoding mirrors Python's base64.b64decode", "[protocol]") {
+TEST_CASE("audio_base64 is decoded as Python's base64.b64decode does", "[protocol]") {
     CHECK(decode_base64("aGVsbG8=") == "hello");
     CHECK(decode_base64("aGVs bG8=\n") == "hello");      // white space skipped
     CHECK(decode_base64("aGVsbG8=garbage") == "hello");  // data after the padding ignored
@@ -1211,18 +1211,6 @@ TEST_CASE("Base64 decoding mirrors Python's base64.b64decode", "[protocol]") {
           "$.params.audio_base64: Invalid base64-encoded string: number of data characters (5) cannot be 1 more than a multiple of 4");
     CHECK(error_of([] { decode_base64("aGVsbG8=\xC3\xA9"); }) ==
           "$.params.audio_base64: string argument should contain only ASCII characters");
-}
-
-TEST_CASE("Base64 encoding is standard with padding and round-trips", "[protocol]") {
-    CHECK(encode_base64("") == "");
-    CHECK(encode_base64("f") == "Zg==");
-    CHECK(encode_base64("fo") == "Zm8=");
-    CHECK(encode_base64("foo") == "Zm9v");
-    CHECK(encode_base64("hello") == "aGVsbG8=");
-    CHECK(encode_base64("\xff\xfe\xfd"s) == "//79");
-    std::string all;
-    for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
-    for (std::size_t n = 0; n <= all.size(); n += 37) CHECK(decode_base64(encode_base64(all.substr(0, n))) == all.substr(0, n));
 }
 
 TEST_CASE("Icon names: the 64 fixed names and vendor:/lucide: prefixes", "[protocol]") {

@@ -1,6 +1,8 @@
 // Behaviour of ChatKitServer::process() and the streaming engine (PROTOCOL.md §4, §6, checklist §10.1, §10.5).
 #include "support/test_support.hpp"
 
+#include <chatkit/core/base64.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -749,7 +751,7 @@ TEST_CASE_METHOD(Fixture, "input.transcribe decodes base64 and passes the media 
         return TranscriptionResult{"ok"};
     };
     json::value body = json::object{{"type", "input.transcribe"},
-                                    {"params", json::object{{"audio_base64", encode_base64("hello audio")},
+                                    {"params", json::object{{"audio_base64", base64_encode("hello audio")},
                                                             {"mime_type", "audio/webm;codecs=opus"}}}};
     Ctx ctx;
     ctx.marker = 7;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chatkit/auth/error.hpp>
+#include <chatkit/core/base64.hpp>
 #include <chatkit/core/config.hpp>
 
 #include <boost/json/object.hpp>
@@ -156,12 +157,6 @@ private:
     std::vector<Key> keys_;
     std::vector<std::string> ambiguous_;
 };
-
-/// Strict base64url (RFC 4648 §5) without padding: the alphabet only, no `=`, and canonical
-/// trailing bits. Nullopt for anything else.
-CHATKIT_API std::optional<std::string> base64url_decode(std::string_view text);
-/// base64url without padding.
-CHATKIT_API std::string base64url_encode(std::string_view bytes);
 
 /// The JWS signature of `signing_input` (`base64url(header) "." base64url(payload)`) with `key`
 /// (a private key or secret) under `alg`; ECDSA signatures are raw `r||s`.

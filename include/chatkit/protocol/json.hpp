@@ -112,10 +112,10 @@ CHATKIT_API JsonValue parse_json(std::string_view text);
 /// Meant for text chatkit-cpp wrote itself (a store checks a row against `max_json_depth`).
 CHATKIT_API std::size_t json_text_depth(std::string_view text) noexcept;
 
-/// Decodes standard base64 as the reference does: characters outside the alphabet are skipped,
-/// incorrect padding is an `invalid_request` error.
+/// Decodes the `audio_base64` of an `input.transcribe` request as the reference does
+/// (`base64_decode_lenient`: characters outside the alphabet are skipped); incorrect padding and
+/// non-ASCII text are `invalid_request` errors with the reference's messages. Encode with
+/// `chatkit::base64_encode` (core/base64.hpp).
 CHATKIT_API std::string decode_base64(std::string_view text);
-/// Encodes standard base64 with padding.
-CHATKIT_API std::string encode_base64(std::string_view bytes);
 
 }  // namespace chatkit

@@ -1,6 +1,7 @@
 // chatkit-cpp: default conversions of thread items into model input (AGENTS.md §2.3). The
 // model-visible texts are byte-identical to the reference's.
 #include <chatkit/agents/chatkit/bridge.hpp>
+#include <chatkit/core/base64.hpp>
 #include <chatkit/protocol/json.hpp>
 
 #include <algorithm>
@@ -287,7 +288,7 @@ ContentPart attachment_bytes_to_content(Attachment const& attachment, Attachment
     if (attachment.type == AttachmentType::image || mime.rfind("image/", 0) == 0) {
         InputImage image;
         image.detail = "auto";
-        image.image_url = "data:" + mime + ";base64," + encode_base64(bytes.bytes);
+        image.image_url = "data:" + mime + ";base64," + base64_encode(bytes.bytes);
         return image;
     }
     if (is_text_mime(mime)) {
@@ -298,7 +299,7 @@ ContentPart attachment_bytes_to_content(Attachment const& attachment, Attachment
     if (mime == "application/pdf") {
         InputFile file;
         file.filename = attachment.name;
-        file.file_data = "data:" + mime + ";base64," + encode_base64(bytes.bytes);
+        file.file_data = "data:" + mime + ";base64," + base64_encode(bytes.bytes);
         return file;
     }
     return attachment_description(attachment);
