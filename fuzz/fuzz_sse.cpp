@@ -1,4 +1,4 @@
-// Fuzz target: the sans-io SSE decoder (chatkit::net::SseDecoder, include/chatkit/core/sse.hpp).
+// Fuzz target: the sans-io SSE decoder (chatkit::SseDecoder, include/chatkit/core/sse.hpp).
 //
 // The first byte picks how the rest is cut into `feed` calls (1 to 16 bytes, or all at once). A
 // streaming decoder must not care where reads end: the events (and the retry, last id and comment
@@ -16,9 +16,9 @@
 
 namespace {
 
-using chatkit::net::SseDecoder;
-using chatkit::net::SseError;
-using chatkit::net::SseEvent;
+using chatkit::SseDecoder;
+using chatkit::SseError;
+using chatkit::SseEvent;
 
 struct Run {
     std::vector<SseEvent> events;

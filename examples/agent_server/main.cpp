@@ -26,6 +26,7 @@
 #include <chatkit/agents/chatkit/transcriber.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/server/server.hpp>
 #include <chatkit/store/sqlite/store.hpp>
@@ -206,9 +207,9 @@ struct ModelChoice {
 //[choose_model
 /// The model: OpenAI or a compatible server when OPENAI_API_KEY / OPENAI_BASE_URL is set (see
 /// OpenAIProvider::options_from_env for CHATKIT_MODEL, CHATKIT_OPENAI_API, CHATKIT_OPENAI_COMPAT),
-/// otherwise the offline DemoModel (no network).
-ModelChoice choose_model() {
-    if (auto provider = agents::OpenAIProvider::from_env_if_configured()) {
+/// otherwise the offline DemoModel (no network). The model sends its requests through `transport`.
+ModelChoice choose_model(std::shared_ptr<Transport> const& transport) {
+    if (auto provider = agents::OpenAIProvider::from_env_if_configured(transport)) {
         auto const& o = provider->options();
         bool const responses = o.api == agents::OpenAIProvider::Api::responses;
         return {provider->get_model(""), o.default_model + " at " + o.endpoint.base_url + " (" +
@@ -246,11 +247,12 @@ int main(int argc, char** argv) {
         std::cerr << "agent_server: cannot open the store: " << e.what() << "\n";
         return 1;
     }
+    auto const transport = std::make_shared<http::HttpClient>();  // one pool for the model and dictation
     ModelChoice model;
     std::unique_ptr<agents::OpenAITranscriber> transcriber;
     try {
-        model = choose_model();
-        transcriber = agents::OpenAITranscriber::from_env_if_configured();
+        model = choose_model(transport);
+        transcriber = agents::OpenAITranscriber::from_env_if_configured(transport);
     } catch (std::exception const& e) {
         std::cerr << "agent_server: " << e.what() << "\n";
         return 1;

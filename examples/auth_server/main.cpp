@@ -14,6 +14,7 @@
 #include <chatkit/auth/jwt.hpp>
 #include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/http/bearer.hpp>
+#include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
 #include <chatkit/store/sqlite/store.hpp>
@@ -310,6 +311,7 @@ int main(int argc, char** argv) {
             auth::JwksOptions jwks_options;
             jwks_options.url = cli.get("jwks-url");
             jwks_options.allow_http = cli.is_set("allow-http-jwks");
+            jwks_options.transport = std::make_shared<http::HttpClient>();
             jwks = std::make_shared<auth::JwksCache>(server.context().get_executor(), jwks_options);
             jwks->refresh_in_background();  // warm the cache before the first request
             authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, jwks, bearer);

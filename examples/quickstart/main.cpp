@@ -33,6 +33,7 @@
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
 #include <chatkit/http/attachment_routes.hpp>
+#include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/protocol/widget_builders.hpp>
 #include <chatkit/server/server.hpp>
@@ -447,10 +448,12 @@ std::string default_playground(char const* argv0) {
 //[choose_model
 /// The model: a compatible server when OPENAI_BASE_URL is set (Ollama, vLLM, llama.cpp, OpenAI...),
 /// otherwise the offline DemoModel (deterministic, no network: it echoes "You said: ...", and calls
-/// get_weather when a message mentions the weather), streaming one word per `word_delay`.
-std::pair<std::shared_ptr<agents::Model>, std::string> choose_model(std::chrono::milliseconds word_delay) {
+/// get_weather when a message mentions the weather), streaming one word per `word_delay`. The model
+/// sends its requests through `transport` (the http layer's HttpClient).
+std::pair<std::shared_ptr<agents::Model>, std::string> choose_model(std::shared_ptr<Transport> const& transport,
+                                                                    std::chrono::milliseconds word_delay) {
     if (char const* base = std::getenv("OPENAI_BASE_URL"); base && *base) {
-        auto provider = agents::OpenAIProvider::from_env();
+        auto provider = agents::OpenAIProvider::from_env(transport);
         return {provider.get_model(""), "model: " + provider.options().default_model + " at " + base};
     }
     agents::DemoModelOptions demo;
@@ -501,10 +504,12 @@ int main(int argc, char** argv) {
         std::cerr << "quickstart: cannot open the store: " << e.what() << "\n";
         return 1;
     }
+    // One HTTP client for every upstream call (model, transcription): its pool serves them all.
+    auto const transport = std::make_shared<http::HttpClient>();
     std::shared_ptr<agents::Model> model;
     std::string model_description;
     try {
-        std::tie(model, model_description) = choose_model(std::chrono::milliseconds(word_delay_ms));
+        std::tie(model, model_description) = choose_model(transport, std::chrono::milliseconds(word_delay_ms));
     } catch (std::exception const& e) {  // an invalid OPENAI_*/CHATKIT_MODEL_* variable
         std::cerr << "quickstart: " << e.what() << "\n";
         return 1;
@@ -531,7 +536,7 @@ int main(int argc, char** argv) {
     // (not implemented) and the playground's microphone stays unused.
     std::unique_ptr<agents::OpenAITranscriber> transcriber;
     try {
-        transcriber = agents::OpenAITranscriber::from_env_if_configured();
+        transcriber = agents::OpenAITranscriber::from_env_if_configured(transport);
     } catch (std::exception const& e) {
         std::cerr << "quickstart: " << e.what() << "\n";
         return 1;

@@ -4,7 +4,6 @@
 #include "openai_common.hpp"
 
 #include <chatkit/agents/openai.hpp>
-#include <chatkit/http/client/http_client.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -124,7 +123,7 @@ public:
     ChatConsumer(ModelEventHandler const& on_event, bool reasoning_as_summary)
         : StreamConsumer(on_event), adapter_(reasoning_as_summary) {}
 
-    task<void> on_sse(net::SseEvent const& sse) override {
+    task<void> on_sse(SseEvent const& sse) override {
         if (done_) co_return;
         if (sse.error) {
             boost::system::error_code ec;
@@ -178,9 +177,9 @@ std::optional<long long> env_count(char const* name, long long min, long long ma
 
 bool OpenAIEndpoint::is_openai() const {
     try {
-        return net::Url::parse(base_url).host == "api.openai.com";
-    } catch (net::TransportError const&) {
-        return false;
+        return Url::parse(base_url).host == "api.openai.com";
+    } catch (chatkit::Error const&) {
+        return false;  // not an http(s) URL
     }
 }
 
@@ -234,11 +233,12 @@ std::optional<CompatProfile> CompatProfile::by_name(std::string_view name) {
 }
 
 OpenAIChatCompletionsModel::OpenAIChatCompletionsModel(OpenAIEndpoint endpoint, std::string model,
-                                                       CompatProfile profile, std::shared_ptr<net::HttpClient> client)
+                                                       CompatProfile profile)
     : endpoint_(std::move(endpoint)),
       model_(std::move(model)),
-      profile_(std::move(profile)),
-      client_(detail::client_or_new(std::move(client), endpoint_)) {}
+      profile_(std::move(profile)) {
+    detail::require_transport(endpoint_, "OpenAIChatCompletionsModel");
+}
 
 json::object OpenAIChatCompletionsModel::build_body(ModelRequest const& request) const {
     auto const& s = request.settings;
@@ -297,19 +297,21 @@ task<ModelResponse> OpenAIChatCompletionsModel::stream(ModelRequest const& reque
     auto body = build_body(request);
     auto http = detail::make_request(endpoint_, "/chat/completions", body, request.settings);
     RetryPolicy const policy = request.settings.retry.value_or(endpoint_.retry);
-    auto client = client_;
+    auto transport = endpoint_.transport;
     bool const summary = profile_.raw_reasoning_as_summary;
     std::function<std::unique_ptr<detail::StreamConsumer>()> make_consumer = [&]() {
         return std::make_unique<ChatConsumer>(on_event, summary);
     };
-    auto response = co_await detail::stream_with_retries(endpoint_, *client, policy, http, make_consumer);
+    auto response = co_await detail::stream_with_retries(endpoint_, *transport, policy, http, make_consumer);
     co_return response;
 }
 
 // ---- OpenAIProvider ---------------------------------------------------------------------------
 
 OpenAIProvider::OpenAIProvider(Options options)
-    : options_(std::move(options)), client_(std::make_shared<net::HttpClient>(options_.endpoint.http)) {}
+    : options_(std::move(options)) {
+    detail::require_transport(options_.endpoint, "OpenAIProvider");
+}
 
 OpenAIProvider::Options OpenAIProvider::options_from_env() {
     Options o;
@@ -327,31 +329,35 @@ OpenAIProvider::Options OpenAIProvider::options_from_env() {
         o.profile = *p;
     } else if (openai) {
         o.profile = CompatProfile::openai();
-    } else if (net::Url::parse(o.endpoint.base_url).port == "11434") {
+    } else if (Url::parse(o.endpoint.base_url).port == "11434") {
         o.profile = CompatProfile::ollama();
     } else {
         o.profile = CompatProfile::generic();
     }
     constexpr long long day_ms = 24LL * 3600 * 1000;
     if (auto ms = env_count("CHATKIT_MODEL_CONNECT_TIMEOUT_MS", 1, day_ms))
-        o.endpoint.http.connect_timeout = std::chrono::milliseconds(*ms);
+        o.endpoint.connect_timeout = std::chrono::milliseconds(*ms);
     if (auto ms = env_count("CHATKIT_MODEL_IDLE_TIMEOUT_MS", 1, day_ms))
-        o.endpoint.http.idle_timeout = std::chrono::milliseconds(*ms);
+        o.endpoint.idle_timeout = std::chrono::milliseconds(*ms);
     if (auto n = env_count("CHATKIT_MODEL_MAX_RETRIES", 0, 100)) o.endpoint.retry.max_retries = static_cast<int>(*n);
     return o;
 }
 
-OpenAIProvider OpenAIProvider::from_env() { return OpenAIProvider(options_from_env()); }
+OpenAIProvider OpenAIProvider::from_env(std::shared_ptr<Transport> transport) {
+    Options o = options_from_env();
+    o.endpoint.transport = std::move(transport);
+    return OpenAIProvider(std::move(o));
+}
 
-std::optional<OpenAIProvider> OpenAIProvider::from_env_if_configured() {
+std::optional<OpenAIProvider> OpenAIProvider::from_env_if_configured(std::shared_ptr<Transport> transport) {
     if (detail::env("OPENAI_API_KEY").empty() && detail::env("OPENAI_BASE_URL").empty()) return std::nullopt;
-    return from_env();
+    return from_env(std::move(transport));
 }
 
 std::shared_ptr<Model> OpenAIProvider::get_model(std::string_view name) {
     std::string model = name.empty() ? options_.default_model : std::string(name);
-    if (options_.api == Api::responses) return std::make_shared<OpenAIResponsesModel>(options_.endpoint, model, client_);
-    return std::make_shared<OpenAIChatCompletionsModel>(options_.endpoint, model, options_.profile, client_);
+    if (options_.api == Api::responses) return std::make_shared<OpenAIResponsesModel>(options_.endpoint, model);
+    return std::make_shared<OpenAIChatCompletionsModel>(options_.endpoint, model, options_.profile);
 }
 
 }  // namespace chatkit::agents

@@ -60,11 +60,11 @@ double jitter_factor() {
 
 }  // namespace
 
-std::optional<milliseconds> retry_hint(net::Headers const& headers) {
-    if (auto ms = net::find_header(headers, "retry-after-ms")) {
+std::optional<milliseconds> retry_hint(Headers const& headers) {
+    if (auto ms = find_header(headers, "retry-after-ms")) {
         if (auto v = parse_number(*ms)) return milliseconds(static_cast<std::int64_t>(std::llround(*v)));
     }
-    if (auto ra = net::find_header(headers, "retry-after")) {
+    if (auto ra = find_header(headers, "retry-after")) {
         if (auto v = parse_number(*ra)) return milliseconds(static_cast<std::int64_t>(std::llround(*v * 1000.0)));
         if (auto d = parse_http_date(*ra)) return *d;
     }
@@ -96,7 +96,7 @@ ModelStreamError stream_error(json::value const& error, bool after_output) {
     return ModelStreamError(code, message, after_output);
 }
 
-ModelHttpError http_error(net::HttpResponse const& response, RetryPolicy const& policy) {
+ModelHttpError http_error(HttpResponse const& response, RetryPolicy const& policy) {
     std::string type, code, message, param;
     boost::system::error_code ec;
     auto body = json::parse(response.body, ec);
@@ -163,9 +163,9 @@ json::object parse_payload(std::string_view data) {
     return std::move(v.as_object());
 }
 
-net::HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, json::object const& body,
-                              ModelSettings const& settings) {
-    net::HttpRequest r;
+HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, json::object const& body,
+                         ModelSettings const& settings) {
+    HttpRequest r;
     r.method = "POST";
     std::string base = endpoint.base_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
@@ -176,40 +176,47 @@ net::HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, 
     for (auto const& h : endpoint.default_headers) r.headers.push_back(h);
     for (auto const& h : settings.extra_headers) r.headers.push_back(h);
     r.body = json::serialize(body);
-    r.idle_timeout = settings.idle_timeout;
+    r.connect_timeout = endpoint.connect_timeout;
+    r.idle_timeout = settings.idle_timeout ? settings.idle_timeout : endpoint.idle_timeout;
     r.total_timeout = settings.total_timeout;
     return r;
 }
 
-std::shared_ptr<net::HttpClient> client_or_new(std::shared_ptr<net::HttpClient> client, OpenAIEndpoint const& endpoint) {
-    if (client) return client;
-    return std::make_shared<net::HttpClient>(endpoint.http);
+void require_transport(OpenAIEndpoint const& endpoint, char const* who) {
+    if (!endpoint.transport)
+        throw UserError(std::string(who) + ": OpenAIEndpoint::transport is not set "
+                        "(e.g. std::make_shared<chatkit::http::HttpClient>())");
 }
 
 namespace {
 
-char const* transport_code(net::TransportErrorKind k) {
-    switch (k) {
-        case net::TransportErrorKind::timeout: return "timeout";
-        case net::TransportErrorKind::connect: return "connection_error";
-        case net::TransportErrorKind::resolve: return "connection_error";
-        case net::TransportErrorKind::tls: return "tls_error";
-        case net::TransportErrorKind::protocol: return "protocol_error";
-        case net::TransportErrorKind::body_too_large: return "body_too_large";
-        case net::TransportErrorKind::invalid_url: return "invalid_url";
-        case net::TransportErrorKind::connection_closed: break;
+// The `ModelHttpError::code` of a transport failure.
+char const* transport_code(boost::system::error_code const& ec) {
+    switch (static_cast<chatkit::error>(ec.value())) {
+        case chatkit::error::transport_timeout: return "timeout";
+        case chatkit::error::transport_connect_failed:
+        case chatkit::error::transport_resolve_failed: return "connection_error";
+        case chatkit::error::transport_tls_failed: return "tls_error";
+        case chatkit::error::transport_protocol_error: return "protocol_error";
+        case chatkit::error::transport_body_too_large: return "body_too_large";
+        case chatkit::error::transport_invalid_url: return "invalid_url";
+        case chatkit::error::transport_invalid_request: return "invalid_request";
+        default: return "connection_closed";
     }
-    return "connection_closed";
 }
 
-bool transport_retryable(net::TransportErrorKind k) {
-    return k == net::TransportErrorKind::connect || k == net::TransportErrorKind::resolve ||
-           k == net::TransportErrorKind::tls || k == net::TransportErrorKind::timeout ||
-           k == net::TransportErrorKind::connection_closed;
+}  // namespace
+
+ModelHttpError transport_failure(chatkit::Error const& e) {
+    ModelHttpError err(0, e.message(), transport_code(e.code()));
+    err.retryable = is_retryable_transport_error(e.code());
+    return err;
 }
+
+namespace {
 
 // Logs the retry (one warning) and sleeps `wait`.
-task<void> wait_before_retry(OpenAIEndpoint const& endpoint, net::HttpRequest const& request, RetryPolicy const& policy,
+task<void> wait_before_retry(OpenAIEndpoint const& endpoint, HttpRequest const& request, RetryPolicy const& policy,
                              int attempt, milliseconds wait, std::string const& why) {
     endpoint.logger.log(LogLevel::warning, "request to " + request.url + " failed (" + why + "); retry " +
                                                std::to_string(attempt + 1) + "/" + std::to_string(policy.max_retries) +
@@ -221,32 +228,32 @@ task<void> wait_before_retry(OpenAIEndpoint const& endpoint, net::HttpRequest co
 
 }  // namespace
 
-task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
-                                        RetryPolicy const& policy, net::HttpRequest const& request,
+task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, Transport& transport,
+                                        RetryPolicy const& policy, HttpRequest const& request,
                                         std::function<std::unique_ptr<StreamConsumer>()> const& make_consumer) {
     for (int attempt = 0;; ++attempt) {
         auto consumer = make_consumer();
-        net::SseDecoder decoder;
+        SseDecoder decoder;
         std::string request_id;
         std::optional<milliseconds> wait;  // set when this attempt is to be retried
         std::string why;
         try {
-            net::BodyHandler on_body = [&](std::string_view bytes) -> task<void> {
-                std::vector<net::SseEvent> events;
+            BodyHandler on_body = [&](std::string_view bytes) -> task<void> {
+                std::vector<SseEvent> events;
                 try {
                     decoder.feed(bytes, events);
-                } catch (net::SseError const& e) {
+                } catch (SseError const& e) {
                     throw ModelProtocolError(std::string("malformed event stream: ") + e.what());
                 }
                 for (auto const& ev : events) co_await consumer->on_sse(ev);
             };
-            net::HeadHandler on_head = [&](net::HttpResponse const& head) {
+            HeadHandler on_head = [&](HttpResponse const& head) {
                 request_id = head.header("x-request-id").value_or("");
             };
-            net::HttpRequest req = request;
-            auto response = co_await client.send(std::move(req), on_body, on_head);
+            HttpRequest req = request;
+            auto response = co_await transport.send(std::move(req), on_body, on_head);
             if (response.ok()) {
-                std::vector<net::SseEvent> rest;
+                std::vector<SseEvent> rest;
                 decoder.finish(rest);
                 for (auto const& ev : rest) co_await consumer->on_sse(ev);
                 auto out = co_await consumer->finish();
@@ -259,45 +266,45 @@ task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::Htt
             wait = retry_delay(policy, attempt, err.retry_after);
             if (!wait) throw err;
             why = "HTTP " + std::to_string(err.status) + (err.request_id.empty() ? "" : " (request id " + err.request_id + ")");
-        } catch (net::TransportError const& e) {
-            if (consumer->delivered()) throw ModelStreamError(transport_code(e.kind()), e.what(), true);
-            ModelHttpError err(0, e.what(), transport_code(e.kind()));
-            err.request_id = request_id;
-            err.retryable = transport_retryable(e.kind());
-            if (!err.retryable || attempt >= policy.max_retries) throw err;
-            wait = retry_delay(policy, attempt, std::nullopt);
-            why = e.what();
         } catch (ModelStreamError const& e) {
             // A transient failure before any event reached the consumer may be retried.
             if (e.after_output || consumer->delivered() || e.code != "server_error" || attempt >= policy.max_retries)
                 throw;
             wait = retry_delay(policy, attempt, std::nullopt);
             why = "stream error " + e.code + ": " + e.message;
+        } catch (chatkit::Error const& e) {
+            if (!is_transport_error(e.code())) throw;
+            if (consumer->delivered()) throw ModelStreamError(transport_code(e.code()), e.message(), true);
+            ModelHttpError err = transport_failure(e);
+            err.request_id = request_id;
+            if (!err.retryable || attempt >= policy.max_retries) throw err;
+            wait = retry_delay(policy, attempt, std::nullopt);
+            why = e.message();
         }
         co_await wait_before_retry(endpoint, request, policy, attempt, *wait, why);
     }
 }
 
-task<net::HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
-                                          RetryPolicy const& policy, net::HttpRequest const& request) {
+task<HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, Transport& transport,
+                                      RetryPolicy const& policy, HttpRequest const& request) {
     for (int attempt = 0;; ++attempt) {
         std::optional<milliseconds> wait;
         std::string why;
         try {
-            net::HttpRequest req = request;
-            auto response = co_await client.send(std::move(req));
+            HttpRequest req = request;
+            auto response = co_await transport.send(std::move(req));
             if (response.ok()) co_return response;
             auto err = http_error(response, policy);
             if (!err.retryable || attempt >= policy.max_retries) throw err;
             wait = retry_delay(policy, attempt, err.retry_after);
             if (!wait) throw err;
             why = "HTTP " + std::to_string(err.status) + (err.request_id.empty() ? "" : " (request id " + err.request_id + ")");
-        } catch (net::TransportError const& e) {
-            ModelHttpError err(0, e.what(), transport_code(e.kind()));
-            err.retryable = transport_retryable(e.kind());
+        } catch (chatkit::Error const& e) {
+            if (!is_transport_error(e.code())) throw;
+            ModelHttpError err = transport_failure(e);
             if (!err.retryable || attempt >= policy.max_retries) throw err;
             wait = retry_delay(policy, attempt, std::nullopt);
-            why = e.what();
+            why = e.message();
         }
         co_await wait_before_retry(endpoint, request, policy, attempt, *wait, why);
     }
@@ -313,8 +320,8 @@ void endpoint_from_env(OpenAIEndpoint& endpoint) {
     if (auto base = env("OPENAI_BASE_URL"); !base.empty()) {
         while (!base.empty() && base.back() == '/') base.pop_back();
         try {
-            (void)net::Url::parse(base);
-        } catch (net::TransportError const&) {
+            (void)Url::parse(base);
+        } catch (chatkit::Error const&) {
             throw UserError("OPENAI_BASE_URL is not an http(s) URL: " + base);
         }
         endpoint.base_url = base;

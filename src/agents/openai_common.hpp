@@ -11,14 +11,14 @@
 namespace chatkit::agents::detail {
 
 /// The server's delay hint: `retry-after-ms`, then `retry-after` (seconds or an HTTP date).
-std::optional<std::chrono::milliseconds> retry_hint(net::Headers const& headers);
+std::optional<std::chrono::milliseconds> retry_hint(Headers const& headers);
 
 /// The wait before retry number `attempt` (0-based), or nullopt when the hint exceeds the cap.
 std::optional<std::chrono::milliseconds> retry_delay(RetryPolicy const& policy, int attempt,
                                                      std::optional<std::chrono::milliseconds> hint);
 
 /// A `ModelHttpError` from a non-2xx response (error body per §3.4 rule 1, retry flags per §3.3).
-ModelHttpError http_error(net::HttpResponse const& response, RetryPolicy const& policy);
+ModelHttpError http_error(HttpResponse const& response, RetryPolicy const& policy);
 
 /// Reads an error JSON object (`{"message","type","code","param"}`, integer codes tolerated).
 ModelStreamError stream_error(json::value const& error, bool after_output);
@@ -28,7 +28,7 @@ class StreamConsumer {
 public:
     explicit StreamConsumer(ModelEventHandler const& on_event) : on_event_(on_event) {}
     virtual ~StreamConsumer() = default;
-    virtual task<void> on_sse(net::SseEvent const& event) = 0;
+    virtual task<void> on_sse(SseEvent const& event) = 0;
     /// Called at the end of the body; returns the response or throws.
     virtual task<ModelResponse> finish() = 0;
     bool delivered() const noexcept { return delivered_; }
@@ -46,19 +46,19 @@ private:
 };
 
 /// Sends `request` with the retry rules, feeding each attempt's body to a fresh consumer.
-task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
-                                        RetryPolicy const& policy, net::HttpRequest const& request,
+task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, Transport& transport,
+                                        RetryPolicy const& policy, HttpRequest const& request,
                                         std::function<std::unique_ptr<StreamConsumer>()> const& make_consumer);
 
 /// Sends a request whose answer is collected in memory (e.g. an audio transcription) with the same
 /// retry rules as the models (HTTP statuses, retry hints, transport failures) and returns the 2xx
 /// response. Throws `ModelHttpError` for a non-2xx answer or a transport failure (status 0, `code`
 /// `timeout`, `connection_error`...) once no retry is left.
-task<net::HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, net::HttpClient& client,
-                                          RetryPolicy const& policy, net::HttpRequest const& request);
+task<HttpResponse> send_with_retries(OpenAIEndpoint const& endpoint, Transport& transport,
+                                      RetryPolicy const& policy, HttpRequest const& request);
 
 /// The POST request every model sends (headers of §3.1, per-request timeouts).
-net::HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, json::object const& body,
+HttpRequest make_request(OpenAIEndpoint const& endpoint, std::string path, json::object const& body,
                               ModelSettings const& settings);
 
 /// Parses JSON text of an SSE payload; `ModelProtocolError` when it is not a JSON object.
@@ -71,7 +71,12 @@ std::string env(char const* name);
 /// (trailing slashes dropped; `UserError` when it is not an http(s) URL), leaving unset ones alone.
 void endpoint_from_env(OpenAIEndpoint& endpoint);
 
-/// Lazily shared client for models constructed without one.
-std::shared_ptr<net::HttpClient> client_or_new(std::shared_ptr<net::HttpClient> client, OpenAIEndpoint const& endpoint);
+/// Throws `UserError` naming `who` when `endpoint.transport` is not set.
+void require_transport(OpenAIEndpoint const& endpoint, char const* who);
+
+/// A `ModelHttpError` (status 0) for a transport failure (`is_transport_error(e.code())`), retryable
+/// when `is_retryable_transport_error` says so; its `code` says what failed (`timeout`,
+/// `connection_error`, `tls_error`...).
+ModelHttpError transport_failure(chatkit::Error const& e);
 
 }  // namespace chatkit::agents::detail

@@ -26,7 +26,7 @@ public:
     ResponsesConsumer(ModelEventHandler const& on_event, Logger const& logger)
         : StreamConsumer(on_event), logger_(logger) {}
 
-    task<void> on_sse(net::SseEvent const& sse) override {
+    task<void> on_sse(SseEvent const& sse) override {
         if (terminal_) co_return;  // nothing after the terminal event matters
         if (sse.error) {
             boost::system::error_code ec;
@@ -106,9 +106,10 @@ private:
 
 }  // namespace
 
-OpenAIResponsesModel::OpenAIResponsesModel(OpenAIEndpoint endpoint, std::string model,
-                                           std::shared_ptr<net::HttpClient> client)
-    : endpoint_(std::move(endpoint)), model_(std::move(model)), client_(detail::client_or_new(std::move(client), endpoint_)) {}
+OpenAIResponsesModel::OpenAIResponsesModel(OpenAIEndpoint endpoint, std::string model)
+    : endpoint_(std::move(endpoint)), model_(std::move(model)) {
+    detail::require_transport(endpoint_, "OpenAIResponsesModel");
+}
 
 json::object OpenAIResponsesModel::build_body(ModelRequest const& request) const {
     auto const& s = request.settings;
@@ -160,12 +161,12 @@ task<ModelResponse> OpenAIResponsesModel::stream(ModelRequest const& request, Mo
     auto body = build_body(request);
     auto http = detail::make_request(endpoint_, "/responses", body, request.settings);
     RetryPolicy const policy = request.settings.retry.value_or(endpoint_.retry);
-    auto client = client_;
+    auto transport = endpoint_.transport;
     auto const& logger = endpoint_.logger;
     std::function<std::unique_ptr<detail::StreamConsumer>()> make_consumer = [&]() {
         return std::make_unique<ResponsesConsumer>(on_event, logger);
     };
-    auto response = co_await detail::stream_with_retries(endpoint_, *client, policy, http, make_consumer);
+    auto response = co_await detail::stream_with_retries(endpoint_, *transport, policy, http, make_consumer);
     co_return response;
 }
 

@@ -29,11 +29,26 @@ public:
             case error::store_full: return "store full";
             case error::conflict: return "conflict";
             case error::too_many_requests: return "too many requests";
+            // transport
+            case error::transport_invalid_url: return "invalid URL";
+            case error::transport_invalid_request: return "request cannot be sent";
+            case error::transport_resolve_failed: return "cannot resolve the host name";
+            case error::transport_connect_failed: return "cannot connect";
+            case error::transport_tls_failed: return "TLS handshake failed";
+            case error::transport_timeout: return "timed out";
+            case error::transport_connection_closed: return "connection closed by the server";
+            case error::transport_protocol_error: return "malformed HTTP response";
+            case error::transport_body_too_large: return "response body too large";
         }
         return "unknown chatkit error";
     }
 };
 #pragma GCC diagnostic pop
+
+// The transport block of the enum (core/transport.hpp): an outgoing request failed below HTTP.
+bool is_transport_code(int ev) noexcept {
+    return ev >= static_cast<int>(error::transport_invalid_url) && ev <= static_cast<int>(error::transport_body_too_large);
+}
 
 }  // namespace
 
@@ -44,6 +59,7 @@ boost::system::error_category const& chatkit_category() noexcept {
 
 unsigned http_status(boost::system::error_code const& ec) noexcept {
     if (ec.category() != chatkit_category()) return 500;
+    if (is_transport_code(ec.value())) return 502;
     switch (static_cast<error>(ec.value())) {
         case error::invalid_request: return 400;
         case error::not_found: return 404;
@@ -62,6 +78,7 @@ unsigned http_status(boost::system::error_code const& ec) noexcept {
 
 char const* client_code(boost::system::error_code const& ec) noexcept {
     if (ec.category() != chatkit_category()) return "internal";
+    if (is_transport_code(ec.value())) return "upstream_error";
     switch (static_cast<error>(ec.value())) {
         case error::invalid_request: return "invalid_request";
         case error::not_found: return "not_found";
@@ -81,6 +98,7 @@ char const* client_code(boost::system::error_code const& ec) noexcept {
 
 std::string client_message(Error const& e) {
     if (e.code().category() != chatkit_category()) return "Internal server error";
+    if (is_transport_code(e.code().value())) return "An upstream service failed";  // the message names hosts
     switch (static_cast<error>(e.code().value())) {
         case error::store_failure:
         case error::internal: return "Internal server error";

@@ -1,7 +1,7 @@
 // chatkit-cpp: server-sent events decoder.
 #include <chatkit/core/sse.hpp>
 
-namespace chatkit::net {
+namespace chatkit {
 
 namespace {
 constexpr char bom[] = "\xEF\xBB\xBF";
@@ -121,4 +121,4 @@ void SseDecoder::dispatch(std::vector<SseEvent>& out) {
     has_data_ = false;
 }
 
-}  // namespace chatkit::net
+}  // namespace chatkit

@@ -5,6 +5,7 @@
 #include "mock_llm.hpp"
 
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/http/client/http_client.hpp>
 #include <chatkit/server/response.hpp>
 
 #include <catch2/catch.hpp>
@@ -20,6 +21,7 @@ namespace {
 
 agents::OpenAIEndpoint endpoint_of(test::MockLlmServer const& mock) {
     agents::OpenAIEndpoint endpoint;
+    endpoint.transport = std::make_shared<http::HttpClient>();
     endpoint.base_url = mock.url();
     endpoint.api_key = "test-key";
     return endpoint;

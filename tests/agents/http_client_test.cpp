@@ -1,5 +1,6 @@
-// HttpClient against the loopback mock server: streaming, keep-alive, error bodies, timeouts,
-// cancellation, TLS verification.
+// HttpClient (the http layer's chatkit::Transport) against the loopback mock server: streaming,
+// keep-alive, error bodies, timeouts, cancellation, TLS verification, header validation, and the
+// exchanges an MCP client makes through the interface.
 #include "mock_llm.hpp"
 
 #include <chatkit/http/client/http_client.hpp>
@@ -16,16 +17,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <future>
+
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
-using chatkit::net::BodyHandler;
-using chatkit::net::HttpClient;
-using chatkit::net::HttpClientOptions;
-using chatkit::net::HttpRequest;
-using chatkit::net::HttpResponse;
-using chatkit::net::TransportError;
-using chatkit::net::TransportErrorKind;
-using chatkit::net::Url;
+using chatkit::BodyHandler;
+using chatkit::HeadHandler;
+using chatkit::HttpRequest;
+using chatkit::HttpResponse;
+using chatkit::Url;
+using chatkit::http::HttpClient;
+using chatkit::http::HttpClientOptions;
+using chatkit::error;
 
 namespace {
 
@@ -60,17 +63,20 @@ asio::awaitable<Streamed> stream_all(HttpClient& client, HttpRequest req) {
         ++s.pieces;
         co_return;
     };
-    chatkit::net::HeadHandler no_head;
+    HeadHandler no_head;
     s.response = co_await client.send(std::move(req), h, no_head);
     co_return s;
 }
 
-TransportErrorKind kind_of(std::exception_ptr e) {
+// The code of the chatkit::Error a finished request failed with (empty when it succeeded).
+template <class T>
+boost::system::error_code failure_of(std::future<T>& f) {
     try {
-        std::rethrow_exception(e);
-    } catch (TransportError const& t) {
-        return t.kind();
+        f.get();
+    } catch (chatkit::Error const& e) {
+        return e.code();
     }
+    return {};
 }
 
 }  // namespace
@@ -88,7 +94,8 @@ TEST_CASE("Url::parse splits absolute URLs and rejects others", "[http-client]")
     CHECK(Url::parse("HTTP://localhost:11434/v1").origin() == "http://localhost:11434");
     for (auto bad : {"ftp://x/", "localhost:80/v1", "http://", "http://user@host/", "http://h:99999999/", "http://h:ab/"}) {
         INFO(bad);
-        CHECK_THROWS_AS(Url::parse(bad), TransportError);
+        CHECK_THROWS_MATCHES(Url::parse(bad), chatkit::Error,
+                             Catch::Predicate<chatkit::Error>([](auto const& e) { return e.code() == error::transport_invalid_url; }));
     }
 }
 
@@ -202,10 +209,11 @@ TEST_CASE("HttpClient reports a refused connection as a connect error", "[http-c
     try {
         f.get();
         FAIL("expected a connect error");
-    } catch (TransportError const& e) {
-        CHECK(e.kind() == TransportErrorKind::connect);
-        CHECK_FALSE(e.response_started());
-        CHECK(std::string(e.what()).find("cannot connect") != std::string::npos);
+    } catch (chatkit::Error const& e) {
+        CHECK(e.code() == error::transport_connect_failed);
+        CHECK(chatkit::is_transport_error(e.code()));
+        CHECK(chatkit::is_retryable_transport_error(e.code()));
+        CHECK(e.message().find("cannot connect") != std::string::npos);
     }
 }
 
@@ -219,19 +227,21 @@ TEST_CASE("HttpClient times out a silent stream and closes the connection", "[ht
     opts.idle_timeout = 200ms;
     HttpClient client(opts);
     std::string got;
+    bool head_seen = false;
     BodyHandler h = [&](std::string_view p) -> asio::awaitable<void> {
         got.append(p);
         co_return;
     };
-    auto f = asio::co_spawn(io, client.send(post(mock.url() + "/chat/completions"), h), asio::use_future);
+    HeadHandler on_head = [&](HttpResponse const&) { head_seen = true; };
+    auto f = asio::co_spawn(io, client.send(post(mock.url() + "/chat/completions"), h, on_head), asio::use_future);
     io.run();
     try {
         f.get();
         FAIL("expected a timeout");
-    } catch (TransportError const& e) {
-        CHECK(e.kind() == TransportErrorKind::timeout);
-        CHECK(e.response_started());
+    } catch (chatkit::Error const& e) {
+        CHECK(e.code() == error::transport_timeout);
     }
+    CHECK(head_seen);  // the response had started: the caller knows it from its head handler
     CHECK(got == "data: first\n\n");
     CHECK(mock.wait_until([&] { return mock.closed_mid_reply() == 1; }));
 }
@@ -269,9 +279,9 @@ TEST_CASE("HttpClient enforces the total deadline", "[http-client]") {
     try {
         f.get();
         FAIL("expected the deadline to pass");
-    } catch (TransportError const& e) {
-        CHECK(e.kind() == TransportErrorKind::timeout);
-        CHECK(std::string(e.what()).find("deadline") != std::string::npos);
+    } catch (chatkit::Error const& e) {
+        CHECK(e.code() == error::transport_timeout);
+        CHECK(e.message().find("deadline") != std::string::npos);
     }
 }
 
@@ -283,19 +293,21 @@ TEST_CASE("HttpClient surfaces a connection dropped mid-body", "[http-client]") 
     asio::io_context io;
     HttpClient client;
     std::string got;
+    bool head_seen = false;
     BodyHandler h = [&](std::string_view p) -> asio::awaitable<void> {
         got.append(p);
         co_return;
     };
-    auto f = asio::co_spawn(io, client.send(post(mock.url() + "/chat/completions"), h), asio::use_future);
+    HeadHandler on_head = [&](HttpResponse const&) { head_seen = true; };
+    auto f = asio::co_spawn(io, client.send(post(mock.url() + "/chat/completions"), h, on_head), asio::use_future);
     io.run();
     try {
         f.get();
         FAIL("expected a closed connection");
-    } catch (TransportError const& e) {
-        CHECK(e.kind() == TransportErrorKind::connection_closed);
-        CHECK(e.response_started());
+    } catch (chatkit::Error const& e) {
+        CHECK(e.code() == error::transport_connection_closed);
     }
+    CHECK(head_seen);
     CHECK(got.size() == 100);
     CHECK(client.idle_connections() == 0);
 }
@@ -369,15 +381,7 @@ TEST_CASE("HttpClient verifies TLS certificates and host names", "[http-client][
         HttpClient client;
         auto f = asio::co_spawn(io, client.send(post(mock.url() + "/chat/completions")), asio::use_future);
         io.run();
-        auto kind = [&] {
-            try {
-                f.get();
-            } catch (...) {
-                return kind_of(std::current_exception());
-            }
-            return TransportErrorKind::invalid_url;
-        }();
-        CHECK(kind == TransportErrorKind::tls);
+        CHECK(failure_of(f) == error::transport_tls_failed);
         CHECK(mock.request_count() == 0);
     }
     SECTION("trusted CA but a host name the certificate does not name: handshake fails") {
@@ -389,14 +393,145 @@ TEST_CASE("HttpClient verifies TLS certificates and host names", "[http-client][
         try {
             f.get();
             FAIL("expected a TLS failure");
-        } catch (TransportError const& e) {
-            CHECK(e.kind() == TransportErrorKind::tls);
+        } catch (chatkit::Error const& e) {
+            CHECK(e.code() == error::transport_tls_failed);
         }
         CHECK(mock.request_count() == 0);
     }
     SECTION("a missing CA file is reported when the client is made") {
         HttpClientOptions opts;
         opts.ca_file = "/nonexistent/ca.pem";
-        CHECK_THROWS_AS(HttpClient(opts), TransportError);
+        CHECK_THROWS_AS(HttpClient(opts), chatkit::Error);
     }
+}
+
+TEST_CASE("HttpClient refuses header fields it could not write safely, before connecting", "[http-client][security]") {
+    test::MockLlmServer mock;
+    asio::io_context io;
+    HttpClient client;
+    for (auto const& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"Authorization", "Bearer token\r\nX-Injected: 1"},
+             {"Authorization", std::string("Bearer a\0b", 10)},
+             {"Bad Name", "x"},
+             {"", "x"}}) {
+        HttpRequest r = post(mock.url() + "/responses");
+        r.headers.emplace_back(name, value);
+        auto f = asio::co_spawn(io, client.send(std::move(r)), asio::use_future);
+        io.run();
+        io.restart();
+        auto const code = failure_of(f);
+        CHECK(code == error::transport_invalid_request);
+        CHECK_FALSE(chatkit::is_retryable_transport_error(code));
+    }
+    HttpRequest bad_method = post(mock.url() + "/responses");
+    bad_method.method = "GET /x HTTP/1.1\r\n";
+    auto f = asio::co_spawn(io, client.send(std::move(bad_method)), asio::use_future);
+    io.run();
+    CHECK(failure_of(f) == error::transport_invalid_request);
+    CHECK(mock.connections_accepted() == 0);
+}
+
+TEST_CASE("HttpClient applies per-request overrides of the body cap and the idle timeout", "[http-client]") {
+    test::MockLlmServer mock;
+    mock.push(test::MockReply::json(200, std::string(2000, 'x')));
+    auto slow = test::MockReply::sse("data: 1\n\ndata: 2\n\n");
+    slow.delay = 300ms;
+    mock.push(slow);
+    asio::io_context io;
+    HttpClientOptions opts;  // 8 MiB bodies, 100 ms of silence
+    opts.idle_timeout = 100ms;
+    HttpClient client(opts);
+
+    HttpRequest capped;
+    capped.url = mock.url() + "/jwks.json";
+    capped.max_body = 1000;
+    auto f = asio::co_spawn(io, client.send(std::move(capped)), asio::use_future);
+    io.run();
+    io.restart();
+    CHECK(failure_of(f) == error::transport_body_too_large);
+
+    HttpRequest patient = post(mock.url() + "/chat/completions");
+    patient.idle_timeout = 5000ms;
+    auto s = run_on(io, stream_all(client, std::move(patient)));
+    CHECK(s.body == "data: 1\n\ndata: 2\n\n");
+}
+
+TEST_CASE("HttpClient reports an unresolvable host as a resolve failure", "[http-client]") {
+    asio::io_context io;
+    HttpClient client;
+    HttpRequest r;
+    r.url = "http://chatkit-test.invalid/";  // RFC 6761: never resolves
+    r.connect_timeout = 3000ms;
+    auto f = asio::co_spawn(io, client.send(std::move(r)), asio::use_future);
+    io.run();
+    auto const code = failure_of(f);
+    CHECK(code == error::transport_resolve_failed);
+    CHECK(chatkit::is_retryable_transport_error(code));
+}
+
+TEST_CASE("Through the Transport interface: the exchanges of an MCP session", "[http-client][transport]") {
+    // JSON-RPC over POST answered as JSON or as an SSE stream, the session header read from a 2xx
+    // head, a 404 for an expired session returned as a response, DELETE to end the session.
+    test::MockLlmServer mock;
+    mock.push(test::MockReply::json(200, R"({"jsonrpc":"2.0","id":1,"result":{}})", {{"Mcp-Session-Id", "sess-1"}}));
+    auto streamed = test::MockReply::sse("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}\n\n");
+    mock.push(streamed);
+    mock.push(test::MockReply::json(404, R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"}})"));
+    mock.push(test::MockReply::json(200, ""));
+    std::shared_ptr<chatkit::Transport> transport = std::make_shared<HttpClient>();
+    asio::io_context io;
+
+    struct Answer {
+        HttpResponse head;
+        std::string body;
+    };
+    auto exchange = [&](HttpRequest request) -> asio::awaitable<Answer> {
+        Answer answer;
+        BodyHandler on_body = [&answer](std::string_view piece) -> asio::awaitable<void> {
+            answer.body.append(piece);
+            co_return;
+        };
+        HeadHandler on_head = [&answer](HttpResponse const& head) { answer.head = head; };
+        HttpResponse response = co_await transport->send(std::move(request), on_body, on_head);
+        if (!response.ok()) answer.head = response;
+        if (!response.ok()) answer.body = response.body;
+        co_return answer;
+    };
+    auto rpc = [&](std::string body, std::optional<std::string> session) {
+        HttpRequest r = post(mock.url() + "/mcp", std::move(body));
+        r.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
+        if (session) r.headers.emplace_back("Mcp-Session-Id", *session);
+        return r;
+    };
+
+    auto init = run_on(io, exchange(rpc(R"({"jsonrpc":"2.0","id":1,"method":"initialize"})", std::nullopt)));
+    CHECK(init.head.status == 200);
+    CHECK(init.head.header("content-type") == "application/json");
+    auto const session = init.head.header("mcp-session-id");
+    REQUIRE(session == "sess-1");
+    CHECK(init.body == R"({"jsonrpc":"2.0","id":1,"result":{}})");
+
+    auto listed = run_on(io, exchange(rpc(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})", session)));
+    CHECK(listed.head.header("content-type") == "text/event-stream");
+    CHECK(listed.body.find(R"("id":2)") != std::string::npos);
+
+    auto expired = run_on(io, exchange(rpc(R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})", session)));
+    CHECK(expired.head.status == 404);
+    CHECK(expired.body.find("Session not found") != std::string::npos);
+
+    HttpRequest end;
+    end.method = "DELETE";
+    end.url = mock.url() + "/mcp";
+    end.headers = {{"Mcp-Session-Id", "sess-1"}};
+    auto closed = run_on(io, transport->send(std::move(end)));
+    CHECK(closed.status == 200);
+
+    auto reqs = mock.requests();
+    REQUIRE(reqs.size() == 4);
+    CHECK_FALSE(reqs[0].header("mcp-session-id"));
+    CHECK(reqs[1].header("mcp-session-id") == "sess-1");
+    CHECK(reqs[1].header("accept") == "application/json, text/event-stream");
+    CHECK(reqs[3].method == "DELETE");
+    CHECK(reqs[3].target == "/v1/mcp");
+    CHECK(reqs[3].header("mcp-session-id") == "sess-1");
 }

@@ -252,6 +252,7 @@ TEST_CASE("A silent stream trips the idle timeout", "[openai][retry]") {
 
 TEST_CASE("Connection refused is retried, then reported as ModelHttpError status 0", "[openai][retry]") {
     agents::OpenAIEndpoint endpoint;
+    endpoint.transport = http_transport();
     endpoint.base_url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/v1";
     endpoint.retry.max_retries = 1;
     endpoint.retry.initial = 10ms;

@@ -337,14 +337,16 @@ TEST_CASE("Chat model sends the exact request for each compat profile", "[openai
 }
 
 TEST_CASE("Chat model rejects what a profile or the API cannot carry", "[openai][chat]") {
-    agents::OpenAIChatCompletionsModel ollama({}, "m", agents::CompatProfile::ollama());
+    agents::OpenAIEndpoint endpoint;
+    endpoint.transport = http_transport();
+    agents::OpenAIChatCompletionsModel ollama(endpoint, "m", agents::CompatProfile::ollama());
     agents::ModelRequest r;
     agents::MessageItem user;
     user.role = "user";
     user.content.push_back(agents::InputImage{std::string("https://example.com/cat.png"), std::nullopt, "auto"});
     r.input.push_back(user);
     CHECK_THROWS_AS(ollama.build_body(r), agents::UserError);
-    agents::OpenAIChatCompletionsModel openai({}, "m");
+    agents::OpenAIChatCompletionsModel openai(endpoint, "m");
     CHECK_NOTHROW(openai.build_body(r));
     agents::ModelRequest opaque;
     opaque.input.push_back(agents::OpaqueItem{json::object{{"type", "web_search_call"}, {"id", "ws_1"}}});

@@ -41,14 +41,14 @@ private:
 
 TEST_CASE("OpenAIProvider::from_env_if_configured is empty without key and base URL", "[openai][provider]") {
     EnvGuard env(nullptr, nullptr);
-    CHECK_FALSE(agents::OpenAIProvider::from_env_if_configured());
+    CHECK_FALSE(agents::OpenAIProvider::from_env_if_configured(http_transport()));
     EnvGuard empty("", "");
-    CHECK_FALSE(agents::OpenAIProvider::from_env_if_configured());
+    CHECK_FALSE(agents::OpenAIProvider::from_env_if_configured(http_transport()));
 }
 
 TEST_CASE("OpenAIProvider defaults: OpenAI's endpoint speaks the Responses API", "[openai][provider]") {
     EnvGuard env("sk-abc", nullptr);
-    auto provider = agents::OpenAIProvider::from_env_if_configured();
+    auto provider = agents::OpenAIProvider::from_env_if_configured(http_transport());
     REQUIRE(provider);
     CHECK(provider->options().endpoint.base_url == "https://api.openai.com/v1");
     CHECK(provider->options().endpoint.api_key == "sk-abc");
@@ -66,7 +66,7 @@ TEST_CASE("OpenAIProvider defaults: OpenAI's endpoint speaks the Responses API",
 TEST_CASE("OpenAIProvider: another base URL defaults to Chat Completions with a matching profile", "[openai][provider]") {
     SECTION("Ollama's port") {
         EnvGuard env(nullptr, "http://localhost:11434/v1/", "qwen3");
-        auto provider = agents::OpenAIProvider::from_env_if_configured();
+        auto provider = agents::OpenAIProvider::from_env_if_configured(http_transport());
         REQUIRE(provider);
         CHECK(provider->options().endpoint.base_url == "http://localhost:11434/v1");
         CHECK(provider->options().api == agents::OpenAIProvider::Api::chat_completions);
@@ -91,15 +91,15 @@ TEST_CASE("OpenAIProvider: another base URL defaults to Chat Completions with a 
 TEST_CASE("OpenAIProvider rejects invalid environment values", "[openai][provider]") {
     SECTION("API") {
         EnvGuard env("k", nullptr, nullptr, "completions");
-        CHECK_THROWS_AS(agents::OpenAIProvider::from_env(), agents::UserError);
+        CHECK_THROWS_AS(agents::OpenAIProvider::from_env(http_transport()), agents::UserError);
     }
     SECTION("profile") {
         EnvGuard env("k", nullptr, nullptr, nullptr, "lmstudio");
-        CHECK_THROWS_AS(agents::OpenAIProvider::from_env(), agents::UserError);
+        CHECK_THROWS_AS(agents::OpenAIProvider::from_env(http_transport()), agents::UserError);
     }
     SECTION("base URL") {
         EnvGuard env("k", "localhost:11434");
-        CHECK_THROWS_AS(agents::OpenAIProvider::from_env(), agents::UserError);
+        CHECK_THROWS_AS(agents::OpenAIProvider::from_env(http_transport()), agents::UserError);
     }
 }
 
@@ -108,7 +108,9 @@ TEST_CASE("OpenAIProvider models share one connection pool", "[openai][provider]
     mock.push(MockReply::sse(read_fixture("llm/chat_text.sse")));
     mock.push(MockReply::sse(read_fixture("llm/chat_text.sse")));
     EnvGuard env("sk-local", mock.url().c_str(), "local-model");
-    auto provider = agents::OpenAIProvider::from_env();
+    auto client = std::make_shared<chatkit::http::HttpClient>();
+    auto provider = agents::OpenAIProvider::from_env(client);
+    CHECK(provider.transport() == client);
     Recorded a, b;
     auto m1 = provider.get_model("");
     auto m2 = provider.get_model("other");
@@ -122,5 +124,24 @@ TEST_CASE("OpenAIProvider models share one connection pool", "[openai][provider]
     CHECK(reqs[1].json.at("model") == "other");
     CHECK(reqs[0].json.as_object().contains("stream_options") == false);  // generic profile
     CHECK(mock.connections_accepted() == 1);
-    CHECK(provider.client()->connections_opened() == 1);
+    CHECK(client->connections_opened() == 1);
+}
+
+TEST_CASE("Models and providers refuse an endpoint without a transport, naming the fix", "[openai][provider]") {
+    agents::OpenAIEndpoint endpoint;  // no transport
+    auto const message_of = [](auto&& make) {
+        try {
+            make();
+        } catch (agents::UserError const& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(message_of([&] { agents::OpenAIResponsesModel m(endpoint, "m"); }).find("OpenAIEndpoint::transport") !=
+          std::string::npos);
+    CHECK(message_of([&] { agents::OpenAIChatCompletionsModel m(endpoint, "m"); }).find("HttpClient") != std::string::npos);
+    agents::OpenAIProvider::Options options;
+    CHECK(message_of([&] { agents::OpenAIProvider p(options); }).find("OpenAIProvider") != std::string::npos);
+    endpoint.transport = http_transport();
+    CHECK_NOTHROW(agents::OpenAIResponsesModel(endpoint, "m"));
 }

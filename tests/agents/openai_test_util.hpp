@@ -4,6 +4,7 @@
 #include "mock_llm.hpp"
 
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/http/client/http_client.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -54,9 +55,13 @@ inline agents::ModelResponse run_model(agents::Model& model, agents::ModelReques
     return run_model(io, model, request, rec);
 }
 
+/// The real HTTP client of the http layer, as the models take it.
+inline std::shared_ptr<chatkit::Transport> http_transport() { return std::make_shared<chatkit::http::HttpClient>(); }
+
 /// An endpoint pointing at the mock, with fast retries.
 inline agents::OpenAIEndpoint mock_endpoint(MockLlmServer const& mock, int max_retries = 2) {
     agents::OpenAIEndpoint e;
+    e.transport = http_transport();
     e.base_url = mock.url();
     e.api_key = "sk-test";
     e.retry.max_retries = max_retries;

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-using chatkit::net::SseDecoder;
-using chatkit::net::SseEvent;
+using chatkit::SseDecoder;
+using chatkit::SseEvent;
 
 namespace {
 
@@ -137,9 +137,9 @@ TEST_CASE("SSE: multi-byte UTF-8 split anywhere arrives intact", "[sse]") {
 
 TEST_CASE("SSE: an oversized line or event is rejected", "[sse]") {
     SseDecoder d(16);
-    CHECK_THROWS_AS(d.feed(std::string(20, 'a')), chatkit::net::SseError);
+    CHECK_THROWS_AS(d.feed(std::string(20, 'a')), chatkit::SseError);
     SseDecoder e(16);
-    CHECK_THROWS_AS(e.feed("data: 0123456789\ndata: 0123456789\n"), chatkit::net::SseError);
+    CHECK_THROWS_AS(e.feed("data: 0123456789\ndata: 0123456789\n"), chatkit::SseError);
 }
 
 TEST_CASE("SSE: every LLM transcript decodes identically at every split point", "[sse]") {

@@ -31,6 +31,7 @@ std::string const audio_bytes("\x1a\x45\xdf\xa3\x00\r\n--\r\n\xff\x00webm", 17);
 
 agents::OpenAITranscriberOptions options_for(test::MockLlmServer const& mock, int max_retries = 2) {
     agents::OpenAITranscriberOptions o;
+    o.endpoint.transport = std::make_shared<chatkit::http::HttpClient>();
     o.endpoint.base_url = mock.url();
     o.endpoint.api_key = "sk-secret-key";
     o.endpoint.retry.max_retries = max_retries;
@@ -226,6 +227,7 @@ TEST_CASE("OpenAITranscriber gives up after the retries: 502 with a short messag
 
 TEST_CASE("OpenAITranscriber reports an unreachable service after retrying", "[agents][transcriber][retry]") {
     agents::OpenAITranscriberOptions options;
+    options.endpoint.transport = std::make_shared<chatkit::http::HttpClient>();
     options.endpoint.base_url = "http://127.0.0.1:" + std::to_string(test::closed_port()) + "/v1";
     options.endpoint.retry.max_retries = 1;
     options.endpoint.retry.initial = 5ms;
@@ -272,6 +274,11 @@ TEST_CASE("OpenAITranscriber: an answer without a text string is an upstream fai
     CHECK(mock.request_count() == 3);
 }
 
+TEST_CASE("OpenAITranscriber refuses options without a transport", "[agents][transcriber]") {
+    agents::OpenAITranscriberOptions options;
+    CHECK_THROWS_AS(agents::OpenAITranscriber(options), agents::UserError);
+}
+
 TEST_CASE("OpenAITranscriber::from_env_if_configured", "[agents][transcriber]") {
     auto const saved_key = std::getenv("OPENAI_API_KEY") ? std::optional<std::string>(std::getenv("OPENAI_API_KEY"))
                                                           : std::nullopt;
@@ -280,27 +287,29 @@ TEST_CASE("OpenAITranscriber::from_env_if_configured", "[agents][transcriber]") 
     ::unsetenv("OPENAI_API_KEY");
     ::unsetenv("OPENAI_BASE_URL");
     ::unsetenv("CHATKIT_TRANSCRIBE_MODEL");
-    CHECK(agents::OpenAITranscriber::from_env_if_configured() == nullptr);
+    auto const transport = std::make_shared<chatkit::http::HttpClient>();
+    CHECK(agents::OpenAITranscriber::from_env_if_configured(transport) == nullptr);
 
     ::setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/", 1);
     ::setenv("CHATKIT_TRANSCRIBE_MODEL", "whisper-1", 1);
-    auto configured = agents::OpenAITranscriber::from_env_if_configured();
+    auto configured = agents::OpenAITranscriber::from_env_if_configured(transport);
     REQUIRE(configured);
     CHECK(configured->options().endpoint.base_url == "http://127.0.0.1:9/v1");
+    CHECK(configured->options().endpoint.transport == transport);
     CHECK(configured->options().model == "whisper-1");
     CHECK(configured->options().endpoint.api_key.empty());
 
     ::unsetenv("OPENAI_BASE_URL");
     ::unsetenv("CHATKIT_TRANSCRIBE_MODEL");
     ::setenv("OPENAI_API_KEY", "sk-env", 1);
-    configured = agents::OpenAITranscriber::from_env_if_configured();
+    configured = agents::OpenAITranscriber::from_env_if_configured(transport);
     REQUIRE(configured);
     CHECK(configured->options().endpoint.base_url == "https://api.openai.com/v1");
     CHECK(configured->options().model == "gpt-4o-mini-transcribe");
     CHECK(configured->options().endpoint.api_key == "sk-env");
 
     ::setenv("OPENAI_BASE_URL", "not a url", 1);
-    CHECK_THROWS_AS(agents::OpenAITranscriber::from_env_if_configured(), agents::UserError);
+    CHECK_THROWS_AS(agents::OpenAITranscriber::from_env_if_configured(transport), agents::UserError);
 
     ::unsetenv("OPENAI_API_KEY");
     ::unsetenv("OPENAI_BASE_URL");
@@ -325,8 +334,8 @@ TEST_CASE("e2e: input.transcribe over loopback HTTP → ChatKitServer → OpenAI
     std::thread runner([&] { server.run(); });
 
     auto post = [&](std::string body) {
-        chatkit::net::HttpClient client;
-        chatkit::net::HttpRequest request;
+        chatkit::http::HttpClient client;
+        chatkit::HttpRequest request;
         request.method = "POST";
         request.url = server.url() + "/chatkit";
         request.headers = {{"Content-Type", "application/json"}};

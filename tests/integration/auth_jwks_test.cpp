@@ -5,6 +5,7 @@
 #include "integration/http_support.hpp"
 
 #include <chatkit/auth/jwks.hpp>
+#include <chatkit/http/client/http_client.hpp>
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -156,6 +157,7 @@ auth::JwksOptions options_for(JwksServer const& server, ManualClock const& clock
     o.url = server.url();
     o.allow_http = true;
     o.clock = clock.fn();
+    o.transport = std::make_shared<chatkit::http::HttpClient>();
     return o;
 }
 
@@ -364,9 +366,17 @@ TEST_CASE("the default fetcher requires HTTPS and verifies the certificate and h
     auth::JwksOptions o;
     o.url = server.url();
     o.clock = clock.fn();
+    // without a transport (and no fetcher of its own) the cache cannot be made
+    {
+        asio::io_context io;
+        CHECK_THROWS_AS(auth::JwksCache(io.get_executor(), o), std::invalid_argument);
+    }
+    o.transport = std::make_shared<chatkit::http::HttpClient>();
     // the test certificate is not trusted by the system store
     CHECK(fetch_with(o).error() == make_error_code(auth::auth_error::jwks_unavailable));
-    o.ca_file = cert.cert_file.string();
+    chatkit::http::HttpClientOptions trusting;
+    trusting.ca_file = cert.cert_file.string();
+    o.transport = std::make_shared<chatkit::http::HttpClient>(trusting);
     CHECK(fetch_with(o).has_value());
     // the certificate names 127.0.0.1, not localhost
     o.url = server.url("localhost");
@@ -377,6 +387,7 @@ TEST_CASE("the default fetcher requires HTTPS and verifies the certificate and h
     auth::JwksOptions p;
     p.url = plain.url();
     p.clock = clock.fn();
+    p.transport = std::make_shared<chatkit::http::HttpClient>();
     CHECK(fetch_with(p).error() == make_error_code(auth::auth_error::jwks_unavailable));
     CHECK(plain.hits() == 0);
     p.allow_http = true;

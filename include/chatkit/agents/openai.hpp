@@ -5,8 +5,9 @@
 
 #include <chatkit/agents/model.hpp>
 #include <chatkit/core/logging.hpp>
-#include <chatkit/http/client/http_client.hpp>
+#include <chatkit/core/transport.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,10 @@
 namespace chatkit::agents {
 
 /// Where an OpenAI-style API lives and how requests are sent to it.
+///
+/// `transport` is required: the models, providers and transcribers refuse an endpoint without one
+/// (`UserError`). The default is the http layer's client:
+/// `endpoint.transport = std::make_shared<chatkit::http::HttpClient>();` (share one per application).
 struct OpenAIEndpoint {
     /// Base URL without trailing slash; requests go to `{base_url}/responses` or
     /// `{base_url}/chat/completions`.
@@ -22,12 +27,15 @@ struct OpenAIEndpoint {
     /// Sent as `Authorization: Bearer <key>`; empty sends no Authorization header.
     std::string api_key;
     /// Extra headers on every request (e.g. `OpenAI-Organization`).
-    net::Headers default_headers;
+    Headers default_headers;
     /// Retries when the request's `ModelSettings::retry` is unset.
     RetryPolicy retry;
-    /// Timeouts, CA file and pool settings of the HTTP client the model creates when none is given
-    /// (`ModelSettings::idle_timeout` / `total_timeout` override the timeouts per request).
-    net::HttpClientOptions http;
+    /// The HTTP client requests go through (TLS trust, pool and default timeouts are its settings).
+    /// Must outlive nothing: the models keep it alive while they exist.
+    std::shared_ptr<Transport> transport;
+    /// Per-request connect timeout and longest silence of a stream; unset leaves the transport's
+    /// (`ModelSettings::idle_timeout` / `total_timeout` override them per request).
+    std::optional<std::chrono::milliseconds> connect_timeout, idle_timeout;
     /// Receives one warning per retry (with the `x-request-id`) and truncation notices.
     Logger logger;
 
@@ -77,7 +85,8 @@ struct CompatProfile {
 /// (`response.created`/`in_progress` are held back until the first output event for that reason).
 class CHATKIT_API OpenAIResponsesModel : public Model {
 public:
-    OpenAIResponsesModel(OpenAIEndpoint endpoint, std::string model, std::shared_ptr<net::HttpClient> client = nullptr);
+    /// Throws `UserError` when `endpoint.transport` is not set.
+    OpenAIResponsesModel(OpenAIEndpoint endpoint, std::string model);
 
     task<ModelResponse> stream(ModelRequest const& request, ModelEventHandler const& on_event) override;
 
@@ -89,7 +98,6 @@ public:
 private:
     OpenAIEndpoint endpoint_;
     std::string model_;
-    std::shared_ptr<net::HttpClient> client_;
 };
 
 /// `POST {base}/chat/completions` with `stream: true` (AGENTS.md §3.1, §3.4), emitting the
@@ -100,9 +108,9 @@ private:
 /// when a `finish_reason` was seen; otherwise it is a `ModelProtocolError`.
 class CHATKIT_API OpenAIChatCompletionsModel : public Model {
 public:
+    /// Throws `UserError` when `endpoint.transport` is not set.
     OpenAIChatCompletionsModel(OpenAIEndpoint endpoint, std::string model,
-                               CompatProfile profile = CompatProfile::openai(),
-                               std::shared_ptr<net::HttpClient> client = nullptr);
+                               CompatProfile profile = CompatProfile::openai());
 
     task<ModelResponse> stream(ModelRequest const& request, ModelEventHandler const& on_event) override;
 
@@ -116,10 +124,10 @@ private:
     OpenAIEndpoint endpoint_;
     std::string model_;
     CompatProfile profile_;
-    std::shared_ptr<net::HttpClient> client_;
 };
 
-/// Resolves model names to OpenAI(-compatible) models sharing one HTTP connection pool.
+/// Resolves model names to OpenAI(-compatible) models sharing one transport (`endpoint.transport`,
+/// hence one connection pool).
 class CHATKIT_API OpenAIProvider : public ModelProvider {
 public:
     /// Which wire API the models speak.
@@ -132,9 +140,10 @@ public:
         std::string default_model = "gpt-4.1-mini";       ///< for an empty model name
     };
 
+    /// Throws `UserError` when `options.endpoint.transport` is not set.
     explicit OpenAIProvider(Options options);
 
-    /// Configuration from the environment:
+    /// Configuration from the environment (the transport is left unset):
     /// - `OPENAI_API_KEY`: the API key (may be empty for local servers);
     /// - `OPENAI_BASE_URL`: default `https://api.openai.com/v1`;
     /// - `CHATKIT_MODEL`: the default model name (default `gpt-4.1-mini`);
@@ -143,25 +152,26 @@ public:
     /// - `CHATKIT_OPENAI_COMPAT`: `openai` | `ollama` | `llamacpp` | `vllm` | `generic`; default
     ///   `openai` for api.openai.com, `ollama` for port 11434, else `generic`;
     /// - `CHATKIT_MODEL_CONNECT_TIMEOUT_MS`, `CHATKIT_MODEL_IDLE_TIMEOUT_MS`: the HTTP client's connect
-    ///   timeout and longest silence of a model stream (defaults 10 s and 300 s);
+    ///   timeout and longest silence of a model stream (unset: the transport's, 10 s and 300 s for
+    ///   `http::HttpClient`);
     /// - `CHATKIT_MODEL_MAX_RETRIES`: retries of a failed model call before any output (default 2).
     /// Invalid values throw `UserError`.
     static Options options_from_env();
-    /// A provider from `options_from_env()`.
-    static OpenAIProvider from_env();
+    /// A provider from `options_from_env()` sending through `transport`
+    /// (e.g. `std::make_shared<chatkit::http::HttpClient>()`).
+    static OpenAIProvider from_env(std::shared_ptr<Transport> transport);
     /// A provider when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set (non-empty), else nullopt
     /// (the examples then fall back to the offline DemoModel).
-    static std::optional<OpenAIProvider> from_env_if_configured();
+    static std::optional<OpenAIProvider> from_env_if_configured(std::shared_ptr<Transport> transport);
 
     std::shared_ptr<Model> get_model(std::string_view name) override;
 
     Options const& options() const noexcept { return options_; }
-    /// The shared HTTP client (its pool serves every model of this provider).
-    std::shared_ptr<net::HttpClient> const& client() const noexcept { return client_; }
+    /// The transport every model of this provider sends through.
+    std::shared_ptr<Transport> const& transport() const noexcept { return options_.endpoint.transport; }
 
 private:
     Options options_;
-    std::shared_ptr<net::HttpClient> client_;
 };
 
 }  // namespace chatkit::agents

@@ -1,10 +1,11 @@
-// chatkit-cpp auth: JwksCache, a JWK Set fetched over HTTPS and cached (max age, unknown-kid
-// refetch with a cooldown, stale keys during outages, one shared fetch).
+// chatkit-cpp auth: JwksCache, a JWK Set fetched over HTTPS through a chatkit::Transport and cached
+// (max age, unknown-kid refetch with a cooldown, stale keys during outages, one shared fetch).
 #pragma once
 
 #include <chatkit/auth/jwt.hpp>
 #include <chatkit/auth/keys.hpp>
 #include <chatkit/core/config.hpp>
+#include <chatkit/core/transport.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -30,8 +31,8 @@ struct JwksDocument {
 };
 
 /// Fetches the document at a URL. Throws on any failure (network, TLS, non-200 status, body too
-/// large). The default is `default_jwks_fetcher`; tests and applications with their own HTTP
-/// stack inject another.
+/// large). The default is `default_jwks_fetcher` (through `JwksOptions::transport`); applications
+/// with their own HTTP stack implement a `chatkit::Transport`, or inject another fetcher.
 using JwksFetcher = std::function<asio::awaitable<JwksDocument>(std::string const& url)>;
 
 /// Options of a JwksCache. Defaults follow panva/jose's `createRemoteJWKSet`.
@@ -49,12 +50,14 @@ struct JwksOptions {
     /// How long expired keys are still served while the issuer is unreachable (after that,
     /// verification fails closed with `jwks_unavailable`).
     std::chrono::seconds max_stale{std::chrono::hours(24)};
-    /// Timeout of one fetch (default fetcher).
+    /// The HTTP client of the default fetcher, required when no fetcher is given:
+    /// `std::make_shared<chatkit::http::HttpClient>()` (its `HttpClientOptions::ca_file` adds
+    /// trust anchors). The cache keeps it alive.
+    std::shared_ptr<Transport> transport;
+    /// Timeout of one fetch (default fetcher): connect, longest silence and whole request.
     std::chrono::milliseconds timeout{5000};
     /// Largest JWK Set body accepted (default fetcher).
     std::size_t max_body_size = 512 * 1024;
-    /// Extra trust anchors (PEM file) for the default fetcher, besides the system store.
-    std::string ca_file;
     /// Allows `http://` URLs in the default fetcher (loopback tests, local development). Off: JWKS
     /// must come over HTTPS with certificate and host-name verification.
     bool allow_http = false;
@@ -62,9 +65,11 @@ struct JwksOptions {
     std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
-/// The default fetcher: an HTTP/1.1 GET over HTTPS (peer certificate and host name verified
-/// against the system trust store, SNI) or, when `options.allow_http`, plain HTTP; no redirects;
-/// `options.timeout` and `options.max_body_size` apply. A non-200 status throws.
+/// The default fetcher: a GET through `options.transport` (with `http::HttpClient`: HTTPS with the
+/// peer certificate and host name verified against the system trust store, SNI) of an `https://`
+/// URL, or an `http://` one when `options.allow_http`; no redirects; `options.timeout` and
+/// `options.max_body_size` apply. A non-200 status throws.
+/// @throws std::invalid_argument when `options.transport` is not set.
 CHATKIT_API JwksFetcher default_jwks_fetcher(JwksOptions const& options);
 
 /// A JWK Set cache for one issuer.
@@ -86,7 +91,8 @@ CHATKIT_API JwksFetcher default_jwks_fetcher(JwksOptions const& options);
 /// Background fetches keep the cache's state alive; the executor must outlive them.
 class CHATKIT_API JwksCache {
 public:
-    /// A cache fetching with `fetcher`, or `default_jwks_fetcher(options)` when empty.
+    /// A cache fetching with `fetcher`, or `default_jwks_fetcher(options)` when empty (which
+    /// throws `std::invalid_argument` when `options.transport` is not set either).
     JwksCache(asio::any_io_executor executor, JwksOptions options, JwksFetcher fetcher = {});
     ~JwksCache();
     JwksCache(JwksCache const&) = delete;

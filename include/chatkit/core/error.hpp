@@ -51,6 +51,28 @@ enum class error {
     conflict,
     /// The caller sent too many requests or exceeded a quota (HTTP 429 with `Retry-After`).
     too_many_requests,
+
+    // Transport (core/transport.hpp): an outgoing HTTP request failed below HTTP, with no usable
+    // response. Each answers HTTP 502 (`upstream_error`) with a fixed message if it reaches a client.
+    /// The URL is not an absolute http(s) URL.
+    transport_invalid_url,
+    /// The request cannot be sent as given: a method or header name that is not an HTTP token, or
+    /// a header value with a control character (CR, LF, NUL...).
+    transport_invalid_request,
+    /// The host name could not be resolved.
+    transport_resolve_failed,
+    /// The connection was refused, the host unreachable, or connecting timed out.
+    transport_connect_failed,
+    /// The TLS handshake failed (certificate or host-name verification included).
+    transport_tls_failed,
+    /// The idle timeout or the request's deadline passed after connecting.
+    transport_timeout,
+    /// The server closed or reset the connection before the response was complete.
+    transport_connection_closed,
+    /// The server's answer is not valid HTTP/1.1.
+    transport_protocol_error,
+    /// A 2xx body collected in memory is larger than the request's `max_body`.
+    transport_body_too_large,
 };
 
 /// The chatkit error category.

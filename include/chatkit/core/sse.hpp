@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace chatkit::net {
+namespace chatkit {
 
 /// One dispatched server-sent event.
 struct SseEvent {
@@ -102,4 +102,4 @@ private:
     bool skip_lf_ = false;  // the previous chunk ended with '\r': a leading '\n' belongs to it
 };
 
-}  // namespace chatkit::net
+}  // namespace chatkit

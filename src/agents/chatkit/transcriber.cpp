@@ -39,8 +39,8 @@ void add_field(std::string& body, std::string const& boundary, std::string_view 
 
 }  // namespace
 
-OpenAITranscriber::OpenAITranscriber(OpenAITranscriberOptions options, std::shared_ptr<net::HttpClient> client)
-    : options_(std::move(options)), client_(detail::client_or_new(std::move(client), options_.endpoint)) {
+OpenAITranscriber::OpenAITranscriber(OpenAITranscriberOptions options) : options_(std::move(options)) {
+    detail::require_transport(options_.endpoint, "OpenAITranscriber");
     while (!options_.endpoint.base_url.empty() && options_.endpoint.base_url.back() == '/')
         options_.endpoint.base_url.pop_back();
 }
@@ -97,7 +97,7 @@ asio::awaitable<TranscriptionResult> OpenAITranscriber::transcribe(AudioInput co
     body += audio.data;
     body += "\r\n--" + boundary + "--\r\n";
 
-    net::HttpRequest request;
+    HttpRequest request;
     request.method = "POST";
     request.url = options_.endpoint.base_url + "/audio/transcriptions";
     if (!options_.endpoint.api_key.empty())
@@ -109,9 +109,9 @@ asio::awaitable<TranscriptionResult> OpenAITranscriber::transcribe(AudioInput co
     request.total_timeout = options_.timeout;
 
     Logger const& logger = options_.endpoint.logger;
-    net::HttpResponse response;
+    HttpResponse response;
     try {
-        response = co_await detail::send_with_retries(options_.endpoint, *client_, options_.endpoint.retry, request);
+        response = co_await detail::send_with_retries(options_.endpoint, *options_.endpoint.transport, options_.endpoint.retry, request);
     } catch (ModelHttpError const& e) {
         // The upstream message goes to the log only: the client gets a short text of ours.
         std::string detail = e.status ? "HTTP " + std::to_string(e.status) : e.code;
@@ -146,9 +146,11 @@ OpenAITranscriberOptions OpenAITranscriber::options_from_env() {
     return o;
 }
 
-std::unique_ptr<OpenAITranscriber> OpenAITranscriber::from_env_if_configured() {
+std::unique_ptr<OpenAITranscriber> OpenAITranscriber::from_env_if_configured(std::shared_ptr<Transport> transport) {
     if (detail::env("OPENAI_API_KEY").empty() && detail::env("OPENAI_BASE_URL").empty()) return nullptr;
-    return std::make_unique<OpenAITranscriber>(options_from_env());
+    auto options = options_from_env();
+    options.endpoint.transport = std::move(transport);
+    return std::make_unique<OpenAITranscriber>(std::move(options));
 }
 
 }  // namespace chatkit::agents

@@ -1,6 +1,11 @@
-// chatkit-cpp: HTTP(S) client on Beast + OpenSSL (the only TU instantiating its Beast operations).
+// chatkit-cpp HTTP layer: the HTTP(S) client on Beast + OpenSSL implementing chatkit::Transport (the
+// only TU instantiating its Beast operations).
 #include <chatkit/http/client/http_client.hpp>
+#include <chatkit/http/route.hpp>
 
+#include <chatkit/core/media_type.hpp>
+
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/query.hpp>
@@ -33,11 +38,11 @@
 #include <map>
 #include <mutex>
 
-namespace chatkit::net {
+namespace chatkit::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 using boost::system::error_code;
@@ -48,12 +53,6 @@ std::string lower(std::string_view s) {
     std::string out(s);
     for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 bool is_ip_literal(std::string const& host) {
@@ -79,6 +78,7 @@ struct Conn {
 
 // The timeouts of one exchange: arm() before every read, the idle timeout capped by the deadline.
 struct Timer {
+    std::chrono::milliseconds connect;
     std::chrono::milliseconds idle;
     std::optional<clock_type::time_point> deadline;
 
@@ -87,15 +87,15 @@ struct Timer {
         if (deadline) {
             auto left = *deadline - clock_type::now();
             if (left <= clock_type::duration::zero())
-                throw TransportError(TransportErrorKind::timeout, "request deadline exceeded");
+                throw Error(error::transport_timeout, "request deadline exceeded");
             d = std::min(d, left);
         }
         s.expires_after(d);
     }
-    [[noreturn]] void throw_timeout(bool started) const {
+    [[noreturn]] void throw_timeout() const {
         if (deadline && clock_type::now() >= *deadline)
-            throw TransportError(TransportErrorKind::timeout, "request deadline exceeded", started);
-        throw TransportError(TransportErrorKind::timeout, "idle timeout: no data from the server", started);
+            throw Error(error::transport_timeout, "request deadline exceeded");
+        throw Error(error::transport_timeout, "idle timeout: no data from the server");
     }
 };
 
@@ -103,65 +103,18 @@ struct Timer {
 // the idle connection; the request is resent on a fresh one.
 struct StaleConnection {};
 
-[[noreturn]] void throw_io(error_code const& ec, Timer const& t, bool started, char const* what) {
+[[noreturn]] void throw_io(error_code const& ec, Timer const& t, char const* what) {
     if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
-    if (ec == beast::error::timeout) t.throw_timeout(started);
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated || ec == http::error::partial_message)
-        throw TransportError(TransportErrorKind::connection_closed,
-                             std::string(what) + ": connection closed by the server", started);
-    if (ec.category() == http::make_error_code(http::error::bad_version).category())
-        throw TransportError(TransportErrorKind::protocol, std::string(what) + ": " + ec.message(), started);
-    throw TransportError(TransportErrorKind::connection_closed, std::string(what) + ": " + ec.message(), started);
+    if (ec == beast::error::timeout) t.throw_timeout();
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated || ec == bhttp::error::partial_message)
+        throw Error(error::transport_connection_closed, std::string(what) + ": connection closed by the server");
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
+        throw Error(error::transport_protocol_error, std::string(what) + ": " + ec.message());
+    throw Error(error::transport_connection_closed, std::string(what) + ": " + ec.message());
 }
 
 }  // namespace
-
-std::optional<std::string> find_header(Headers const& headers, std::string_view name) {
-    for (auto const& [k, v] : headers)
-        if (iequals(k, name)) return v;
-    return std::nullopt;
-}
-
-std::string Url::origin() const { return scheme + "://" + host + ":" + port; }
-
-Url Url::parse(std::string_view url) {
-    auto fail = [&]() -> TransportError {
-        return TransportError(TransportErrorKind::invalid_url, "invalid URL: " + std::string(url));
-    };
-    Url u;
-    auto sep = url.find("://");
-    if (sep == std::string_view::npos) throw fail();
-    u.scheme = lower(url.substr(0, sep));
-    if (u.scheme != "http" && u.scheme != "https") throw fail();
-    auto rest = url.substr(sep + 3);
-    auto slash = rest.find_first_of("/?#");
-    auto authority = rest.substr(0, slash);
-    std::string_view target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-    if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
-    if (authority.find('@') != std::string_view::npos) throw fail();  // no userinfo
-    if (!authority.empty() && authority.front() == '[') {
-        auto close = authority.find(']');
-        if (close == std::string_view::npos) throw fail();
-        u.host = std::string(authority.substr(1, close - 1));
-        auto after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') throw fail();
-            u.port = std::string(after.substr(1));
-        }
-    } else {
-        auto colon = authority.rfind(':');
-        u.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos) u.port = std::string(authority.substr(colon + 1));
-    }
-    if (u.host.empty()) throw fail();
-    if (u.port.empty()) u.port = u.tls() ? "443" : "80";
-    if (u.port.size() > 5 || !std::all_of(u.port.begin(), u.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        throw fail();
-    u.target = target.empty() ? "/" : std::string(target);
-    if (u.target.front() == '?') u.target.insert(u.target.begin(), '/');
-    return u;
-}
 
 namespace {
 
@@ -280,7 +233,7 @@ struct HttpClient::Impl {
         if (options.ca_file) {
             error_code ec;
             ssl.load_verify_file(*options.ca_file, ec);
-            if (ec) throw TransportError(TransportErrorKind::tls, "cannot load CA file " + *options.ca_file + ": " + ec.message());
+            if (ec) throw Error(error::transport_tls_failed, "cannot load CA file " + *options.ca_file + ": " + ec.message());
         }
     }
 
@@ -306,17 +259,20 @@ struct HttpClient::Impl {
         auto executor = co_await asio::this_coro::executor;
         auto conn = std::make_unique<Conn>();
         auto deadline_for_connect = [&]() {
-            auto d = clock_type::duration(options.connect_timeout);
+            auto d = clock_type::duration(timer.connect);
             if (timer.deadline) d = std::min(d, *timer.deadline - clock_type::now());
             return std::max(d, clock_type::duration(std::chrono::milliseconds(1)));
         };
         tcp::resolver resolver(executor);
         asio::steady_timer guard(executor, deadline_for_connect());
-        auto resolved = co_await (resolver.async_resolve(url.host, url.port, asio::use_awaitable) ||
+        auto resolved = co_await (resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable)) ||
                                   guard.async_wait(asio::use_awaitable));
         if (resolved.index() == 1)
-            throw TransportError(TransportErrorKind::connect, "timed out resolving " + url.host);
-        auto endpoints = std::get<0>(std::move(resolved));
+            throw Error(error::transport_resolve_failed, "timed out resolving " + url.host);
+        auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
+        if (resolve_error == asio::error::operation_aborted) throw boost::system::system_error(resolve_error);
+        if (resolve_error)
+            throw Error(error::transport_resolve_failed, "cannot resolve " + url.host + ": " + resolve_error.message());
 
         auto stream = std::make_unique<beast::tcp_stream>(executor);
         stream->expires_after(deadline_for_connect());
@@ -324,8 +280,8 @@ struct HttpClient::Impl {
         co_await stream->async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
         if (ec == beast::error::timeout)
-            throw TransportError(TransportErrorKind::connect, "timed out connecting to " + url.origin());
-        if (ec) throw TransportError(TransportErrorKind::connect, "cannot connect to " + url.origin() + ": " + ec.message());
+            throw Error(error::transport_connect_failed, "timed out connecting to " + url.origin());
+        if (ec) throw Error(error::transport_connect_failed, "cannot connect to " + url.origin() + ": " + ec.message());
         stream->socket().set_option(tcp::no_delay(true), ec);
         ++opened;
         if (!url.tls()) {
@@ -344,7 +300,7 @@ struct HttpClient::Impl {
             std::string why = ec == beast::error::timeout ? std::string("timed out") : ec.message();
             long verify = SSL_get_verify_result(tls.native_handle());
             if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-            throw TransportError(TransportErrorKind::tls, "TLS handshake with " + url.origin() + " failed: " + why);
+            throw Error(error::transport_tls_failed, "TLS handshake with " + url.origin() + " failed: " + why);
         }
         co_return conn;
     }
@@ -353,34 +309,34 @@ struct HttpClient::Impl {
 namespace {
 
 template <class Stream>
-asio::awaitable<HttpResponse> exchange(HttpClientOptions const& options, Stream& stream, Conn& conn,
-                                       http::request<http::string_body>& req, Timer const& timer, bool reused,
+asio::awaitable<HttpResponse> exchange(HttpClientOptions const& options, std::size_t max_body, Stream& stream, Conn& conn,
+                                       bhttp::request<bhttp::string_body>& req, Timer const& timer, bool reused,
                                        BodyHandler const& on_body, HeadHandler const& on_head, bool& reusable) {
     auto& lowest = conn.lowest();
     error_code ec;
     timer.arm(lowest);
-    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         if (reused && ec != asio::error::operation_aborted) throw StaleConnection{};
-        throw_io(ec, timer, false, "sending the request");
+        throw_io(ec, timer, "sending the request");
     }
 
-    http::response_parser<http::buffer_body> parser;
+    bhttp::response_parser<bhttp::buffer_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(boost::none);
-    if (req.method() == http::verb::head) parser.skip(true);
+    if (req.method() == bhttp::verb::head) parser.skip(true);
     char chunk[16 * 1024];
     while (!parser.is_header_done()) {
         timer.arm(lowest);
         parser.get().body().data = chunk;
         parser.get().body().size = sizeof chunk;
-        co_await http::async_read_some(stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await bhttp::async_read_some(stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         lowest.expires_never();
-        if (ec == http::error::need_buffer) ec = {};
+        if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
             if (reused && !parser.got_some() && ec != asio::error::operation_aborted && ec != beast::error::timeout)
                 throw StaleConnection{};
-            throw_io(ec, timer, false, "reading the response head");
+            throw_io(ec, timer, "reading the response head");
         }
     }
 
@@ -390,7 +346,7 @@ asio::awaitable<HttpResponse> exchange(HttpClientOptions const& options, Stream&
     for (auto const& field : head) response.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
 
     bool const stream_body = response.ok() && on_body;
-    std::size_t const cap = response.ok() ? options.max_body : options.max_error_body;
+    std::size_t const cap = response.ok() ? max_body : options.max_error_body;
     if (stream_body && on_head) on_head(response);
 
     // Bytes the header read already pulled into the body buffer.
@@ -403,12 +359,12 @@ asio::awaitable<HttpResponse> exchange(HttpClientOptions const& options, Stream&
             response.body.append(chunk, keep);
             if (keep < n) {
                 if (response.ok())
-                    throw TransportError(TransportErrorKind::body_too_large, "response body larger than the limit", true);
+                    throw Error(error::transport_body_too_large, "response body larger than the limit");
                 response.body_truncated = true;
             }
         } else {
             if (response.ok())
-                throw TransportError(TransportErrorKind::body_too_large, "response body larger than the limit", true);
+                throw Error(error::transport_body_too_large, "response body larger than the limit");
             response.body_truncated = true;
         }
     };
@@ -422,10 +378,10 @@ asio::awaitable<HttpResponse> exchange(HttpClientOptions const& options, Stream&
         parser.get().body().data = chunk;
         parser.get().body().size = sizeof chunk;
         timer.arm(lowest);
-        co_await http::async_read_some(stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await bhttp::async_read_some(stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         lowest.expires_never();
-        if (ec == http::error::need_buffer) ec = {};
-        if (ec) throw_io(ec, timer, true, "reading the response body");
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) throw_io(ec, timer, "reading the response body");
         co_await deliver(sizeof chunk - parser.get().body().size);
     }
     reusable = parser.keep_alive() && !response.body_truncated;
@@ -444,27 +400,37 @@ std::size_t HttpClient::idle_connections() const noexcept { return impl_->idle()
 
 void HttpClient::close_idle() { impl_->close_idle(); }
 
-asio::awaitable<HttpResponse> HttpClient::send(HttpRequest request, BodyHandler on_body, HeadHandler on_head) {
+HttpClient::~HttpClient() = default;
+
+asio::awaitable<HttpResponse> HttpClient::do_send(HttpRequest request, BodyHandler on_body, HeadHandler on_head) {
     auto impl = impl_;  // keeps the pool alive for the duration of the call
     Url const url = Url::parse(request.url);
-    Timer timer{request.idle_timeout.value_or(impl->options.idle_timeout), std::nullopt};
+    if (!is_http_token(request.method))
+        throw Error(error::transport_invalid_request, "the request method is not an HTTP token");
+    for (auto const& [name, value] : request.headers) {
+        if (!is_valid_header_name(name) || !is_safe_header_value(value))
+            throw Error(error::transport_invalid_request, "the request header " + name.substr(0, 100) + " cannot be written");
+    }
+    std::size_t const max_body = request.max_body.value_or(impl->options.max_body);
+    Timer timer{request.connect_timeout.value_or(impl->options.connect_timeout),
+                request.idle_timeout.value_or(impl->options.idle_timeout), std::nullopt};
     if (auto total = request.total_timeout ? request.total_timeout : impl->options.total_timeout)
         timer.deadline = clock_type::now() + *total;
 
-    http::request<http::string_body> req;
-    auto verb = http::string_to_verb(request.method);
-    if (verb == http::verb::unknown) req.method_string(request.method);
+    bhttp::request<bhttp::string_body> req;
+    auto verb = bhttp::string_to_verb(request.method);
+    if (verb == bhttp::verb::unknown) req.method_string(request.method);
     else req.method(verb);
     req.target(url.target);
     req.version(11);
     bool default_port = (url.tls() && url.port == "443") || (!url.tls() && url.port == "80");
     std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-    req.set(http::field::host, default_port ? host : host + ":" + url.port);
-    req.set(http::field::user_agent, impl->options.user_agent);
+    req.set(bhttp::field::host, default_port ? host : host + ":" + url.port);
+    req.set(bhttp::field::user_agent, impl->options.user_agent);
     for (auto const& [k, v] : request.headers) req.set(k, v);
     req.body() = std::move(request.body);
     req.keep_alive(true);
-    if (!req.body().empty() || verb == http::verb::post || verb == http::verb::put || verb == http::verb::patch)
+    if (!req.body().empty() || verb == bhttp::verb::post || verb == bhttp::verb::put || verb == bhttp::verb::patch)
         req.prepare_payload();
 
     std::string const origin = url.origin();
@@ -478,9 +444,9 @@ asio::awaitable<HttpResponse> HttpClient::send(HttpRequest request, BodyHandler 
         std::optional<HttpResponse> response;
         try {
             if (conn->tls)
-                response = co_await exchange(impl->options, *conn->tls, *conn, req, timer, reused, on_body, on_head, reusable);
+                response = co_await exchange(impl->options, max_body, *conn->tls, *conn, req, timer, reused, on_body, on_head, reusable);
             else
-                response = co_await exchange(impl->options, *conn->plain, *conn, req, timer, reused, on_body, on_head, reusable);
+                response = co_await exchange(impl->options, max_body, *conn->plain, *conn, req, timer, reused, on_body, on_head, reusable);
         } catch (StaleConnection const&) {
             conn->close();
             continue;  // reused connection was closed by the server: one fresh attempt
@@ -496,15 +462,4 @@ asio::awaitable<HttpResponse> HttpClient::send(HttpRequest request, BodyHandler 
     }
 }
 
-asio::awaitable<HttpResponse> HttpClient::get(std::string url, Headers headers) {
-    HttpRequest r;
-    r.method = "GET";
-    r.url = std::move(url);
-    r.headers = std::move(headers);
-    BodyHandler no_body;
-    HeadHandler no_head;
-    auto response = co_await send(std::move(r), no_body, no_head);
-    co_return response;
-}
-
-}  // namespace chatkit::net
+}  // namespace chatkit::http

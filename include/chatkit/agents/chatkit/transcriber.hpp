@@ -17,7 +17,7 @@ namespace chatkit::agents {
 /// Settings of `OpenAITranscriber`.
 struct OpenAITranscriberOptions {
     /// Base URL, API key, extra headers (`OpenAI-Organization`, `OpenAI-Project`), retry policy,
-    /// HTTP client settings and logger, as for the models.
+    /// transport (required) and logger, as for the models.
     OpenAIEndpoint endpoint;
     /// `gpt-4o-mini-transcribe`, `gpt-4o-transcribe` or `whisper-1`.
     std::string model = "gpt-4o-mini-transcribe";
@@ -50,10 +50,11 @@ struct OpenAITranscriberOptions {
 ///   server's problem, not the client's) and an unreadable answer. Details go to `endpoint.logger`.
 ///
 /// @par Thread safety
-/// `transcribe` may run concurrently; requests share one HTTP connection pool.
+/// `transcribe` may run concurrently; requests share the endpoint's transport.
 class CHATKIT_API OpenAITranscriber final : public Transcriber {
 public:
-    explicit OpenAITranscriber(OpenAITranscriberOptions options, std::shared_ptr<net::HttpClient> client = nullptr);
+    /// Throws `UserError` when `options.endpoint.transport` is not set.
+    explicit OpenAITranscriber(OpenAITranscriberOptions options);
 
     asio::awaitable<TranscriptionResult> transcribe(AudioInput const& audio) override;
 
@@ -63,16 +64,16 @@ public:
 
     /// Configuration from the environment: `OPENAI_API_KEY`, `OPENAI_BASE_URL` (default
     /// `https://api.openai.com/v1`) and `CHATKIT_TRANSCRIBE_MODEL` (default
-    /// `gpt-4o-mini-transcribe`). An invalid base URL throws `UserError`.
+    /// `gpt-4o-mini-transcribe`). An invalid base URL throws `UserError`. The transport is left unset.
     static OpenAITranscriberOptions options_from_env();
-    /// A transcriber when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set (non-empty), else null.
-    static std::unique_ptr<OpenAITranscriber> from_env_if_configured();
+    /// A transcriber sending through `transport` when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set
+    /// (non-empty), else null.
+    static std::unique_ptr<OpenAITranscriber> from_env_if_configured(std::shared_ptr<Transport> transport);
 
     OpenAITranscriberOptions const& options() const noexcept { return options_; }
 
 private:
     OpenAITranscriberOptions options_;
-    std::shared_ptr<net::HttpClient> client_;
 };
 
 }  // namespace chatkit::agents
