@@ -9,6 +9,7 @@
 //
 // The events are the ones bench/run.sh's scenarios stream (CONTRACT.md §2): a text delta, the
 // final `thread.item.done` of a 32-delta message, and `thread.created`. Results: docs/performance.md.
+#include <chatkit/core/sse.hpp>
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/store/memory_store.hpp>
 #include <chatkit/store/sqlite/store.hpp>
@@ -77,6 +78,9 @@ BENCHMARK(BM_event_json_item_done32);
 BENCHMARK(BM_event_json_thread_created);
 
 // --- SSE framing: what the engine writes per event (direct text writer, `data: ...\n\n`) ----------
+
+// The frame the engine writes: the event's JSON text, framed in place.
+std::string sse_frame(ThreadStreamEvent const& event) { return sse_data_frame(to_json_text(event)); }
 
 void event_sse(benchmark::State& state, ThreadStreamEvent const& event) {
     std::size_t bytes = 0;

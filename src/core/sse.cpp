@@ -1,10 +1,50 @@
-// chatkit-cpp: server-sent events decoder.
+// chatkit-cpp core: server-sent events framing (see sse.hpp).
 #include <chatkit/core/sse.hpp>
 
 namespace chatkit {
 
 namespace {
+
 constexpr char bom[] = "\xEF\xBB\xBF";
+
+// Appends `prefix <line>\n` for every line of `text` (ended by \n, \r\n or a lone \r; at least one).
+void append_lines(std::string& out, std::string_view prefix, std::string_view text) {
+    while (true) {
+        auto const end = text.find_first_of("\r\n");
+        out.append(prefix);
+        out.append(text.substr(0, end));
+        out.push_back('\n');
+        if (end == std::string_view::npos) return;
+        std::size_t skip = 1;
+        if (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') skip = 2;
+        text.remove_prefix(end + skip);
+    }
+}
+
+}  // namespace
+
+std::string sse_data_frame(std::string data) {
+    if (data.find_first_of("\r\n") == std::string::npos) {
+        data.insert(0, "data: ");
+        data.append("\n\n");
+        return data;
+    }
+    std::string out;
+    append_sse_data_frame(out, data);
+    return out;
+}
+
+void append_sse_data_frame(std::string& out, std::string_view data) {
+    out.reserve(out.size() + data.size() + 8);
+    append_lines(out, "data: ", data);
+    out.push_back('\n');
+}
+
+std::string sse_comment(std::string_view text) {
+    std::string out;
+    append_lines(out, ": ", text);
+    out.push_back('\n');
+    return out;
 }
 
 void SseDecoder::feed(std::string_view bytes, std::vector<SseEvent>& out) {

@@ -2,6 +2,7 @@
 // the stream transports of the two common streams, request validation (smuggling checks), CORS, static
 // files and the bundled listener behind http::Server.
 #include <chatkit/core/media_type.hpp>
+#include <chatkit/core/sse.hpp>
 #include <chatkit/http/serve.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/protocol/json.hpp>
@@ -282,6 +283,12 @@ asio::awaitable<bool> write_response(transport& stream, http_::response<http_::s
 // event written as soon as it suspends. The producer waits only when more than `max_pending` bytes
 // are queued (a slow reader) and at the end, until everything is written (`drain`). Each write runs
 // under the write timeout; a failure is sticky and makes the next `write` throw.
+// The heartbeat an idle stream gets: `: keepalive\n\n`.
+std::string const& keepalive_comment() {
+    static std::string const comment = sse_comment("keepalive");
+    return comment;
+}
+
 class sse_writer final : public StreamWriter {
 public:
     sse_writer(transport& stream, asio::any_io_executor const& executor, ServeOptions const& options,
@@ -341,7 +348,7 @@ public:
                     throw boost::system::system_error(asio::error::operation_aborted, "SSE flusher");
                 // The timer ran out (not woken by `queue`) on an idle stream: time for a heartbeat.
                 if (!ec && heartbeat && !closed_ && pending_.empty() && steady_clock::now() >= last_write_ + *heartbeat)
-                    pending_.append(": keepalive\n\n");
+                    pending_.append(keepalive_comment());
             }
             writing_.swap(pending_);
             pending_.clear();

@@ -2,7 +2,7 @@
 // (PROTOCOL.md §1.2 and §2).
 //
 // Writers describe each shape once, as a sequence of calls on a "sink": `ValueSink` builds a
-// boost::json::value (for to_json), `TextSink` writes compact JSON text directly (for sse_frame), so
+// boost::json::value (for to_json), `TextSink` writes compact JSON text directly (to_json_text), so
 // both forms always agree on key order and omitted fields.
 //
 // Readers follow pydantic's lax JSON mode: unknown keys are ignored, nullable keys may be absent or
@@ -2470,13 +2470,11 @@ std::string serialize(JsonValue const& value) {
 
 void serialize_to(std::string& out, JsonValue const& value) { write_value(out, value, false); }
 
-std::string sse_frame(ThreadStreamEvent const& event) {
+std::string to_json_text(ThreadStreamEvent const& event) {
     std::string out;
-    out.reserve(256);
-    out.append("data: ");
+    out.reserve(256);  // most events fit, with room for the framing the server adds in place
     TextSink sink(out);
     emit(sink, event);
-    out.append("\n\n");
     return out;
 }
 

@@ -1,5 +1,6 @@
 // The compiled core of ChatKitServer: request routing (PROTOCOL.md §4) and the streaming engine (§6).
 #include <chatkit/core/media_type.hpp>
+#include <chatkit/core/sse.hpp>
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/response.hpp>
@@ -122,7 +123,7 @@ public:
 
     // Writes an event without persistence (events the server produces itself). Pass a named event:
     // the frame is built before the coroutine starts, so no temporary spans a suspension.
-    asio::awaitable<void> write(ThreadStreamEvent const& event) { return write_frame(sse_frame(event)); }
+    asio::awaitable<void> write(ThreadStreamEvent const& event) { return write_frame(sse_data_frame(to_json_text(event))); }
 
     asio::awaitable<void> write_frame(std::string frame) {
         if (cancelled_) throw Error(error::stream_cancelled, "the client went away");

@@ -2,6 +2,7 @@
 // numbers, strings, URLs and base64. Golden payloads under tests/data/protocol were produced with the
 // Python reference (openai/chatkit-python 1.6.5, pydantic 2.13.4).
 #include <chatkit/core/ids.hpp>
+#include <chatkit/core/sse.hpp>
 #include <catch2/catch.hpp>
 
 #include <chatkit/protocol/protocol.hpp>
@@ -25,6 +26,9 @@ using namespace chatkit;
 using namespace std::string_literals;
 
 namespace {
+
+// The SSE frame the server writes for an event (protocol gives the JSON, core/sse the framing).
+std::string sse_frame(ThreadStreamEvent const& event) { return sse_data_frame(to_json_text(event)); }
 
 std::string data_path(std::string const& name) { return std::string(CHATKIT_TEST_DATA_DIR) + "/protocol/" + name; }
 
@@ -432,7 +436,7 @@ TEST_CASE("Golden annotations, contents, structured inputs and workflows", "[pro
     }
 }
 
-TEST_CASE("Golden events and updates round trip; sse_frame matches to_json", "[protocol]") {
+TEST_CASE("Golden events and updates round trip; their JSON text frames as SSE", "[protocol]") {
     TzGuard tz("CET-1CEST,M3.5.0,M10.5.0/3");
     std::set<std::string> event_types;
     for (auto const& g : load_goldens("events.json")) {
@@ -440,6 +444,7 @@ TEST_CASE("Golden events and updates round trip; sse_frame matches to_json", "[p
         auto const event = from_json<ThreadStreamEvent>(parse_json(g.wire));
         event_types.insert(event_type(event));
         CHECK(chatkit::serialize(to_json(event)) == g.wire);
+        CHECK(to_json_text(event) == g.wire);
         CHECK(sse_frame(event) == "data: " + g.wire + "\n\n");
     }
     CHECK(event_types.size() == 12);

@@ -1,4 +1,5 @@
-// chatkit-cpp: a sans-io decoder for server-sent events (text/event-stream), fed with raw bytes.
+// chatkit-cpp core: sans-io framing of server-sent events (text/event-stream): the encoder the server
+// writes ChatKit streams with, and the decoder the model and MCP clients read upstream streams with.
 #pragma once
 
 #include <chatkit/core/config.hpp>
@@ -12,6 +13,19 @@
 #include <vector>
 
 namespace chatkit {
+
+/// The frame of one event carrying `data`: a `data: <line>\n` field per line of `data`, then the
+/// blank line that dispatches it. `\n`, `\r\n` and a lone `\r` in `data` end lines (so nothing in
+/// `data` can start another field or event); compact JSON text is one line, framed as
+/// `data: <json>\n\n`. Takes `data` by value and frames it in place when it is one line.
+CHATKIT_API std::string sse_data_frame(std::string data);
+
+/// Appends the frame `sse_data_frame(data)` to `out`.
+CHATKIT_API void append_sse_data_frame(std::string& out, std::string_view data);
+
+/// A comment frame, which every client ignores: `: <text>\n\n` (keep-alive heartbeats). Line ends
+/// in `text` start another comment line, never a field.
+CHATKIT_API std::string sse_comment(std::string_view text);
 
 /// One dispatched server-sent event.
 struct SseEvent {

@@ -53,6 +53,8 @@ CHATKIT_API std::string to_json_text(Attachment const& attachment, JsonMode mode
 CHATKIT_API std::string to_json_text(Page<ThreadItem> const& page, JsonMode mode = JsonMode::wire);
 CHATKIT_API std::string to_json_text(Page<ThreadMetadata> const& page, JsonMode mode = JsonMode::wire);
 CHATKIT_API std::string to_json_text(SyncCustomActionResponse const& response);
+/// The JSON text of a stream event (the server frames it as SSE with `sse_data_frame`).
+CHATKIT_API std::string to_json_text(ThreadStreamEvent const& event);
 CHATKIT_API std::string to_json_text(TranscriptionResult const& result);
 
 /// A copy of a widget tree with every null removed at every depth (objects and arrays).
@@ -66,8 +68,6 @@ CHATKIT_API std::string serialize(JsonValue const& value);
 /// Appends the serialized form of `value` to `out`.
 CHATKIT_API void serialize_to(std::string& out, JsonValue const& value);
 
-/// The SSE frame of an event: `data: <json>\n\n`.
-CHATKIT_API std::string sse_frame(ThreadStreamEvent const& event);
 
 // ---------------------------------------------------------------------------------------------
 // Readers. Exactly as tolerant as the reference (pydantic lax mode): unknown keys are ignored,
