@@ -6,7 +6,7 @@
 // Whatever the stored type, `detail::content_response` writes only header values a response may
 // carry (no CR, LF or NUL) and a Content-Type that is a canonical essence.
 #include <chatkit/core/media_type.hpp>
-#include <chatkit/http/route.hpp>
+#include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
 
 #include <cstddef>

@@ -196,6 +196,16 @@ std::string clean_name(std::string_view name) {
 
 }  // namespace
 
+UploadedFile parse_upload(std::string_view content_type, std::string_view file_name, std::string_view body) {
+    if (media_type(content_type) == "multipart/form-data") return parse_multipart_file(content_type, body);
+    UploadedFile file;
+    file.name = clean_name(file_name);
+    if (file.name.empty()) file.name = "upload";
+    file.mime_type = content_type.empty() ? std::string("application/octet-stream") : std::string(content_type);
+    file.bytes = std::string(body);
+    return file;
+}
+
 UploadedFile parse_multipart_file(std::string_view content_type, std::string_view body, std::string_view field) {
     if (media_type(content_type) != "multipart/form-data") bad_multipart("the Content-Type is not multipart/form-data");
     auto const boundary = header_param(content_type, "boundary");
@@ -492,45 +502,6 @@ attachment_path parse_attachment_path(std::string_view prefix, std::string_view 
     out.rest = tail;
     out.valid = true;
     return out;
-}
-
-UploadedFile uploaded_file_of(http::RouteRequest const& request) {
-    std::string_view const type = request.header("Content-Type");
-    if (media_type(type) == "multipart/form-data") return parse_multipart_file(type, request.body);
-    UploadedFile file;
-    file.name = clean_name(request.header("X-File-Name"));
-    if (file.name.empty()) file.name = "upload";
-    file.mime_type = type.empty() ? std::string("application/octet-stream") : std::string(type);
-    file.bytes = std::string(request.body);
-    return file;
-}
-
-http::RouteResponse content_response(AttachmentBytes bytes) {
-    http::RouteResponse res;
-    res.status = 200;
-    // Only the canonical `type/subtype` is written (rows stored before it was canonical included);
-    // what does not parse is served as bytes.
-    auto const media = parse_media_type(bytes.mime_type);
-    res.content_type = media ? media->essence() : std::string("application/octet-stream");
-    // Raster images may show inline; SVG, text/*, HTML and XML only ever download.
-    bool const inline_ok = media && media->type == "image" && !is_active_media_type(*media);
-    res.body = std::move(bytes.bytes);
-    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    res.headers.emplace_back("Cache-Control", "private, max-age=300");
-    // Never run as a page of this origin, whatever the bytes are.
-    res.headers.emplace_back("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; sandbox");
-    std::string name;
-    for (char c : bytes.name)
-        if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ' ') name += c;
-    if (name.empty()) name = "attachment";
-    res.headers.emplace_back("Content-Disposition",
-                             std::string(inline_ok ? "inline" : "attachment") + "; filename=\"" +
-                                 name + "\"");
-    return res;
-}
-
-std::string attachment_json(Attachment const& attachment) {
-    return to_json_text(attachment, JsonMode::wire);
 }
 
 }  // namespace detail

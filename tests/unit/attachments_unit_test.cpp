@@ -4,7 +4,7 @@
 
 #include <chatkit/core/base64.hpp>
 #include <chatkit/core/media_type.hpp>
-#include <chatkit/http/route.hpp>
+#include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
 
 #include <catch2/catch.hpp>

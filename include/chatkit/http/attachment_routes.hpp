@@ -10,6 +10,19 @@
 
 namespace chatkit {
 
+namespace detail {
+
+/// The upload a route request carries (`parse_upload` of its `Content-Type`, `X-File-Name` and body).
+CHATKIT_API UploadedFile uploaded_file_of(http::RouteRequest const& request);
+
+/// The GET answer for attachment bytes (type, `nosniff`, a sandboxing CSP, inline for images and
+/// as a download otherwise).
+CHATKIT_API http::RouteResponse content_response(AttachmentBytes bytes);
+
+/// The attachment JSON a client sees.
+CHATKIT_API std::string attachment_json(Attachment const& attachment);
+
+}  // namespace detail
 
 /// Mounts the routes of `attachments` on `server`, building each request's context with the
 /// server's context factory (so uploads and previews are authenticated like ChatKit requests):

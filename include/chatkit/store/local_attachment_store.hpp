@@ -1,9 +1,9 @@
 // chatkit-cpp: LocalAttachmentStore, an AttachmentStore keeping attachment bytes in a local directory
-// (PROTOCOL.md §4.12-4.13, §7.4), and the upload/preview routes of the bundled HTTP server.
+// (PROTOCOL.md §4.12-4.13, §7.4). Its upload/preview routes on the bundled HTTP server are in
+// http/attachment_routes.hpp.
 #pragma once
 
 #include <chatkit/core/error.hpp>
-#include <chatkit/http/route.hpp>
 #include <chatkit/store/store.hpp>
 
 #include <chrono>
@@ -54,6 +54,14 @@ struct UploadedFile {
 /// Throws `chatkit::Error` (`invalid_request`) when the body is malformed or has no such part.
 CHATKIT_API UploadedFile parse_multipart_file(std::string_view content_type, std::string_view body,
                                               std::string_view field = "file");
+
+/// The file an upload request carries, from its `Content-Type`, its `X-File-Name` header (may be
+/// empty) and its body: the `file` part of a `multipart/form-data` body (`parse_multipart_file`),
+/// or else the raw body typed by `content_type` (`application/octet-stream` when empty) and named
+/// by `file_name` (cleaned to letters, digits, `.`, `-`, `_` and spaces; `upload` when nothing is
+/// left). Throws `chatkit::Error` (`invalid_request`) for a malformed multipart body.
+CHATKIT_API UploadedFile parse_upload(std::string_view content_type, std::string_view file_name,
+                                      std::string_view body);
 
 /// An attachment created (phase 1) and never uploaded within `pending_max_age`.
 struct AbandonedAttachment {
@@ -232,17 +240,6 @@ struct attachment_path {
     bool valid = false;
 };
 CHATKIT_API attachment_path parse_attachment_path(std::string_view prefix, std::string_view path);
-
-/// The upload a request carries: a `multipart/form-data` `file` part, or the raw body typed by
-/// `Content-Type` and named by an `X-File-Name` header (default `upload`).
-CHATKIT_API UploadedFile uploaded_file_of(http::RouteRequest const& request);
-
-/// The GET answer for attachment bytes (type, `nosniff`, a sandboxing CSP, inline for images and
-/// as a download otherwise).
-CHATKIT_API http::RouteResponse content_response(AttachmentBytes bytes);
-
-/// The attachment JSON a client sees.
-CHATKIT_API std::string attachment_json(Attachment const& attachment);
 
 }  // namespace detail
 
