@@ -1,7 +1,7 @@
 // chatkit-cpp: Chat Completions chunks -> Responses events (see chat_adapter.hpp).
 #include "chat_adapter.hpp"
 
-#include <chatkit/protocol/json.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace chatkit::agents::detail {
 

@@ -1,9 +1,8 @@
-// chatkit-cpp: umbrella header of the Agent/Runner layer.
+// chatkit-cpp: umbrella header of the Agent/Runner layer (ChatKit-free: the bridge to ChatKit events
+// and the transcriber are in <chatkit/agents/chatkit/bridge.hpp> and <chatkit/agents/chatkit/transcriber.hpp>).
 #pragma once
 
 #include <chatkit/agents/agent.hpp>
-#include <chatkit/agents/chatkit/bridge.hpp>
-#include <chatkit/agents/chatkit/transcriber.hpp>
 #include <chatkit/agents/errors.hpp>
 #include <chatkit/agents/events.hpp>
 #include <chatkit/agents/items.hpp>
