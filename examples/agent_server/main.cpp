@@ -138,11 +138,8 @@ agents::FunctionTool switch_theme_tool() {
 
 /// A thread title from the first user message (whitespace collapsed, at most ~40 bytes).
 std::string title_from(UserMessageItem const& input) {
-    std::string text;
-    for (auto const& part : input.content)
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part)) text += t->text;
     std::string flat;
-    for (char c : text) {
+    for (char c : text_of(input)) {
         bool const space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
         if (space && (flat.empty() || flat.back() == ' ')) continue;
         flat += space ? ' ' : c;

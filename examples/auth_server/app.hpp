@@ -64,10 +64,7 @@ protected:
     //[respond
     asio::awaitable<void> respond(chatkit::ThreadMetadata& thread, std::optional<chatkit::UserMessageItem> const& input,
                                   chatkit::EventSink& events, Context& ctx) override {
-        std::string text;
-        if (input)
-            for (auto const& part : input->content)
-                if (auto const* t = std::get_if<chatkit::UserMessageTextContent>(&part)) text += t->text;
+        std::string const text = input ? chatkit::text_of(*input) : std::string();
         if (!thread.title && !text.empty()) thread.title = text.substr(0, 40);
         std::string reply = "Hello " + ctx.user_id + ". You said: " + text;
         if (!ctx.page.title.empty()) reply += " (from the page \"" + ctx.page.title + "\")";

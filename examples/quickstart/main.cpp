@@ -117,18 +117,6 @@ StoreChoice make_store(std::string const& db_path) {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-/// The user message as plain text: text parts as they are, @-mentions as `@label`.
-std::string user_text(UserMessageItem const& input) {
-    std::string text;
-    for (auto const& part : input.content) {
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part))
-            text += t->text;
-        else if (auto const* tag = std::get_if<UserMessageTagContent>(&part))
-            text += "@" + tag->text;
-    }
-    return text;
-}
-
 /// Length of the longest prefix of `s` of at most `max` bytes that does not split a UTF-8 sequence.
 std::size_t utf8_prefix(std::string_view s, std::size_t max) {
     if (s.size() <= max) return s.size();
@@ -159,12 +147,7 @@ std::string title_from(std::string_view text) {
 // --- the widget ----------------------------------------------------------------------------------
 
 /// True for a message asking for the demo widget (it contains the word "widget").
-bool wants_widget(UserMessageItem const& input) {
-    for (auto const& part : input.content)
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part))
-            if (t->text.find("widget") != std::string::npos) return true;
-    return false;
-}
+bool wants_widget(UserMessageItem const& input) { return text_of(input).find("widget") != std::string::npos; }
 
 //[demo_widget
 /// The demo widget: a card with a counter and two buttons. "Say hello" is a streaming action
@@ -273,7 +256,7 @@ protected:
                                   EventSink& events, Context& ctx) override {
         // Changing the thread is enough: the engine saves it and sends thread.updated.
         if (input && !thread.title) {
-            std::string title = title_from(user_text(*input));
+            std::string title = title_from(text_of(*input));
             if (!title.empty()) thread.title = std::move(title);
         }
         // The last 30 items of the thread (the new message included) become the model's input.

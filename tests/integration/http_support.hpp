@@ -130,7 +130,7 @@ protected:
             co_await reply(events, thread, "continued");
             co_return;
         }
-        std::string const text = first_text(*input);
+        std::string const text = chatkit::text_of(*input);
         if (text == "slow") {
             chatkit::AssistantMessageItem item;
             item.id = events.generate_item_id(chatkit::StoreItemType::message);
@@ -219,12 +219,6 @@ protected:
     }
 
 private:
-    static std::string first_text(chatkit::UserMessageItem const& message) {
-        for (auto const& part : message.content)
-            if (auto const* text = std::get_if<chatkit::UserMessageTextContent>(&part)) return text->text;
-        return {};
-    }
-
     static asio::awaitable<void> reply(chatkit::EventSink& events, chatkit::ThreadMetadata const& thread,
                                        std::string_view text) {
         chatkit::AssistantMessageItem item;

@@ -461,7 +461,8 @@ TEST_CASE_METHOD(Fixture, "threads.get_by_id returns the oldest 20 items ascendi
         HiddenContextItem hidden{events.generate_item_id(StoreItemType::message), events.thread_id(), now(), "secret"};
         ThreadStreamEvent done = ThreadItemDoneEvent{std::move(hidden)};
         co_await events.emit(std::move(done));
-        co_await test::reply(events, "reply to " + std::get<UserMessageTextContent>(input->content[0]).text);
+        std::string text = "reply to " + text_of(*input);
+        co_await test::reply(events, std::move(text));
     };
     auto created = test::call(server, test::create_request("first"));
     // The title changed before the (swallowed) hidden item's event: thread.updated follows it.
@@ -688,7 +689,8 @@ TEST_CASE("a store failure while persisting an event becomes stream.error and th
 TEST_CASE_METHOD(Fixture, "retry_after_item deletes everything after the user message and responds again", "[server]") {
     server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const& input, EventSink& events,
                           Ctx&) -> asio::awaitable<void> {
-        co_await test::reply(events, "Response to: " + std::get<UserMessageTextContent>(input->content[0]).text);
+        std::string text = "Response to: " + text_of(*input);
+        co_await test::reply(events, std::move(text));
     };
     auto created = test::call(server, test::create_request("First message"));
     auto thread_id = std::string(created.events[0].at("thread").at("id").as_string());
