@@ -68,10 +68,7 @@ protected:
         if (!thread.title && !text.empty()) thread.title = text.substr(0, 40);
         std::string reply = "Hello " + ctx.user_id + ". You said: " + text;
         if (!ctx.page.title.empty()) reply += " (from the page \"" + ctx.page.title + "\")";
-        chatkit::AssistantMessageStream message(events);
-        co_await message.start();
-        co_await message.append(std::move(reply));
-        co_await message.finish();
+        co_await chatkit::stream_assistant_message(events, std::move(reply));
     }
     //]
 };

@@ -305,13 +305,9 @@ protected:
     asio::awaitable<void> action(ThreadMetadata&, Action const& action, std::optional<WidgetItem> const& sender,
                                  EventSink& events, Context& ctx) override {
         if (action.type == "quickstart.hello") {
-            AssistantMessageStream message(events);
-            co_await message.start();
-            // Named first: a temporary built inside a co_await expression is miscompiled by g++ 12.
             std::string const widget = sender ? sender->id : std::string("was not named");
             std::string text = "Hello " + ctx.user_id + "! The server received your button press (the widget " + widget + ").";
-            co_await message.append(std::move(text));
-            co_await message.finish();
+            co_await stream_assistant_message(events, std::move(text));
             co_return;
         }
         if (action.type == "quickstart.count" && sender) {
