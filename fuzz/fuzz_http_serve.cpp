@@ -40,7 +40,7 @@ struct Ctx {
 class EchoServer final : public chatkit::ChatKitServer<Ctx> {
 public:
     EchoServer(chatkit::Store<Ctx>& store, chatkit::AttachmentStore<Ctx>& attachments)
-        : ChatKitServer<Ctx>(store, &attachments) {}
+        : ChatKitServer<Ctx>({.store = store, .attachments = &attachments}) {}
 
 protected:
     asio::awaitable<void> respond(chatkit::ThreadMetadata&, std::optional<chatkit::UserMessageItem> const& input,

@@ -153,8 +153,8 @@ std::string title_from(UserMessageItem const& input) {
 
 class AgentServer final : public ChatKitServer<Context> {
 public:
-    AgentServer(Store<Context>& store, std::shared_ptr<agents::Model> model, int history)
-        : ChatKitServer<Context>(store), history_(history) {
+    AgentServer(Options options, std::shared_ptr<agents::Model> model, int history)
+        : ChatKitServer<Context>(std::move(options)), history_(history) {
         //[make_agent
         agent_.name = "Assistant";
         agent_.instructions = std::string(
@@ -252,9 +252,10 @@ int main(int argc, char** argv) {
         std::cerr << "agent_server: " << e.what() << "\n";
         return 1;
     }
-    AgentServer app(*store, model.model, history);
-    if (transcriber) app.set_transcriber(transcriber.get());
-    app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
+    AgentServer app({.store = *store,
+                     .transcriber = transcriber.get(),
+                     .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                    model.model, history);
 
     http::ServerOptions options;
     options.host = cli.get("host");

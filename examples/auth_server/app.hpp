@@ -57,8 +57,7 @@ private:
 /// An echo assistant that greets the caller by `sub` and mentions the page they are on.
 class Assistant final : public chatkit::ChatKitServer<Context> {
 public:
-    Assistant(chatkit::Store<Context>& store, chatkit::AttachmentStore<Context>& attachments)
-        : ChatKitServer<Context>(store, &attachments) {}
+    using ChatKitServer::ChatKitServer;
 
 protected:
     //[respond

@@ -270,9 +270,10 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    auth_server::Assistant app(*store, local_attachments ? static_cast<AttachmentStore<auth_server::Context>&>(*local_attachments)
-                                                         : external_attachments);
-    app.set_logger(Logger::stderr_logger(LogLevel::warning));
+    auth_server::Assistant app({.store = *store,
+                                .attachments = local_attachments ? static_cast<AttachmentStore<auth_server::Context>*>(local_attachments.get())
+                                                                 : &external_attachments,
+                                .logger = Logger::stderr_logger(LogLevel::warning)});
 
     http::ServerOptions options;
     options.host = cli.get("host");

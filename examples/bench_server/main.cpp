@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
         std::cerr << "bench_server: cannot open the store: " << e.what() << "\n";
         return 1;
     }
-    BenchServer app(*store);
+    BenchServer app({.store = *store});
 
     chatkit::http::ServerOptions options;
     options.host = cli.get("host");

@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
         std::cerr << "conformance_server: cannot open the store: " << e.what() << "\n";
         return 1;
     }
-    conformance::ConformanceServer app(*store);
-    if (cli.is_set("verbose")) app.set_logger(chatkit::Logger::stderr_logger(chatkit::LogLevel::info));
+    conformance::ConformanceServer app(*store, cli.is_set("verbose") ? chatkit::Logger::stderr_logger(chatkit::LogLevel::info)
+                                                                     : chatkit::Logger{});
 
     chatkit::http::ServerOptions options;
     options.host = cli.get("host");

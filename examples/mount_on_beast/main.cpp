@@ -160,8 +160,7 @@ int main(int argc, char** argv) {
 
         asio::io_context ioc;
         chatkit::InMemoryStore<example::Context> store;
-        example::EchoServer server(store);
-        server.set_logger(chatkit::Logger::stderr_logger(chatkit::LogLevel::info));
+        example::EchoServer server({.store = store, .logger = chatkit::Logger::stderr_logger(chatkit::LogLevel::info)});
 
         //[mount_factory
         // The context factory: runs before any work, may reject with an HTTP status.

@@ -241,9 +241,9 @@ agents::AttachmentLoader<Context> attachment_loader(LocalAttachmentStore<Context
 /// The quickstart's ChatKit server: an Agent answers, streamed through stream_agent_response.
 class QuickstartServer : public ChatKitServer<Context> {
 public:
-    QuickstartServer(Store<Context>& store, std::shared_ptr<agents::Model> model,
-                     LocalAttachmentStore<Context>* attachments = nullptr)
-        : ChatKitServer<Context>(store, attachments), converter_(attachment_loader(attachments)) {
+    /// A server over `options`; the model converter reads attachment bytes with `loader`.
+    QuickstartServer(Options options, std::shared_ptr<agents::Model> model, agents::AttachmentLoader<Context> loader)
+        : ChatKitServer<Context>(std::move(options)), converter_(std::move(loader)) {
         agent_.name = "Assistant";
         agent_.instructions = std::string("You are a helpful assistant. Use get_weather for weather questions.");
         agent_.tools = {weather_tool()};
@@ -503,7 +503,6 @@ int main(int argc, char** argv) {
         }
     }
     auto const sweep_interval = seconds_option(cli, "sweep-interval-s", 24L * 3600);
-    WidgetDemoServer app(*store.store, model, attachments.get());
     //]
     //[transcriber_setup
     // Dictation: OpenAI's transcription API when configured; otherwise input.transcribe answers 500
@@ -515,9 +514,12 @@ int main(int argc, char** argv) {
         std::cerr << "quickstart: " << e.what() << "\n";
         return 1;
     }
-    if (transcriber) app.set_transcriber(transcriber.get());
     //]
-    app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
+    WidgetDemoServer app({.store = *store.store,
+                          .attachments = attachments.get(),
+                          .transcriber = transcriber.get(),
+                          .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                         model, attachment_loader(attachments.get()));
 
     http::ServerOptions options;
     options.host = cli.get("host");

@@ -143,7 +143,7 @@ TEST_CASE("run_until_signal() stops gracefully on SIGTERM and returns", "[integr
     sigaction(SIGTERM, nullptr, &before);
 
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
     server.start();
@@ -177,7 +177,7 @@ TEST_CASE("a Server with a default-constructed context and the url() examples pr
                                       Plain&) override {
             co_return;
         }
-    } chatkit_server(store);
+    } chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<Plain> server(chatkit_server, options);
     auto const endpoint = server.start();
@@ -192,7 +192,7 @@ TEST_CASE("a Server with a default-constructed context and the url() examples pr
 
 TEST_CASE("a Server started but never run can be destroyed", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     {
         chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
@@ -205,7 +205,7 @@ TEST_CASE("a Server started but never run can be destroyed", "[integration][http
 
 TEST_CASE("start() reports bind failures", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<TestContext> first(chatkit_server, options, make_context);
     first.start();
@@ -268,7 +268,7 @@ TEST_CASE("serve() instantiates for TLS streams", "[integration][http]") {
 
 TEST_CASE("serve() answers ChatKit requests on the application's own Beast listener", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ContextFactory<TestContext> const factory = make_context;
     asio::io_context ioc;
     asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});

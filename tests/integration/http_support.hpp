@@ -115,8 +115,7 @@ public:
 ///   anything else: replies "echo: <text>". Continuations (no input) reply "continued".
 class TestServer final : public chatkit::ChatKitServer<TestContext> {
 public:
-    TestServer(chatkit::Store<TestContext>& store, chatkit::AttachmentStore<TestContext>* attachments)
-        : ChatKitServer(store, attachments) {}
+    using ChatKitServer::ChatKitServer;
 
     std::atomic<int> cancelled{0};
     std::atomic<int> waiting{0};
@@ -275,17 +274,6 @@ inline chatkit::http::ServerOptions test_server_options() {
 /// A TestServer behind http::Server on 127.0.0.1:0, run by a background thread.
 struct Fixture {
     explicit Fixture(std::function<void(chatkit::http::ServerOptions&)> const& configure = {}) {
-        // Errors are collected (tests assert there are none); CHATKIT_TEST_LOG=1 echoes every line.
-        bool const echo = std::getenv("CHATKIT_TEST_LOG") != nullptr;
-        auto sink = [this, echo](chatkit::LogLevel level, std::string_view message) {
-            if (echo)
-                std::fprintf(stderr, "[log %d] %.*s\n", static_cast<int>(level),
-                             static_cast<int>(message.size()), message.data());
-            std::lock_guard lock(log_mutex);
-            if (level == chatkit::LogLevel::error) errors.emplace_back(message);
-        };
-        chatkit_server.set_logger(
-            chatkit::Logger{echo ? chatkit::LogLevel::debug : chatkit::LogLevel::warning, sink});
         options.shutdown_grace = 2s;
         if (configure) configure(options);
         server = std::make_unique<chatkit::http::Server<TestContext>>(chatkit_server, options, make_context);
@@ -317,14 +305,27 @@ struct Fixture {
         return page.data;
     }
 
+    /// Errors are collected (tests assert there are none); CHATKIT_TEST_LOG=1 echoes every line.
+    chatkit::Logger collecting_logger() {
+        bool const echo = std::getenv("CHATKIT_TEST_LOG") != nullptr;
+        auto sink = [this, echo](chatkit::LogLevel level, std::string_view message) {
+            if (echo)
+                std::fprintf(stderr, "[log %d] %.*s\n", static_cast<int>(level),
+                             static_cast<int>(message.size()), message.data());
+            std::lock_guard lock(log_mutex);
+            if (level == chatkit::LogLevel::error) errors.emplace_back(message);
+        };
+        return chatkit::Logger{echo ? chatkit::LogLevel::debug : chatkit::LogLevel::warning, sink};
+    }
+
+    std::mutex log_mutex;
+    std::vector<std::string> errors;
     chatkit::InMemoryStore<TestContext> store;
     TestAttachments attachments;
-    TestServer chatkit_server{store, &attachments};
+    TestServer chatkit_server{{.store = store, .attachments = &attachments, .logger = collecting_logger()}};
     chatkit::http::ServerOptions options = test_server_options();
     std::unique_ptr<chatkit::http::Server<TestContext>> server;
     std::thread runner;
-    std::mutex log_mutex;
-    std::vector<std::string> errors;
 };
 
 // ---------------------------------------------------------------------------------------------

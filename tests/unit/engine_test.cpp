@@ -49,7 +49,7 @@ asio::awaitable<void> stream_until_disconnect(Response& response, StreamWriter& 
 
 struct Fixture {
     InMemoryStore<Ctx> store;
-    TestServer server{store};
+    TestServer server{{.store = store}};
 
     std::vector<ThreadItem> items(std::string const& thread_id) {
         std::optional<std::string> after;
