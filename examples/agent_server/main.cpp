@@ -264,7 +264,6 @@ int main(int argc, char** argv) {
     try {
         http::Server<Context> server(app, options, make_context);
         server.start();
-        std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
         std::cerr << "model: " << model.description << std::endl;
         if (transcriber)
             std::cerr << "dictation: OpenAI transcription, model " << transcriber->options().model << " at "

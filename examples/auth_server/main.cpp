@@ -321,7 +321,6 @@ int main(int argc, char** argv) {
         if (local_attachments) mount_attachment_routes(server, *local_attachments, *store);
         server.start();
         if (local_attachments) local_attachments->files().set_base_url(server.url());
-        std::cout << "listening on " << server.url() << std::endl;
         std::cerr << "store: sqlite " << db.path << ", one partition per token issuer + sub\n"
                   << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
                   << " (Authorization: Bearer <token>" << (bearer.cookie_name.empty() ? "" : " or cookie " + bearer.cookie_name)

@@ -182,7 +182,6 @@ int main(int argc, char** argv) {
     try {
         chatkit::http::Server<Context> server(app, options);
         server.start();
-        std::cout << "listening on " << server.url() << std::endl;
         server.run_until_signal();
     } catch (std::exception const& e) {
         std::cerr << "bench_server: " << e.what() << "\n";

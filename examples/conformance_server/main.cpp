@@ -61,7 +61,6 @@ int main(int argc, char** argv) {
     try {
         chatkit::http::Server<conformance::Context> server(app, options, factory);
         server.start();
-        std::cout << "listening on " << server.url() << std::endl;
         server.run_until_signal();
     } catch (std::exception const& e) {
         std::cerr << "conformance_server: " << e.what() << "\n";

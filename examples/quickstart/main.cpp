@@ -554,7 +554,6 @@ int main(int argc, char** argv) {
             if (sweep) sweep->stop();
             server.stop();
         });
-        std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
         log_line(model_description);
         log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
         if (attachments)

@@ -49,9 +49,9 @@ struct AttachmentFixture {
         chatkit::http::ServerOptions options = test_server_options();
         options.shutdown_grace = 2s;
         server = std::make_unique<chatkit::http::Server<TestContext>>(*chatkit_server, options, make_context);
-        chatkit::mount_attachment_routes(*server, *local, store);
+        // Routes and the base URL; the sweep is tested in attachment_sweep_test.cpp.
+        chatkit::http::mount_attachments(*server, *local, store, {.sweep_interval = std::chrono::seconds(0)});
         server->start();
-        local->files().set_base_url(server->url());
         runner = std::thread([this] { server->run(); });
     }
     ~AttachmentFixture() {

@@ -260,12 +260,14 @@ inline TestContext make_context(chatkit::http::RequestInfo const& info) {
     return ctx;
 }
 
-/// `ServerOptions` for a test server on 127.0.0.1:0. CHATKIT_TEST_SERVER_THREADS=N runs its
-/// io_context on N threads (the TSan phase of scripts/test.sh uses 4, so connections really run
-/// concurrently); every http::Server the integration tests start takes its options from here.
+/// `ServerOptions` for a test server on 127.0.0.1:0 that prints no listening line (the test
+/// program owns stdout). CHATKIT_TEST_SERVER_THREADS=N runs its io_context on N threads (the TSan
+/// phase of scripts/test.sh uses 4, so connections really run concurrently); every http::Server the
+/// integration tests start takes its options from here.
 inline chatkit::http::ServerOptions test_server_options() {
     chatkit::http::ServerOptions options;
     options.port = 0;
+    options.announce = false;
     if (char const* threads = std::getenv("CHATKIT_TEST_SERVER_THREADS"))
         options.threads = static_cast<unsigned>(std::max(1, std::atoi(threads)));
     return options;
