@@ -184,7 +184,7 @@ TEST_CASE("on_start hooks see the bound URL; on_stop hooks run once when the sto
     chatkit::http::Server<TestContext> server(chatkit_server, test_server_options(), make_context);
     std::vector<std::string> seen;  // touched by start() (this thread) and the server's thread, never at once
     server.on_start([&] { seen.push_back("start 1 " + server.url()); });
-    server.on_start([&] { seen.push_back("start 2"); });
+    server.on_start([&] { seen.emplace_back("start 2"); });
     asio::steady_timer timer(server.context(), std::chrono::hours(1));
     timer.async_wait([](boost::system::error_code) {});
     std::atomic<int> stopped{0};
@@ -198,7 +198,7 @@ TEST_CASE("on_start hooks see the bound URL; on_stop hooks run once when the sto
     REQUIRE(seen.size() == 2);
     CHECK(seen[0] == "start 1 http://127.0.0.1:" + std::to_string(server.port()));
     CHECK(seen[1] == "start 2");
-    server.on_start([&] { seen.push_back("late"); });  // already started: runs at once
+    server.on_start([&] { seen.emplace_back("late"); });  // already started: runs at once
     CHECK(seen.back() == "late");
 
     std::atomic<bool> returned{false};
