@@ -40,15 +40,12 @@ struct Ctx {
 class EchoServer final : public chatkit::ChatKitServer<Ctx> {
 public:
     EchoServer(chatkit::Store<Ctx>& store, chatkit::AttachmentStore<Ctx>& attachments)
-        : ChatKitServer<Ctx>(store, &attachments) {}
+        : ChatKitServer<Ctx>({.store = store, .attachments = &attachments}) {}
 
 protected:
     asio::awaitable<void> respond(chatkit::ThreadMetadata&, std::optional<chatkit::UserMessageItem> const& input,
                                   chatkit::EventSink& events, Ctx&) override {
-        std::string text;
-        if (input)
-            for (auto const& part : input->content)
-                if (auto const* t = std::get_if<chatkit::UserMessageTextContent>(&part)) text += t->text;
+        std::string text = input ? chatkit::text_of(*input) : std::string();
         chatkit::AssistantMessageItem item;
         item.id = events.generate_item_id(chatkit::StoreItemType::message);
         item.thread_id = events.thread_id();

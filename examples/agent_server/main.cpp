@@ -21,6 +21,7 @@
 //
 // Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
 #include "../common/cli.hpp"
+#include "../common/store.hpp"
 
 #include <chatkit/agents/chatkit/bridge.hpp>
 #include <chatkit/agents/chatkit/transcriber.hpp>
@@ -29,7 +30,6 @@
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/server/server.hpp>
-#include <chatkit/store/sqlite/store.hpp>
 
 #include <cstdint>
 #include <iostream>
@@ -139,11 +139,8 @@ agents::FunctionTool switch_theme_tool() {
 
 /// A thread title from the first user message (whitespace collapsed, at most ~40 bytes).
 std::string title_from(UserMessageItem const& input) {
-    std::string text;
-    for (auto const& part : input.content)
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part)) text += t->text;
     std::string flat;
-    for (char c : text) {
+    for (char c : text_of(input)) {
         bool const space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
         if (space && (flat.empty() || flat.back() == ' ')) continue;
         flat += space ? ' ' : c;
@@ -157,8 +154,8 @@ std::string title_from(UserMessageItem const& input) {
 
 class AgentServer final : public ChatKitServer<Context> {
 public:
-    AgentServer(Store<Context>& store, std::shared_ptr<agents::Model> model, int history)
-        : ChatKitServer<Context>(store), history_(history) {
+    AgentServer(Options options, std::shared_ptr<agents::Model> model, int history)
+        : ChatKitServer<Context>(std::move(options)), history_(history) {
         //[make_agent
         agent_.name = "Assistant";
         agent_.instructions = std::string(
@@ -225,62 +222,41 @@ ModelChoice choose_model(std::shared_ptr<Transport> const& transport) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     examples::Cli cli("agent_server",
                       "A ChatKit backend answering with an agent: weather and user-context tools, a "
                       "switch_theme client tool, streamed reasoning, SQLite threads.");
-    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
-        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
-        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+    cli.listener_options()
         .option("db", "CHATKIT_DB", "./agent_server.db", "SQLite database file (:memory: keeps nothing)")
         .option("history", "CHATKIT_HISTORY", "30", "thread items given to the model each turn")
         .flag("verbose", "CHATKIT_VERBOSE", "log failed requests and cancelled streams to stderr");
     cli.parse(argc, argv);
-    int const history = cli.positive("history");
+    int const history = static_cast<int>(cli.positive("history"));
 
-    std::unique_ptr<Store<Context>> store;
-    try {
-        SqliteOptions sqlite;
-        sqlite.path = cli.get("db");
-        store = std::make_unique<SqliteStore<Context>>(std::move(sqlite), [](Context const& c) { return c.user_id; });
-    } catch (std::exception const& e) {
-        std::cerr << "agent_server: cannot open the store: " << e.what() << "\n";
-        return 1;
-    }
+    auto const store = examples::open_store<Context>(cli.get("db"), [](Context const& c) { return c.user_id; });
     auto const transport = std::make_shared<http::HttpClient>();  // one pool for the model and dictation
-    ModelChoice model;
-    std::unique_ptr<agents::OpenAITranscriber> transcriber;
-    try {
-        model = choose_model(transport);
-        transcriber = agents::OpenAITranscriber::from_env_if_configured(transport);
-    } catch (std::exception const& e) {
-        std::cerr << "agent_server: " << e.what() << "\n";
-        return 1;
-    }
-    AgentServer app(*store, model.model, history);
-    if (transcriber) app.set_transcriber(transcriber.get());
-    app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
+    ModelChoice const model = choose_model(transport);  // throws on an invalid OPENAI_* / CHATKIT_MODEL_* variable
+    std::unique_ptr<agents::OpenAITranscriber> const transcriber =
+        agents::OpenAITranscriber::from_env_if_configured(transport);
+    AgentServer app({.store = *store.store,
+                     .transcriber = transcriber.get(),
+                     .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                    model.model, history);
 
-    http::ServerOptions options;
-    options.host = cli.get("host");
-    options.port = cli.port("port");
-    options.threads = cli.positive("threads");
-    try {
-        http::Server<Context> server(app, options, make_context);
-        server.start();
-        std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
-        std::cerr << "model: " << model.description << std::endl;
-        if (transcriber)
-            std::cerr << "dictation: OpenAI transcription, model " << transcriber->options().model << " at "
-                      << transcriber->options().endpoint.base_url << std::endl;
-        else
-            std::cerr << "dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)" << std::endl;
-        std::cerr << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
-                  << " (metadata.user_name and metadata.page reach get_user_context); stop with Ctrl-C" << std::endl;
-        server.run_until_signal();
-    } catch (std::exception const& e) {
-        std::cerr << "agent_server: " << e.what() << "\n";
-        return 1;
-    }
+    http::Server<Context> server(app, cli.server_options(), make_context);
+    server.start();  // binds (throws if it cannot), so the lines below can give the URL
+    std::cerr << "model: " << model.description << "\n"
+              << "store: " << store.description << ", partitioned by the X-User-Id header\n";
+    if (transcriber)
+        std::cerr << "dictation: OpenAI transcription, model " << transcriber->options().model << " at "
+                  << transcriber->options().endpoint.base_url << "\n";
+    else
+        std::cerr << "dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)\n";
+    std::cerr << "ChatKit endpoint: POST " << server.url() << server.options().chatkit_path
+              << " (metadata.user_name and metadata.page reach get_user_context); stop with Ctrl-C" << std::endl;
+    server.run_until_signal();  // prints "listening on http://HOST:PORT" (the first stdout line); Ctrl-C stops it
     return 0;
+} catch (std::exception const& e) {
+    std::cerr << "agent_server: " << e.what() << "\n";
+    return 1;
 }

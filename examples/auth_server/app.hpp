@@ -57,24 +57,17 @@ private:
 /// An echo assistant that greets the caller by `sub` and mentions the page they are on.
 class Assistant final : public chatkit::ChatKitServer<Context> {
 public:
-    Assistant(chatkit::Store<Context>& store, chatkit::AttachmentStore<Context>& attachments)
-        : ChatKitServer<Context>(store, &attachments) {}
+    using ChatKitServer::ChatKitServer;
 
 protected:
     //[respond
     asio::awaitable<void> respond(chatkit::ThreadMetadata& thread, std::optional<chatkit::UserMessageItem> const& input,
                                   chatkit::EventSink& events, Context& ctx) override {
-        std::string text;
-        if (input)
-            for (auto const& part : input->content)
-                if (auto const* t = std::get_if<chatkit::UserMessageTextContent>(&part)) text += t->text;
+        std::string const text = input ? chatkit::text_of(*input) : std::string();
         if (!thread.title && !text.empty()) thread.title = text.substr(0, 40);
         std::string reply = "Hello " + ctx.user_id + ". You said: " + text;
         if (!ctx.page.title.empty()) reply += " (from the page \"" + ctx.page.title + "\")";
-        chatkit::AssistantMessageStream message(events);
-        co_await message.start();
-        co_await message.append(std::move(reply));
-        co_await message.finish();
+        co_await chatkit::stream_assistant_message(events, std::move(reply));
     }
     //]
 };

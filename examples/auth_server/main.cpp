@@ -8,6 +8,7 @@
 //
 // Production: --jwks-url https://YOUR_ISSUER/.well-known/jwks.json --issuer ... --audience ...
 #include "../common/cli.hpp"
+#include "../common/store.hpp"
 #include "app.hpp"
 
 #include <chatkit/auth/jwks.hpp>
@@ -17,7 +18,6 @@
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
-#include <chatkit/store/sqlite/store.hpp>
 
 #include <boost/json/serialize.hpp>
 
@@ -182,7 +182,7 @@ int issue_token(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     if (argc > 1 && std::string_view(argv[1]) == "issue-token") {
         try {
             return issue_token(argc - 1, argv + 1);
@@ -196,12 +196,11 @@ int main(int argc, char** argv) {
     examples::Cli cli("auth_server",
                       "A JWT-protected ChatKit backend: threads in SQLite, one partition per token issuer + `sub`.\n"
                       "Development tokens: auth_server issue-token --sub alice (see issue-token --help).");
-    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
-        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
-        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+    cli.listener_options()
         .option("db", "CHATKIT_DB", "./auth_server.db", "SQLite database file")
         .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "",
-                "keep attachment bytes in DIR and serve the authenticated /attachments upload routes")
+                "keep attachment bytes in DIR, serve the authenticated /attachments upload routes and sweep "
+                "abandoned uploads every 10 minutes")
         .option("jwks-file", "CHATKIT_AUTH_JWKS_FILE", "", "JWK Set file with the verification keys")
         .option("jwks-url", "CHATKIT_AUTH_JWKS_URL", "", "JWK Set URL (https), cached and refreshed")
         .option("issuer", "CHATKIT_AUTH_ISSUER", "chatkit-dev", "required iss (empty: any iss; not recommended)")
@@ -248,90 +247,77 @@ int main(int argc, char** argv) {
     if (cli.get("issuer").empty() || cli.get("audience").empty())
         std::cerr << "warning: without --issuer and --audience, any token signed by these keys is accepted\n";
 
-    SqliteOptions db;
-    db.path = cli.get("db");
-    std::unique_ptr<SqliteStore<auth_server::Context>> store;
-    try {
-        store = std::make_unique<SqliteStore<auth_server::Context>>(db, auth_server::owner_of);
-    } catch (std::exception const& e) {
-        std::cerr << "auth_server: cannot open the store: " << e.what() << "\n";
-        return 1;
-    }
+    auto const store = examples::open_store<auth_server::Context>(cli.get("db"), auth_server::owner_of);
     // Attachments: local files behind authenticated /attachments routes with --uploads-dir, else
     // upload URLs handed out for an external object store.
-    auth_server::Attachments external_attachments(*store);
+    auth_server::Attachments external_attachments(*store.store);
     std::unique_ptr<LocalAttachmentStore<auth_server::Context>> local_attachments;
     if (!cli.get("uploads-dir").empty()) {
         LocalAttachmentOptions files;
         files.directory = cli.get("uploads-dir");
-        try {
-            local_attachments = std::make_unique<LocalAttachmentStore<auth_server::Context>>(std::move(files), auth_server::owner_of);
-        } catch (std::exception const& e) {
-            std::cerr << "auth_server: cannot open the uploads directory: " << e.what() << "\n";
-            return 1;
-        }
+        local_attachments = std::make_unique<LocalAttachmentStore<auth_server::Context>>(std::move(files), auth_server::owner_of);
     }
-    auth_server::Assistant app(*store, local_attachments ? static_cast<AttachmentStore<auth_server::Context>&>(*local_attachments)
-                                                         : external_attachments);
-    app.set_logger(Logger::stderr_logger(LogLevel::warning));
+    AttachmentStore<auth_server::Context>* const attachments =
+        local_attachments ? static_cast<AttachmentStore<auth_server::Context>*>(local_attachments.get()) : &external_attachments;
+    auth_server::Assistant app({.store = *store.store, .attachments = attachments, .logger = Logger::stderr_logger(LogLevel::warning)});
 
-    http::ServerOptions options;
-    options.host = cli.get("host");
-    options.port = cli.port("port");
-    options.threads = cli.positive("threads");
-
-    try {
-        auth::BearerOptions bearer;
-        bearer.cookie_name = cli.get("cookie-name");
-        bearer.allowed_origins = allowed_origins;
-        // The server is built before the authenticator so the JWKS cache can run on its io_context.
-        std::shared_ptr<auth::BearerAuthenticator const> authenticator;
-        //[context_factory
-        // 401 (with WWW-Authenticate) before any work when the token is missing or invalid; the
-        // context carries the caller, the claims, the page context and chosen headers.
-        auto factory = [&authenticator](http::RequestInfo const& request) {
-            auth_server::Context ctx;
-            ctx.claims = authenticator->authenticate(request);
-            ctx.user_id = ctx.claims.subject;
-            ctx.owner_key = ctx.claims.tenant_key();  // the store partition: issuer + sub
-            ctx.page = auth::page_context(request);
-            ctx.headers = auth::chosen_headers(request, {"X-Request-Id"});
-            return ctx;
-        };
-        //]
-        //[header_check
-        // The token is checked on the header, before the body is read: an unauthenticated client
-        // is answered 401 without the server buffering its body. The factory reuses the claims.
-        options.header_check = [&authenticator](http::RequestInfo const& request) { return authenticator->admit(request); };
-        //]
-        http::Server<auth_server::Context> server(app, options, factory);
-        //[jwks_cache
-        std::shared_ptr<auth::JwksCache> jwks;
-        if (!cli.get("jwks-url").empty()) {
-            auth::JwksOptions jwks_options;
-            jwks_options.url = cli.get("jwks-url");
-            jwks_options.allow_http = cli.is_set("allow-http-jwks");
-            jwks_options.transport = std::make_shared<http::HttpClient>();
-            jwks = std::make_shared<auth::JwksCache>(server.context().get_executor(), jwks_options);
-            jwks->refresh_in_background();  // warm the cache before the first request
-            authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, jwks, bearer);
-        } else {
-            authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, bearer);
-        }
-        //]
-        if (local_attachments) mount_attachment_routes(server, *local_attachments, *store);
-        server.start();
-        if (local_attachments) local_attachments->files().set_base_url(server.url());
-        std::cout << "listening on " << server.url() << std::endl;
-        std::cerr << "store: sqlite " << db.path << ", one partition per token issuer + sub\n"
-                  << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
-                  << " (Authorization: Bearer <token>" << (bearer.cookie_name.empty() ? "" : " or cookie " + bearer.cookie_name)
-                  << "); stop with Ctrl-C" << std::endl;
-        server.run_until_signal();
-    } catch (std::exception const& e) {
-        std::cerr << "auth_server: " << e.what() << "\n";
-        return 1;
+    http::ServerOptions options = cli.server_options();
+    auth::BearerOptions bearer;
+    bearer.cookie_name = cli.get("cookie-name");
+    bearer.allowed_origins = allowed_origins;
+    // The server is built before the authenticator so the JWKS cache can run on its io_context.
+    std::shared_ptr<auth::BearerAuthenticator const> authenticator;
+    //[context_factory
+    // 401 (with WWW-Authenticate) before any work when the token is missing or invalid; the
+    // context carries the caller, the claims, the page context and chosen headers.
+    auto factory = [&authenticator](http::RequestInfo const& request) {
+        auth_server::Context ctx;
+        ctx.claims = authenticator->authenticate(request);
+        ctx.user_id = ctx.claims.subject;
+        ctx.owner_key = ctx.claims.tenant_key();  // the store partition: issuer + sub
+        ctx.page = auth::page_context(request);
+        ctx.headers = auth::chosen_headers(request, {"X-Request-Id"});
+        return ctx;
+    };
+    //]
+    //[header_check
+    // The token is checked on the header, before the body is read: an unauthenticated client
+    // is answered 401 without the server buffering its body. The factory reuses the claims.
+    options.header_check = [&authenticator](http::RequestInfo const& request) { return authenticator->admit(request); };
+    //]
+    http::Server<auth_server::Context> server(app, options, factory);
+    //[jwks_cache
+    std::shared_ptr<auth::JwksCache> jwks;
+    if (!cli.get("jwks-url").empty()) {
+        auth::JwksOptions jwks_options;
+        jwks_options.url = cli.get("jwks-url");
+        jwks_options.allow_http = cli.is_set("allow-http-jwks");
+        jwks_options.transport = std::make_shared<http::HttpClient>();
+        jwks = std::make_shared<auth::JwksCache>(server.context().get_executor(), jwks_options);
+        jwks->refresh_in_background();  // warm the cache before the first request
+        authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, jwks, bearer);
+    } else {
+        authenticator = std::make_shared<auth::BearerAuthenticator const>(verifier, bearer);
     }
+    //]
+    // Uploads and previews authenticated like ChatKit requests; abandoned uploads swept in their
+    // owner's partition (the owner key is all SqliteStore needs of the context).
+    if (local_attachments)
+        http::mount_attachments(server, *local_attachments, *store.store,
+                                {.context_of_owner = [](std::string const& owner) {
+                                    auth_server::Context ctx;
+                                    ctx.owner_key = owner;
+                                    return ctx;
+                                }});
+    server.start();  // binds (throws if it cannot), so the lines below can give the URL
+    std::cerr << "store: " << store.description << ", one partition per token issuer + sub\n"
+              << "ChatKit endpoint: POST " << server.url() << options.chatkit_path
+              << " (Authorization: Bearer <token>" << (bearer.cookie_name.empty() ? "" : " or cookie " + bearer.cookie_name)
+              << "); stop with Ctrl-C" << std::endl;
+    server.run_until_signal();  // prints "listening on http://HOST:PORT" (the first stdout line); Ctrl-C stops it
     std::cerr << "auth_server: stopped\n";
     return 0;
+} catch (std::exception const& e) {
+    std::cerr << "auth_server: " << e.what() << "\n";
+    return 1;
 }

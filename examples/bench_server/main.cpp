@@ -12,12 +12,12 @@
 //   ../shared/bench/load/run.sh http://127.0.0.1:PORT/chatkit
 // `--store memory` (default) keeps threads in memory; `--store sqlite` uses SqliteStore on `--db`.
 #include "../common/cli.hpp"
+#include "../common/store.hpp"
 
 #include <chatkit/http/server.hpp>
 #include <chatkit/server/server.hpp>
 #include <chatkit/server/streaming.hpp>
 #include <chatkit/store/memory_store.hpp>
-#include <chatkit/store/sqlite/store.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -146,47 +146,29 @@ unsigned long count_option(examples::Cli const& cli, std::string const& name) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     examples::Cli cli("bench_server", "The ChatKit bench contract (../shared/bench/CONTRACT.md): canned streamed replies.");
-    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
-        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
-        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+    cli.listener_options()
         .option("store", "CHATKIT_STORE", "memory", "where threads live: memory or sqlite")
         .option("db", "CHATKIT_DB", "bench_server.db", "SQLite database file for --store sqlite")
         .option("max-connections", "CHATKIT_MAX_CONNECTIONS", "20000", "connections served at once");
     cli.parse(argc, argv);
+    if (cli.get("store") != "memory" && cli.get("store") != "sqlite") cli.fail("--store must be memory or sqlite");
     raise_fd_limit();
 
     std::unique_ptr<chatkit::Store<Context>> store;
-    try {
-        if (cli.get("store") == "memory") {
-            store = std::make_unique<chatkit::InMemoryStore<Context>>();
-        } else if (cli.get("store") == "sqlite") {
-            chatkit::SqliteOptions sqlite;
-            sqlite.path = cli.get("db");
-            store = std::make_unique<chatkit::SqliteStore<Context>>(sqlite);
-        } else {
-            cli.fail("--store must be memory or sqlite");
-        }
-    } catch (std::exception const& e) {
-        std::cerr << "bench_server: cannot open the store: " << e.what() << "\n";
-        return 1;
-    }
-    BenchServer app(*store);
+    if (cli.get("store") == "memory")
+        store = std::make_unique<chatkit::InMemoryStore<Context>>();
+    else
+        store = examples::open_store<Context>(cli.get("db"), [](Context const&) { return std::string(); }).store;
+    BenchServer app({.store = *store});
 
-    chatkit::http::ServerOptions options;
-    options.host = cli.get("host");
-    options.port = cli.port("port");
-    options.threads = cli.positive("threads");
+    chatkit::http::ServerOptions options = cli.server_options();
     options.max_connections = count_option(cli, "max-connections");
-    try {
-        chatkit::http::Server<Context> server(app, options);
-        server.start();
-        std::cout << "listening on " << server.url() << std::endl;
-        server.run_until_signal();
-    } catch (std::exception const& e) {
-        std::cerr << "bench_server: " << e.what() << "\n";
-        return 1;
-    }
+    chatkit::http::Server<Context> server(app, options);
+    server.run_until_signal();  // prints "listening on ..."; SIGINT/SIGTERM stop it gracefully
     return 0;
+} catch (std::exception const& e) {
+    std::cerr << "bench_server: " << e.what() << "\n";
+    return 1;
 }

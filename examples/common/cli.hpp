@@ -2,6 +2,8 @@
 // environment variable, `--help` lists them all.
 #pragma once
 
+#include <chatkit/http/options.hpp>
+
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -21,6 +23,21 @@ public:
     Cli& option(std::string name, std::string env, std::string fallback, std::string help) {
         specs_.push_back({std::move(name), std::move(env), std::move(fallback), std::move(help), false});
         return *this;
+    }
+    /// Declares the options every example server has (DESIGN.md §4): `--host` (127.0.0.1), `--port`
+    /// (8000; 0 picks a free port) and `--threads` (1), read by `server_options()`.
+    Cli& listener_options() {
+        return option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
+            .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
+            .option("threads", "CHATKIT_THREADS", "1", "I/O threads");
+    }
+    /// The `http::ServerOptions` of the `listener_options()` given (the rest at its defaults).
+    chatkit::http::ServerOptions server_options() const {
+        chatkit::http::ServerOptions options;
+        options.host = get("host");
+        options.port = port("port");
+        options.threads = positive("threads");
+        return options;
     }
     /// Declares a boolean flag (`--name`), also set by its environment variable being `1`/`true`.
     Cli& flag(std::string name, std::string env, std::string help) {

@@ -508,7 +508,8 @@ asio::awaitable<void> UploadAttachmentStore::delete_attachment(std::string const
 
 // --- the server ------------------------------------------------------------------------------------
 
-ConformanceServer::ConformanceServer(Store<Context>& store) : ChatKitServer<Context>(store, &attachments_) {}
+ConformanceServer::ConformanceServer(Store<Context>& store, Logger logger)
+    : ChatKitServer<Context>({.store = store, .attachments = &attachments_, .logger = std::move(logger)}) {}
 
 asio::awaitable<void> ConformanceServer::respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
                                                  EventSink& events, Context& ctx) {

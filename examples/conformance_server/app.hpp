@@ -29,8 +29,8 @@ public:
 /// The scripted ChatKit server of CONTRACT.md §3-7.
 class ConformanceServer final : public chatkit::ChatKitServer<Context> {
 public:
-    /// A server over `store`, which must scope its data by `Context::tenant`.
-    explicit ConformanceServer(chatkit::Store<Context>& store);
+    /// A server over `store`, which must scope its data by `Context::tenant`, logging to `logger`.
+    explicit ConformanceServer(chatkit::Store<Context>& store, chatkit::Logger logger = {});
 
 protected:
     boost::asio::awaitable<void> respond(chatkit::ThreadMetadata& thread,

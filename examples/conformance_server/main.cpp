@@ -6,66 +6,48 @@
 //
 // Each request's tenant comes from the X-Conformance-Tenant header ("default" when absent or empty);
 // stores are partitioned by it. `--store memory` (default) keeps everything in memory; `--store sqlite`
-// uses SqliteStore on `--db` (the kit passes with both).
+// uses the database `--db` names (the kit passes with both).
 #include "app.hpp"
 
 #include "../common/cli.hpp"
+#include "../common/store.hpp"
 
 #include <chatkit/http/server.hpp>
 #include <chatkit/store/memory_store.hpp>
-#include <chatkit/store/sqlite/store.hpp>
-
-#include <memory>
 
 #include <iostream>
+#include <memory>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     examples::Cli cli("conformance_server", "The ChatKit conformance kit's scripted server (CONTRACT.md).");
-    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
-        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
-        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+    cli.listener_options()
         .option("store", "CHATKIT_STORE", "memory", "where threads live: memory or sqlite")
         .option("db", "CHATKIT_DB", "conformance.db", "SQLite database file for --store sqlite")
         .flag("verbose", "CHATKIT_VERBOSE", "log request failures and cancelled streams to stderr");
     cli.parse(argc, argv);
+    if (cli.get("store") != "memory" && cli.get("store") != "sqlite") cli.fail("--store must be memory or sqlite");
 
-    auto tenant_of = [](conformance::Context const& ctx) { return ctx.tenant; };
+    std::function<std::string(conformance::Context const&)> const tenant_of = [](conformance::Context const& ctx) {
+        return ctx.tenant;
+    };
     std::unique_ptr<chatkit::Store<conformance::Context>> store;
-    try {
-        if (cli.get("store") == "memory") {
-            store = std::make_unique<chatkit::InMemoryStore<conformance::Context>>(tenant_of);
-        } else if (cli.get("store") == "sqlite") {
-            chatkit::SqliteOptions sqlite;
-            sqlite.path = cli.get("db");
-            store = std::make_unique<chatkit::SqliteStore<conformance::Context>>(sqlite, tenant_of);
-        } else {
-            cli.fail("--store must be memory or sqlite");
-        }
-    } catch (std::exception const& e) {
-        std::cerr << "conformance_server: cannot open the store: " << e.what() << "\n";
-        return 1;
-    }
-    conformance::ConformanceServer app(*store);
-    if (cli.is_set("verbose")) app.set_logger(chatkit::Logger::stderr_logger(chatkit::LogLevel::info));
+    if (cli.get("store") == "memory")
+        store = std::make_unique<chatkit::InMemoryStore<conformance::Context>>(tenant_of);
+    else
+        store = examples::open_store(cli.get("db"), tenant_of).store;
+    conformance::ConformanceServer app(*store, cli.is_set("verbose") ? chatkit::Logger::stderr_logger(chatkit::LogLevel::info)
+                                                                     : chatkit::Logger{});
 
-    chatkit::http::ServerOptions options;
-    options.host = cli.get("host");
-    options.port = cli.port("port");
-    options.threads = cli.positive("threads");
     auto factory = [](chatkit::http::RequestInfo const& request) {
         conformance::Context ctx;
         auto tenant = request.header("X-Conformance-Tenant");
         if (!tenant.empty()) ctx.tenant = std::string(tenant);
         return ctx;
     };
-    try {
-        chatkit::http::Server<conformance::Context> server(app, options, factory);
-        server.start();
-        std::cout << "listening on " << server.url() << std::endl;
-        server.run_until_signal();
-    } catch (std::exception const& e) {
-        std::cerr << "conformance_server: " << e.what() << "\n";
-        return 1;
-    }
+    chatkit::http::Server<conformance::Context> server(app, cli.server_options(), factory);
+    server.run_until_signal();  // prints "listening on ..."; SIGINT/SIGTERM stop it gracefully
     return 0;
+} catch (std::exception const& e) {
+    std::cerr << "conformance_server: " << e.what() << "\n";
+    return 1;
 }

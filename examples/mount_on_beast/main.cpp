@@ -13,6 +13,7 @@
 #include "../common/cli.hpp"
 
 #include <chatkit/http/serve.hpp>
+#include <chatkit/server/streaming.hpp>
 #include <chatkit/store/memory_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -51,21 +52,11 @@ public:
     using ChatKitServer::ChatKitServer;
 
 protected:
-    asio::awaitable<void> respond(chatkit::ThreadMetadata& thread,
-                                  std::optional<chatkit::UserMessageItem> const& input,
+    asio::awaitable<void> respond(chatkit::ThreadMetadata&, std::optional<chatkit::UserMessageItem> const& input,
                                   chatkit::EventSink& events, Context& ctx) override {
         std::string text = "Hello " + ctx.user;
-        if (input)
-            for (auto const& part : input->content)
-                if (auto const* said = std::get_if<chatkit::UserMessageTextContent>(&part))
-                    text += ", you said: " + said->text;
-        chatkit::AssistantMessageItem item;
-        item.id = events.generate_item_id(chatkit::StoreItemType::message);
-        item.thread_id = thread.id;
-        item.created_at = chatkit::now();
-        item.content.push_back(chatkit::AssistantMessageContent{{}, std::move(text)});
-        chatkit::ThreadStreamEvent done = chatkit::ThreadItemDoneEvent{std::move(item)};  // named (g++ 12)
-        co_await events.emit(std::move(done));
+        if (input) text += ", you said: " + chatkit::text_of(*input);
+        co_await chatkit::stream_assistant_message(events, std::move(text));
     }
 };
 
@@ -169,8 +160,7 @@ int main(int argc, char** argv) {
 
         asio::io_context ioc;
         chatkit::InMemoryStore<example::Context> store;
-        example::EchoServer server(store);
-        server.set_logger(chatkit::Logger::stderr_logger(chatkit::LogLevel::info));
+        example::EchoServer server({.store = store, .logger = chatkit::Logger::stderr_logger(chatkit::LogLevel::info)});
 
         //[mount_factory
         // The context factory: runs before any work, may reject with an HTTP status.

@@ -15,8 +15,9 @@
 //     store is partitioned;
 //   * a widget (send a message containing "widget") whose button's action the server answers
 //     (action() streams a reply; sync_action() updates the widget's counter);
-//   * attachments (`--uploads-dir DIR`): a LocalAttachmentStore with its upload and preview routes,
-//     scoped by user like the threads; abandoned uploads (files and records) are swept on a timer;
+//   * attachments (on by default, in ./uploads; `--uploads-dir ""` turns them off): a
+//     LocalAttachmentStore scoped by user like the threads, served by http::mount_attachments (upload
+//     and preview routes, and a sweep of abandoned uploads, files and records, on a timer);
 //   * dictation (`input.transcribe`): OpenAI's transcription API when OPENAI_API_KEY or
 //     OPENAI_BASE_URL is set;
 //   * chatkit::http::Server with the playground page (playground/) served at `/`, `/healthz`, and a
@@ -27,6 +28,7 @@
 // get_weather when a message mentions the weather. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
 // CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
+#include "../common/store.hpp"
 
 #include <chatkit/agents/chatkit/bridge.hpp>
 #include <chatkit/agents/chatkit/transcriber.hpp>
@@ -40,20 +42,8 @@
 #include <chatkit/server/streaming.hpp>
 #include <chatkit/server/widgets.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
-#include <chatkit/store/sqlite/store.hpp>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -63,7 +53,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -99,36 +88,9 @@ Context make_context(http::RequestInfo const& request) {
     return ctx;
 }
 
-// --- the store -----------------------------------------------------------------------------------
-
-struct StoreChoice {
-    std::unique_ptr<Store<Context>> store;
-    std::string description;
-};
-
-/// The thread store: SqliteStore on `db_path` (conversations survive restarts), or memory for `:memory:`.
-StoreChoice make_store(std::string const& db_path) {
-    SqliteOptions options;
-    options.path = db_path;
-    auto description = db_path == ":memory:" ? std::string("sqlite in memory (lost on exit)") : "sqlite " + db_path;
-    return {std::make_unique<SqliteStore<Context>>(std::move(options), owner_of), std::move(description)};
-}
-
 // --- text helpers --------------------------------------------------------------------------------
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-/// The user message as plain text: text parts as they are, @-mentions as `@label`.
-std::string user_text(UserMessageItem const& input) {
-    std::string text;
-    for (auto const& part : input.content) {
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part))
-            text += t->text;
-        else if (auto const* tag = std::get_if<UserMessageTagContent>(&part))
-            text += "@" + tag->text;
-    }
-    return text;
-}
 
 /// Length of the longest prefix of `s` of at most `max` bytes that does not split a UTF-8 sequence.
 std::size_t utf8_prefix(std::string_view s, std::size_t max) {
@@ -160,12 +122,7 @@ std::string title_from(std::string_view text) {
 // --- the widget ----------------------------------------------------------------------------------
 
 /// True for a message asking for the demo widget (it contains the word "widget").
-bool wants_widget(UserMessageItem const& input) {
-    for (auto const& part : input.content)
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part))
-            if (t->text.find("widget") != std::string::npos) return true;
-    return false;
-}
+bool wants_widget(UserMessageItem const& input) { return text_of(input).find("widget") != std::string::npos; }
 
 //[demo_widget
 /// The demo widget: a card with a counter and two buttons. "Say hello" is a streaming action
@@ -259,9 +216,9 @@ agents::AttachmentLoader<Context> attachment_loader(LocalAttachmentStore<Context
 /// The quickstart's ChatKit server: an Agent answers, streamed through stream_agent_response.
 class QuickstartServer : public ChatKitServer<Context> {
 public:
-    QuickstartServer(Store<Context>& store, std::shared_ptr<agents::Model> model,
-                     LocalAttachmentStore<Context>* attachments = nullptr)
-        : ChatKitServer<Context>(store, attachments), converter_(attachment_loader(attachments)) {
+    /// A server over `options`; the model converter reads attachment bytes with `loader`.
+    QuickstartServer(Options options, std::shared_ptr<agents::Model> model, agents::AttachmentLoader<Context> loader)
+        : ChatKitServer<Context>(std::move(options)), converter_(std::move(loader)) {
         agent_.name = "Assistant";
         agent_.instructions = std::string("You are a helpful assistant. Use get_weather for weather questions.");
         agent_.tools = {weather_tool()};
@@ -274,7 +231,7 @@ protected:
                                   EventSink& events, Context& ctx) override {
         // Changing the thread is enough: the engine saves it and sends thread.updated.
         if (input && !thread.title) {
-            std::string title = title_from(user_text(*input));
+            std::string title = title_from(text_of(*input));
             if (!title.empty()) thread.title = std::move(title);
         }
         // The last 30 items of the thread (the new message included) become the model's input.
@@ -323,13 +280,9 @@ protected:
     asio::awaitable<void> action(ThreadMetadata&, Action const& action, std::optional<WidgetItem> const& sender,
                                  EventSink& events, Context& ctx) override {
         if (action.type == "quickstart.hello") {
-            AssistantMessageStream message(events);
-            co_await message.start();
-            // Named first: a temporary built inside a co_await expression is miscompiled by g++ 12.
             std::string const widget = sender ? sender->id : std::string("was not named");
             std::string text = "Hello " + ctx.user_id + "! The server received your button press (the widget " + widget + ").";
-            co_await message.append(std::move(text));
-            co_await message.finish();
+            co_await stream_assistant_message(events, std::move(text));
             co_return;
         }
         if (action.type == "quickstart.count" && sender) {
@@ -356,61 +309,6 @@ protected:
     }
     //]
 };
-
-// --- the attachment sweep ------------------------------------------------------------------------
-
-//[periodic_sweep
-/// Removes abandoned uploads (created, never uploaded within the max age) on both sides, files and
-/// Store records, at start-up and then every `interval`, on the server's threads until `stop()`.
-class PeriodicSweep {
-public:
-    PeriodicSweep(asio::io_context& io, LocalAttachmentStore<Context>& attachments, Store<Context>& store,
-                  std::chrono::seconds interval)
-        : strand_(asio::make_strand(io)), timer_(strand_), attachments_(attachments), store_(store),
-          interval_(interval) {}
-
-    void start() { asio::co_spawn(strand_, run(), asio::detached); }
-
-    /// Cancels the timer; an ongoing sweep finishes first. Thread-safe.
-    void stop() {
-        asio::post(strand_, [this] {
-            stopped_ = true;
-            timer_.cancel();
-        });
-    }
-
-private:
-    asio::awaitable<void> run() {
-        while (!stopped_) {
-            co_await sweep_once();
-            if (stopped_) break;
-            timer_.expires_after(interval_);
-            boost::system::error_code ec;
-            co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-    }
-
-    asio::awaitable<void> sweep_once() {
-        try {
-            // A record is deleted in the context of the user who created the attachment.
-            LocalAttachmentStore<Context>::ContextOfOwnerFn const context_of = [](std::string const& owner) {
-                return Context{owner};
-            };
-            auto const swept = co_await attachments_.sweep(store_, context_of);
-            if (!swept.empty()) log_line("attachments: removed " + std::to_string(swept.size()) + " abandoned uploads");
-        } catch (std::exception const& e) {
-            log_line(std::string("attachments: sweep failed: ") + e.what());
-        }
-    }
-
-    asio::strand<asio::io_context::executor_type> strand_;
-    asio::steady_timer timer_;
-    LocalAttachmentStore<Context>& attachments_;
-    Store<Context>& store_;
-    std::chrono::seconds interval_;
-    bool stopped_ = false;  // on the strand
-};
-//]
 
 /// The value of option `name` as a whole number of seconds in [1, max].
 std::chrono::seconds seconds_option(examples::Cli const& cli, std::string const& name, long max) {
@@ -465,20 +363,18 @@ std::pair<std::shared_ptr<agents::Model>, std::string> choose_model(std::shared_
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string const playground = default_playground(argv[0]);
 
     examples::Cli cli("quickstart",
                       "A ChatKit backend with an echo assistant that streams its answers, and a browser "
                       "playground at http://HOST:PORT/.");
-    cli.option("host", "CHATKIT_HOST", "127.0.0.1", "address to bind")
-        .option("port", "CHATKIT_PORT", "8000", "port to bind; 0 picks a free port")
-        .option("threads", "CHATKIT_THREADS", "1", "I/O threads")
+    cli.listener_options()
         .option("db", "CHATKIT_DB", "./chatkit.db", "SQLite database file for threads (:memory: keeps them in memory)")
         .option("static-dir", "CHATKIT_STATIC_DIR", playground, "directory served at / (the playground)")
         .option("word-delay-ms", "CHATKIT_WORD_DELAY_MS", "30", "pause before each streamed word, in ms")
-        .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "",
-                "directory for attachment uploads (enables attachments; empty disables them)")
+        .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "./uploads",
+                "directory for attachment uploads, created when missing; an empty value turns attachments off")
         .option("max-upload-mb", "CHATKIT_MAX_UPLOAD_MB", "10", "largest attachment, in MiB")
         .option("upload-max-age-s", "CHATKIT_UPLOAD_MAX_AGE_S", "3600",
                 "an attachment created but not uploaded within this many seconds is abandoned")
@@ -496,60 +392,41 @@ int main(int argc, char** argv) {
     } catch (std::exception const&) {
         cli.fail("option '--word-delay-ms' must be 0-10000, got '" + cli.get("word-delay-ms") + "'");
     }
+    auto const sweep_interval = seconds_option(cli, "sweep-interval-s", 24L * 3600);
+    auto const upload_max_age = seconds_option(cli, "upload-max-age-s", 30L * 24 * 3600);
 
-    StoreChoice store;
-    try {
-        store = make_store(cli.get("db"));
-    } catch (std::exception const& e) {
-        std::cerr << "quickstart: cannot open the store: " << e.what() << "\n";
-        return 1;
-    }
     // One HTTP client for every upstream call (model, transcription): its pool serves them all.
     auto const transport = std::make_shared<http::HttpClient>();
-    std::shared_ptr<agents::Model> model;
-    std::string model_description;
-    try {
-        std::tie(model, model_description) = choose_model(transport, std::chrono::milliseconds(word_delay_ms));
-    } catch (std::exception const& e) {  // an invalid OPENAI_*/CHATKIT_MODEL_* variable
-        std::cerr << "quickstart: " << e.what() << "\n";
-        return 1;
-    }
+    // Throws on an invalid OPENAI_* / CHATKIT_MODEL_* variable: a start-up error, before any file is made.
+    auto const [model, model_description] = choose_model(transport, std::chrono::milliseconds(word_delay_ms));
+    auto const store = examples::open_store<Context>(cli.get("db"), owner_of);
     //[attachments_setup
+    // Attachments (the playground's paper clip): bytes in --uploads-dir (./uploads, next to
+    // ./chatkit.db, created when missing); an empty --uploads-dir turns them off.
     std::unique_ptr<LocalAttachmentStore<Context>> attachments;
     if (!cli.get("uploads-dir").empty()) {
         LocalAttachmentOptions files;
         files.directory = cli.get("uploads-dir");
         files.max_bytes = static_cast<std::uint64_t>(cli.positive("max-upload-mb")) * 1024 * 1024;
-        files.pending_max_age = seconds_option(cli, "upload-max-age-s", 30L * 24 * 3600);
-        try {
-            attachments = std::make_unique<LocalAttachmentStore<Context>>(std::move(files), owner_of);
-        } catch (std::exception const& e) {
-            std::cerr << "quickstart: cannot use the uploads directory: " << e.what() << "\n";
-            return 1;
-        }
+        files.pending_max_age = upload_max_age;
+        attachments = std::make_unique<LocalAttachmentStore<Context>>(std::move(files), owner_of);
     }
-    auto const sweep_interval = seconds_option(cli, "sweep-interval-s", 24L * 3600);
-    WidgetDemoServer app(*store.store, model, attachments.get());
     //]
     //[transcriber_setup
     // Dictation: OpenAI's transcription API when configured; otherwise input.transcribe answers 500
     // (not implemented) and the playground's microphone stays unused.
-    std::unique_ptr<agents::OpenAITranscriber> transcriber;
-    try {
-        transcriber = agents::OpenAITranscriber::from_env_if_configured(transport);
-    } catch (std::exception const& e) {
-        std::cerr << "quickstart: " << e.what() << "\n";
-        return 1;
-    }
-    if (transcriber) app.set_transcriber(transcriber.get());
+    std::unique_ptr<agents::OpenAITranscriber> const transcriber = agents::OpenAITranscriber::from_env_if_configured(transport);
     //]
-    app.set_logger(Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning));
+    //[make_server
+    // Everything the server works with, given once to its constructor.
+    WidgetDemoServer app({.store = *store.store,
+                          .attachments = attachments.get(),
+                          .transcriber = transcriber.get(),
+                          .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                         model, attachment_loader(attachments.get()));
+    //]
 
-    http::ServerOptions options;
-    options.host = cli.get("host");
-    options.port = cli.port("port");
-    options.threads = cli.positive("threads");
-
+    http::ServerOptions options = cli.server_options();
     fs::path const static_dir = cli.get("static-dir");
     std::error_code ec;
     if (fs::is_regular_file(static_dir / "index.html", ec)) {
@@ -557,44 +434,34 @@ int main(int argc, char** argv) {
     } else {
         log_line("warning: no playground at " + static_dir.string() + " (no index.html); serving the API only");
     }
-
-    try {
-        //[attachments_routes
-        http::Server<Context> server(app, options, make_context);
-        if (attachments) mount_attachment_routes(server, *attachments, *store.store);
-        server.start();
-        std::unique_ptr<PeriodicSweep> sweep;
-        if (attachments) {
-            attachments->files().set_base_url(server.url());
-            sweep = std::make_unique<PeriodicSweep>(server.context(), *attachments, *store.store, sweep_interval);
-            sweep->start();
-        }
-        //]
-        // SIGINT/SIGTERM (handled from now on): stop the sweep timer, which would keep the io_context
-        // running, and the server.
-        asio::signal_set signals(server.context(), SIGINT, SIGTERM);
-        signals.async_wait([&](boost::system::error_code failed, int) {
-            if (failed) return;
-            if (sweep) sweep->stop();
-            server.stop();
-        });
-        std::cout << "listening on " << server.url() << std::endl;  // first stdout line, flushed
-        log_line(model_description);
-        log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
-        if (attachments)
-            log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments); sweep every " +
-                     std::to_string(sweep_interval.count()) + " s, abandoned after " +
-                     std::to_string(attachments->files().options().pending_max_age.count()) + " s");
-        log_line(transcriber ? "dictation: OpenAI transcription, model " + transcriber->options().model + " at " +
-                                   transcriber->options().endpoint.base_url
-                             : std::string("dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)"));
-        if (options.static_dir) log_line("playground: " + server.url() + "/ (files from " + static_dir.string() + ")");
-        log_line("ChatKit endpoint: POST " + server.url() + options.chatkit_path + "; stop with Ctrl-C");
-        server.run();
-    } catch (std::exception const& e) {
-        log_line(std::string("quickstart: ") + e.what());
-        return 1;
-    }
+    http::Server<Context> server(app, options, make_context);
+    //[attachments_routes
+    // The upload and preview routes, upload URLs on the bound port, and a sweep of abandoned uploads
+    // (files and records) at start-up and every --sweep-interval-s, stopped with the server.
+    if (attachments)
+        http::mount_attachments(server, *attachments, *store.store,
+                                {.context_of_owner = [](std::string const& user) { return Context{user}; },
+                                 .sweep_interval = sweep_interval,
+                                 .logger = Logger::stderr_logger(LogLevel::info)});
+    //]
+    server.start();  // binds (throws if it cannot), so the lines below can give the URL
+    log_line(model_description);
+    log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
+    if (attachments)
+        log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments); sweep every " +
+                 std::to_string(sweep_interval.count()) + " s, abandoned after " + std::to_string(upload_max_age.count()) +
+                 " s");
+    else
+        log_line("attachments: off (--uploads-dir is empty)");
+    log_line(transcriber ? "dictation: OpenAI transcription, model " + transcriber->options().model + " at " +
+                               transcriber->options().endpoint.base_url
+                         : std::string("dictation: off (set OPENAI_API_KEY or OPENAI_BASE_URL to enable it)"));
+    if (options.static_dir) log_line("playground: " + server.url() + "/ (files from " + static_dir.string() + ")");
+    log_line("ChatKit endpoint: POST " + server.url() + options.chatkit_path + "; stop with Ctrl-C");
+    server.run_until_signal();  // prints "listening on http://HOST:PORT"; SIGINT/SIGTERM stop it (and the sweep)
     log_line("quickstart: stopped");
     return 0;
+} catch (std::exception const& e) {
+    log_line(std::string("quickstart: ") + e.what());
+    return 1;
 }

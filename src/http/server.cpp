@@ -37,6 +37,8 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <functional>
+#include <iostream>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -233,6 +235,10 @@ struct listener::impl {
     asio::ip::tcp::endpoint bound;
     std::string rejection_text;
     bool started = false;
+    // Application hooks (Server::on_start / on_stop); destroyed before the io_context, which the
+    // work they hold (timers on its strands) needs. `stop_hooks` is only touched on `control`.
+    std::vector<std::function<void()>> start_hooks;
+    std::vector<std::function<void()>> stop_hooks;
 
     Logger const& logger() const noexcept { return handler.logger(); }
     void log(LogLevel level, std::string_view message) const noexcept { logger().log(level, message); }
@@ -291,7 +297,33 @@ struct listener::impl {
         started = true;
         asio::co_spawn(control, accept_loop(),
                        [this](std::exception_ptr e) { log_failure("accept loop", e); });
+        for (auto& hook : start_hooks) hook();
         return bound;
+    }
+
+    void on_start(std::function<void()> hook) {
+        if (started)
+            hook();
+        else
+            start_hooks.push_back(std::move(hook));
+    }
+
+    // On `control`: a stop hook never takes the shutdown down with it.
+    void run_stop_hook(std::function<void()> const& hook) {
+        try {
+            hook();
+        } catch (...) {
+            log_failure("a shutdown hook (Server::on_stop)", std::current_exception());
+        }
+    }
+
+    void on_stop(std::function<void()> hook) {
+        asio::post(control, [this, hook = std::move(hook)]() mutable {
+            if (stopping)
+                run_stop_hook(hook);
+            else
+                stop_hooks.push_back(std::move(hook));
+        });
     }
 
     std::string url() const {
@@ -303,6 +335,9 @@ struct listener::impl {
 
     void run() {
         start();
+        // Printed once the server is about to serve (and, under run_until_signal(), once SIGINT and
+        // SIGTERM are handled): a script that reads this line may send requests and signals.
+        if (options.announce) std::cout << "listening on " << url() << std::endl;  // flushed
         unsigned const n = std::max(1u, options.threads);
         std::vector<std::thread> threads;
         threads.reserve(n - 1);
@@ -327,15 +362,16 @@ struct listener::impl {
     }
 
     void run_until_signal() {
-        asio::post(control, [this] {
-            if (stopping) return;
+        // Installed here, before run() prints the listening line and before any thread runs the
+        // io_context, so a signal sent as soon as that line is read already stops gracefully.
+        if (!stopping) {
             signals.emplace(control, SIGINT, SIGTERM);
             signals->async_wait([this](error_code ec, int number) {
                 if (ec) return;
                 log(LogLevel::info, "signal " + std::to_string(number) + " received: stopping");
                 begin_stop();
             });
-        });
+        }
         run();
     }
 
@@ -351,6 +387,8 @@ struct listener::impl {
     // On `control`: stop accepting, close idle connections, let the others finish their request.
     void begin_stop() {
         if (stopping.exchange(true)) return;
+        for (auto const& hook : stop_hooks) run_stop_hook(hook);
+        stop_hooks.clear();
         error_code ignored;
         acceptor.close(ignored);
         if (signals) signals->cancel(ignored);
@@ -961,6 +999,8 @@ void listener::add_route(Route route) {
     if (!route.handler) throw std::invalid_argument("a route needs a handler");
     impl_->options.routes.push_back(std::move(route));
 }
+void listener::on_start(std::function<void()> hook) { impl_->on_start(std::move(hook)); }
+void listener::on_stop(std::function<void()> hook) { impl_->on_stop(std::move(hook)); }
 
 }  // namespace detail
 }  // namespace chatkit::http

@@ -332,6 +332,19 @@ bool is_hidden(ThreadItem const& item) noexcept {
     return std::holds_alternative<HiddenContextItem>(item) || std::holds_alternative<SDKHiddenContextItem>(item);
 }
 
+std::string text_of(UserMessageItem const& message) {
+    std::string text;
+    for (auto const& part : message.content) {
+        if (auto const* t = std::get_if<UserMessageTextContent>(&part)) {
+            text += t->text;
+        } else if (auto const* tag = std::get_if<UserMessageTagContent>(&part)) {
+            text += '@';
+            text += tag->text;
+        }
+    }
+    return text;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ids
 

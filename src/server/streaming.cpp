@@ -47,4 +47,11 @@ asio::awaitable<void> AssistantMessageStream::finish() {
     co_await events_->emit(std::move(done));
 }
 
+asio::awaitable<void> stream_assistant_message(EventSink& events, std::string text) {
+    AssistantMessageStream message(events);
+    co_await message.start();
+    co_await message.append(std::move(text));
+    co_await message.finish();
+}
+
 }  // namespace chatkit

@@ -168,7 +168,7 @@ inline void append(std::vector<agents::ModelStreamEvent>& events, std::vector<ag
 /// tripwire becomes a `custom` error event, as the reference's integration does.
 struct Fixture {
     chatkit::InMemoryStore<Ctx> store;
-    test::TestServer server{store};
+    test::TestServer server{{.store = store}};
     std::shared_ptr<agents::ScriptedModel> model = std::make_shared<agents::ScriptedModel>();
     TestAgent agent;
     std::shared_ptr<agents::ResponseStreamConverter> converter = std::make_shared<agents::ResponseStreamConverter>();

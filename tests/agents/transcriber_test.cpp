@@ -325,8 +325,7 @@ TEST_CASE("e2e: input.transcribe over loopback HTTP → ChatKitServer → OpenAI
     agents::OpenAITranscriber transcriber(options_for(mock));
 
     chatkit::InMemoryStore<test::Ctx> store;
-    test::TestServer app(store);
-    app.set_transcriber(&transcriber);
+    test::TestServer app({.store = store, .transcriber = &transcriber});
     chatkit::http::ServerOptions options;
     options.port = 0;
     chatkit::http::Server<test::Ctx> server(app, options);

@@ -35,13 +35,15 @@ def clean_env(**extra: str) -> dict:
     return env
 
 
-def start_server(command: list, *, stderr=subprocess.DEVNULL, env: dict = None, log_path: str = None) -> tuple:
-    """Starts `command` (which passes `--port 0`); returns (process, base URL `http://HOST:PORT`).
+def start_server(command: list, *, stderr=subprocess.DEVNULL, env: dict = None, log_path: str = None,
+                 cwd: str = None) -> tuple:
+    """Starts `command` (which passes `--port 0`) in `cwd` (where its default files, such as the
+    quickstart's ./uploads, go); returns (process, base URL `http://HOST:PORT`).
 
     Exits the test when the first stdout line is not `listening on http://...`, with the tail of
     `log_path` (where the server's stderr goes) when given.
     """
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=cwd)
     line = proc.stdout.readline().strip()
     if not line.startswith("listening on http"):
         proc.kill()

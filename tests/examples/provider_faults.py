@@ -41,7 +41,7 @@ def start(db: str, base_url: str) -> tuple[subprocess.Popen, int]:
     # The server's warnings (one per model retry) go to a file: a pipe could fill up.
     with open(db + ".log", "w") as log:
         proc, base = start_server([binary, "--host", "127.0.0.1", "--port", "0", "--db", db], stderr=log, env=env,
-                                  log_path=db + ".log")
+                                  log_path=db + ".log", cwd=os.path.dirname(db))
     return proc, int(base.rsplit(":", 1)[1])
 
 
@@ -125,7 +125,7 @@ def main() -> int:
         # 0. A misconfigured provider is a clear startup error, not a crash.
         env = dict(os.environ, OPENAI_BASE_URL="http://127.0.0.1:9/v1", CHATKIT_MODEL_IDLE_TIMEOUT_MS="soon")
         bad = subprocess.run([binary, "--host", "127.0.0.1", "--port", "0", "--db", ":memory:"], env=env,
-                             capture_output=True, text=True, timeout=30)
+                             capture_output=True, text=True, timeout=30, cwd=tmp)
         check(bad.returncode == 1 and "CHATKIT_MODEL_IDLE_TIMEOUT_MS" in bad.stderr and "terminate" not in bad.stderr,
               f"an invalid CHATKIT_MODEL_IDLE_TIMEOUT_MS stops the quickstart with a message "
               f"(exit {bad.returncode}: {bad.stderr.strip()[-200:]!r})")

@@ -19,7 +19,8 @@ check = Checks()
 
 
 def start(db: str) -> tuple[subprocess.Popen, str]:
-    proc, base = start_server([binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--word-delay-ms", "0"])
+    proc, base = start_server([binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--word-delay-ms", "0"],
+                              cwd=os.path.dirname(db))  # its ./uploads goes next to the database
     return proc, base + "/chatkit"
 
 

@@ -24,9 +24,9 @@ check = Checks()
 
 
 def start(args: list, stderr_path: str, env: dict) -> tuple:
-    with open(stderr_path, "w") as err:
+    with open(stderr_path, "w") as err:  # run where the log is, so a default ./uploads lands there too
         return start_server([binary, "--host", "127.0.0.1", "--port", "0", "--word-delay-ms", "0", *args],
-                            stderr=err, env=env, log_path=stderr_path)
+                            stderr=err, env=env, log_path=stderr_path, cwd=os.path.dirname(stderr_path))
 
 
 def post(url: str, body: bytes, headers: dict) -> dict:

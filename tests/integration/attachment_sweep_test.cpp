@@ -1,8 +1,10 @@
 // The sweep of abandoned uploads removes both sides: the files of LocalAttachmentStore and the
 // records in a real SqliteStore file, per owner; uploaded attachments stay; a Store failure keeps
-// the attachment for the next sweep.
+// the attachment for the next sweep; http::mount_attachments runs it on a timer for as long as the
+// server runs, over real loopback HTTP.
 #include "http_support.hpp"
 
+#include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
 #include <chatkit/store/sqlite/store.hpp>
 
@@ -10,7 +12,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 using namespace test;
 namespace fs = std::filesystem;
@@ -133,4 +137,83 @@ TEST_CASE("attachments: when the Store fails for one attachment, the sweep keeps
     CHECK(run_sync(attachments.sweep(*store, context_of, later)) == std::vector<std::string>{bob_pending});
     CHECK(!has_record(*store, bob_pending, "bob"));
     CHECK(dir.files().empty());
+}
+
+TEST_CASE("mount_attachments: routes, the bound base URL and a sweep that runs and stops with the server",
+          "[integration][attachments][sqlite]") {
+    SweepDir dir;
+    auto store = open_store(dir);
+    chatkit::LocalAttachmentOptions files = file_options(dir);
+    files.base_url.clear();  // mount_attachments sets it from the bound port
+    files.pending_max_age = std::chrono::seconds(1);
+    chatkit::LocalAttachmentStore<TestContext> attachments(files, owner_of);
+    std::mutex log_mutex;
+    std::vector<std::string> log;
+    TestServer app({.store = *store, .attachments = &attachments});
+    chatkit::http::Server<TestContext> server(app, test_server_options(), make_context);
+    chatkit::http::mount_attachments(
+        server, attachments, *store,
+        {.context_of_owner = context_of,
+         .sweep_interval = std::chrono::seconds(1),
+         .logger = chatkit::Logger{chatkit::LogLevel::info, [&](chatkit::LogLevel, std::string_view line) {
+                                       std::lock_guard lock(log_mutex);
+                                       log.emplace_back(line);
+                                   }}});
+    std::atomic<bool> returned{false};
+    server.start();
+    std::thread runner([&] {
+        server.run();
+        returned = true;
+    });
+    auto const base = "http://127.0.0.1:" + std::to_string(server.port());
+
+    // attachments.create over HTTP: the upload URL carries the bound port; the upload route answers.
+    auto create_over_http = [&](std::string const& name) {
+        auto const r = post(server.port(), request_body("attachments.create", json::object{{"name", name},
+                                                                                           {"size", 3},
+                                                                                           {"mime_type", "image/png"}}),
+                            "Cookie: session=alice\r\n");
+        REQUIRE(r.status == 200);
+        return json::parse(r.body).as_object();
+    };
+    auto const abandoned = create_over_http("never.png");
+    auto const kept = create_over_http("kept.png");
+    std::string const abandoned_id(abandoned.at("id").as_string());
+    std::string const kept_id(kept.at("id").as_string());
+    CHECK(std::string(kept.at("upload_descriptor").at("url").as_string()) == base + "/attachments/" + kept_id + "/upload");
+    Conn upload(server.port());
+    upload.send("POST /attachments/" + kept_id +
+                "/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session=alice\r\nContent-Type: image/png\r\n"
+                "Content-Length: 3\r\nConnection: close\r\n\r\npng");
+    CHECK(upload.read_response().status == 200);
+
+    // While the server runs, the sweep removes the abandoned upload on both sides, not the other.
+    CHECK(eventually([&] { return !attachments.files().exists(abandoned_id, "alice"); }, 20s));
+    CHECK(eventually([&] { return !has_record(*store, abandoned_id, "alice"); }, 20s));
+    CHECK(attachments.files().exists(kept_id, "alice"));
+    CHECK(has_record(*store, kept_id, "alice"));
+    {
+        std::lock_guard lock(log_mutex);
+        CHECK(std::find(log.begin(), log.end(), "attachments: removed 1 abandoned uploads") != log.end());
+    }
+
+    // The sweep timer does not keep run() from returning after stop().
+    server.stop();
+    CHECK(eventually([&] { return returned.load(); }, 10s));
+    runner.join();
+}
+
+TEST_CASE("mount_attachments: sweeping needs context_of_owner; nothing is mounted after start()",
+          "[integration][attachments]") {
+    SweepDir dir;
+    chatkit::InMemoryStore<TestContext> store(owner_of);
+    chatkit::LocalAttachmentStore<TestContext> attachments(file_options(dir), owner_of);
+    TestServer app({.store = store, .attachments = &attachments});
+    chatkit::http::Server<TestContext> server(app, test_server_options(), make_context);
+    CHECK_THROWS_AS(chatkit::http::mount_attachments(server, attachments, store, {}), std::invalid_argument);
+    server.start();
+    CHECK_THROWS_WITH(chatkit::http::mount_attachments(server, attachments, store,
+                                                       {.sweep_interval = std::chrono::seconds(0)}),
+                      Catch::Contains("after start()"));
+    server.stop();
 }

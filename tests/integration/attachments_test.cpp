@@ -45,13 +45,13 @@ struct AttachmentFixture {
         files.allowed_mime_types = {"image/*", "text/plain"};
         files.pending_max_age = std::chrono::seconds(60);
         local = std::make_unique<chatkit::LocalAttachmentStore<TestContext>>(files, owner_of);
-        chatkit_server = std::make_unique<TestServer>(store, local.get());
+        chatkit_server = std::make_unique<TestServer>(TestServer::Options{.store = store, .attachments = local.get()});
         chatkit::http::ServerOptions options = test_server_options();
         options.shutdown_grace = 2s;
         server = std::make_unique<chatkit::http::Server<TestContext>>(*chatkit_server, options, make_context);
-        chatkit::mount_attachment_routes(*server, *local, store);
+        // Routes and the base URL; the sweep is tested in attachment_sweep_test.cpp.
+        chatkit::http::mount_attachments(*server, *local, store, {.sweep_interval = std::chrono::seconds(0)});
         server->start();
-        local->files().set_base_url(server->url());
         runner = std::thread([this] { server->run(); });
     }
     ~AttachmentFixture() {

@@ -26,7 +26,7 @@ struct AuthFixture {
         db.path = (dir.path / "threads.db").string();
         store = std::make_unique<chatkit::SqliteStore<auth_server::Context>>(db, auth_server::owner_of);
         attachments = std::make_unique<auth_server::Attachments>(*store);
-        app = std::make_unique<auth_server::Assistant>(*store, *attachments);
+        app = std::make_unique<auth_server::Assistant>(auth_server::Assistant::Options{.store = *store, .attachments = attachments.get()});
         auth::JwtVerifier verifier;
         verifier.allow(auth::Algorithm::es256).issuer("https://issuer.test").audience("chatkit");
         verifier.add_key(auth::Key::from_pem(key.public_pem(), key.kid()));

@@ -11,7 +11,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+
 #include <csignal>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 
 using namespace test;
 
@@ -138,14 +143,22 @@ TEST_CASE("stop() cancels streams still running after the grace period and their
     CHECK(std::holds_alternative<chatkit::SDKHiddenContextItem>(items[2]));
 }
 
-TEST_CASE("run_until_signal() stops gracefully on SIGTERM and returns", "[integration][http]") {
+TEST_CASE("run_until_signal() stops gracefully on SIGTERM, runs the shutdown hooks and returns", "[integration][http]") {
     struct sigaction before {};
     sigaction(SIGTERM, nullptr, &before);
 
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
+    // Application work on the server's threads that would keep run() from returning: a timer.
+    asio::steady_timer sweep_timer(server.context(), std::chrono::hours(1));
+    sweep_timer.async_wait([](boost::system::error_code) {});
+    std::atomic<int> stop_hooks{0};
+    server.on_stop([&] {
+        ++stop_hooks;
+        sweep_timer.cancel();
+    });
     server.start();
     std::atomic<bool> returned{false};
     std::thread runner([&] {
@@ -162,6 +175,131 @@ TEST_CASE("run_until_signal() stops gracefully on SIGTERM and returns", "[integr
     ::kill(::getpid(), SIGTERM);
     CHECK(eventually([&] { return returned.load(); }));
     runner.join();
+    CHECK(stop_hooks == 1);
+}
+
+TEST_CASE("on_start hooks see the bound URL; on_stop hooks run once when the stop begins", "[integration][http]") {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server({.store = store});
+    chatkit::http::Server<TestContext> server(chatkit_server, test_server_options(), make_context);
+    std::vector<std::string> seen;  // touched by start() (this thread) and the server's thread, never at once
+    server.on_start([&] { seen.push_back("start 1 " + server.url()); });
+    server.on_start([&] { seen.emplace_back("start 2"); });
+    asio::steady_timer timer(server.context(), std::chrono::hours(1));
+    timer.async_wait([](boost::system::error_code) {});
+    std::atomic<int> stopped{0};
+    server.on_stop([&] {
+        ++stopped;
+        timer.cancel();  // without it, run() would wait an hour for the timer
+    });
+    server.on_stop([] { throw std::runtime_error("a failing hook is logged, the stop goes on"); });
+    server.start();
+    server.start();  // idempotent: the hooks ran once
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0] == "start 1 http://127.0.0.1:" + std::to_string(server.port()));
+    CHECK(seen[1] == "start 2");
+    server.on_start([&] { seen.emplace_back("late"); });  // already started: runs at once
+    CHECK(seen.back() == "late");
+
+    std::atomic<bool> returned{false};
+    std::thread runner([&] {
+        server.run();
+        returned = true;
+    });
+    CHECK(exchange(server.port(), get_request("/healthz")).body == "ok");
+    CHECK(stopped == 0);
+    server.stop();
+    CHECK(eventually([&] { return returned.load(); }));
+    runner.join();
+    CHECK(stopped == 1);
+}
+
+TEST_CASE("an on_stop hook given after the stop began runs as soon as the server's thread is free", "[integration][http]") {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server({.store = store});
+    chatkit::http::Server<TestContext> server(chatkit_server, test_server_options(), make_context);
+    server.start();
+    // A stream holds the server past stop() (the grace period), so it is still running below.
+    Conn streaming(server.port());
+    streaming.send(post_request("/chatkit", create_body("wait")));
+    std::thread runner([&] { server.run(); });
+    REQUIRE(eventually([&] { return chatkit_server.waiting.load() == 1; }));
+    server.stop();
+    std::atomic<bool> late{false};
+    server.on_stop([&] { late = true; });
+    CHECK(eventually([&] { return late.load(); }));
+    streaming.close();
+    runner.join();
+}
+
+TEST_CASE("run() prints the listening line on stdout, flushed, unless announce is off", "[integration][http]") {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server({.store = store});
+    // stdout goes to a file while the servers run.
+    auto const path = std::filesystem::temp_directory_path() / ("chatkit-announce-" + std::to_string(::getpid()));
+    std::cout.flush();
+    std::fflush(stdout);
+    int const saved = ::dup(STDOUT_FILENO);
+    int const file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(file >= 0);
+    ::dup2(file, STDOUT_FILENO);
+    ::close(file);
+    auto printed = [&path] {
+        std::ifstream in(path);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    std::uint16_t announced_port = 0;
+    bool answered = false;
+    std::string before_run;
+    std::string while_running;
+    {
+        chatkit::http::Server<TestContext> silent(chatkit_server, test_server_options(), make_context);
+        chatkit::http::ServerOptions loud = test_server_options();
+        loud.announce = true;
+        chatkit::http::Server<TestContext> server(chatkit_server, loud, make_context);
+        server.start();
+        before_run = printed();  // start() binds; the line comes with run()
+        announced_port = server.port();
+        std::thread quiet_runner([&] { silent.run(); });
+        std::thread runner([&] { server.run(); });
+        // The line is there, whole and flushed, while the server runs; requests are served then.
+        eventually([&] { return printed().ends_with("\n"); });
+        while_running = printed();
+        answered = exchange(server.port(), get_request("/healthz")).body == "ok";
+        server.stop();
+        silent.stop();
+        runner.join();
+        quiet_runner.join();
+    }
+    std::cout.flush();
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    std::filesystem::remove(path);
+    CHECK(before_run.empty());
+    CHECK(while_running == "listening on http://127.0.0.1:" + std::to_string(announced_port) + "\n");
+    CHECK(answered);
+}
+
+TEST_CASE("a Server built from a ChatKitServer alone takes the conventional defaults", "[integration][http]") {
+    struct Plain {};
+    chatkit::InMemoryStore<Plain> store;
+    class Quiet final : public chatkit::ChatKitServer<Plain> {
+    public:
+        using ChatKitServer::ChatKitServer;
+
+    protected:
+        asio::awaitable<void> respond(chatkit::ThreadMetadata&, std::optional<chatkit::UserMessageItem> const&,
+                                      chatkit::EventSink&, Plain&) override {
+            co_return;
+        }
+    } app({.store = store});
+    chatkit::http::Server server(app);  // not started: port 8000 may be taken on this machine
+    CHECK(server.options().host == "127.0.0.1");
+    CHECK(server.options().port == 8000);
+    CHECK(server.options().threads == 1);
+    CHECK(server.options().announce);
+    CHECK(server.options().chatkit_path == "/chatkit");
+    CHECK(server.port() == 0);
 }
 
 TEST_CASE("a Server with a default-constructed context and the url() examples print", "[integration][http]") {
@@ -177,7 +315,7 @@ TEST_CASE("a Server with a default-constructed context and the url() examples pr
                                       Plain&) override {
             co_return;
         }
-    } chatkit_server(store);
+    } chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<Plain> server(chatkit_server, options);
     auto const endpoint = server.start();
@@ -192,7 +330,7 @@ TEST_CASE("a Server with a default-constructed context and the url() examples pr
 
 TEST_CASE("a Server started but never run can be destroyed", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     {
         chatkit::http::Server<TestContext> server(chatkit_server, options, make_context);
@@ -205,7 +343,7 @@ TEST_CASE("a Server started but never run can be destroyed", "[integration][http
 
 TEST_CASE("start() reports bind failures", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ServerOptions options = test_server_options();
     chatkit::http::Server<TestContext> first(chatkit_server, options, make_context);
     first.start();
@@ -268,7 +406,7 @@ TEST_CASE("serve() instantiates for TLS streams", "[integration][http]") {
 
 TEST_CASE("serve() answers ChatKit requests on the application's own Beast listener", "[integration][http]") {
     chatkit::InMemoryStore<TestContext> store;
-    TestServer chatkit_server(store, nullptr);
+    TestServer chatkit_server({.store = store});
     chatkit::http::ContextFactory<TestContext> const factory = make_context;
     asio::io_context ioc;
     asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});

@@ -115,8 +115,7 @@ public:
 ///   anything else: replies "echo: <text>". Continuations (no input) reply "continued".
 class TestServer final : public chatkit::ChatKitServer<TestContext> {
 public:
-    TestServer(chatkit::Store<TestContext>& store, chatkit::AttachmentStore<TestContext>* attachments)
-        : ChatKitServer(store, attachments) {}
+    using ChatKitServer::ChatKitServer;
 
     std::atomic<int> cancelled{0};
     std::atomic<int> waiting{0};
@@ -130,7 +129,7 @@ protected:
             co_await reply(events, thread, "continued");
             co_return;
         }
-        std::string const text = first_text(*input);
+        std::string const text = chatkit::text_of(*input);
         if (text == "slow") {
             chatkit::AssistantMessageItem item;
             item.id = events.generate_item_id(chatkit::StoreItemType::message);
@@ -219,12 +218,6 @@ protected:
     }
 
 private:
-    static std::string first_text(chatkit::UserMessageItem const& message) {
-        for (auto const& part : message.content)
-            if (auto const* text = std::get_if<chatkit::UserMessageTextContent>(&part)) return text->text;
-        return {};
-    }
-
     static asio::awaitable<void> reply(chatkit::EventSink& events, chatkit::ThreadMetadata const& thread,
                                        std::string_view text) {
         chatkit::AssistantMessageItem item;
@@ -267,12 +260,14 @@ inline TestContext make_context(chatkit::http::RequestInfo const& info) {
     return ctx;
 }
 
-/// `ServerOptions` for a test server on 127.0.0.1:0. CHATKIT_TEST_SERVER_THREADS=N runs its
-/// io_context on N threads (the TSan phase of scripts/test.sh uses 4, so connections really run
-/// concurrently); every http::Server the integration tests start takes its options from here.
+/// `ServerOptions` for a test server on 127.0.0.1:0 that prints no listening line (the test
+/// program owns stdout). CHATKIT_TEST_SERVER_THREADS=N runs its io_context on N threads (the TSan
+/// phase of scripts/test.sh uses 4, so connections really run concurrently); every http::Server the
+/// integration tests start takes its options from here.
 inline chatkit::http::ServerOptions test_server_options() {
     chatkit::http::ServerOptions options;
     options.port = 0;
+    options.announce = false;
     if (char const* threads = std::getenv("CHATKIT_TEST_SERVER_THREADS"))
         options.threads = static_cast<unsigned>(std::max(1, std::atoi(threads)));
     return options;
@@ -281,17 +276,6 @@ inline chatkit::http::ServerOptions test_server_options() {
 /// A TestServer behind http::Server on 127.0.0.1:0, run by a background thread.
 struct Fixture {
     explicit Fixture(std::function<void(chatkit::http::ServerOptions&)> const& configure = {}) {
-        // Errors are collected (tests assert there are none); CHATKIT_TEST_LOG=1 echoes every line.
-        bool const echo = std::getenv("CHATKIT_TEST_LOG") != nullptr;
-        auto sink = [this, echo](chatkit::LogLevel level, std::string_view message) {
-            if (echo)
-                std::fprintf(stderr, "[log %d] %.*s\n", static_cast<int>(level),
-                             static_cast<int>(message.size()), message.data());
-            std::lock_guard lock(log_mutex);
-            if (level == chatkit::LogLevel::error) errors.emplace_back(message);
-        };
-        chatkit_server.set_logger(
-            chatkit::Logger{echo ? chatkit::LogLevel::debug : chatkit::LogLevel::warning, sink});
         options.shutdown_grace = 2s;
         if (configure) configure(options);
         server = std::make_unique<chatkit::http::Server<TestContext>>(chatkit_server, options, make_context);
@@ -323,14 +307,27 @@ struct Fixture {
         return page.data;
     }
 
+    /// Errors are collected (tests assert there are none); CHATKIT_TEST_LOG=1 echoes every line.
+    chatkit::Logger collecting_logger() {
+        bool const echo = std::getenv("CHATKIT_TEST_LOG") != nullptr;
+        auto sink = [this, echo](chatkit::LogLevel level, std::string_view message) {
+            if (echo)
+                std::fprintf(stderr, "[log %d] %.*s\n", static_cast<int>(level),
+                             static_cast<int>(message.size()), message.data());
+            std::lock_guard lock(log_mutex);
+            if (level == chatkit::LogLevel::error) errors.emplace_back(message);
+        };
+        return chatkit::Logger{echo ? chatkit::LogLevel::debug : chatkit::LogLevel::warning, sink};
+    }
+
+    std::mutex log_mutex;
+    std::vector<std::string> errors;
     chatkit::InMemoryStore<TestContext> store;
     TestAttachments attachments;
-    TestServer chatkit_server{store, &attachments};
+    TestServer chatkit_server{{.store = store, .attachments = &attachments, .logger = collecting_logger()}};
     chatkit::http::ServerOptions options = test_server_options();
     std::unique_ptr<chatkit::http::Server<TestContext>> server;
     std::thread runner;
-    std::mutex log_mutex;
-    std::vector<std::string> errors;
 };
 
 // ---------------------------------------------------------------------------------------------

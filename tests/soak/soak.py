@@ -401,7 +401,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "soak.db")
         proc = subprocess.Popen([args.binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--threads", "4",
-                                 "--static-dir", tmp], env=env,
+                                 "--static-dir", tmp], env=env, cwd=tmp,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = proc.stdout.readline().strip()
         if not line.startswith("listening on http://"):

@@ -44,8 +44,7 @@ using ActionHandler = std::function<asio::awaitable<void>(chatkit::ThreadMetadat
 /// A server whose hooks are set per test. Records what its hooks received.
 class TestServer : public chatkit::ChatKitServer<Ctx> {
 public:
-    explicit TestServer(chatkit::Store<Ctx>& store, chatkit::AttachmentStore<Ctx>* attachments = nullptr)
-        : ChatKitServer<Ctx>(store, attachments) {}
+    using ChatKitServer<Ctx>::ChatKitServer;
 
     Responder responder;
     ActionHandler action_handler;

@@ -167,18 +167,18 @@ public:
 
 TEST_CASE("input.transcribe uses the server's Transcriber", "[attachments][dictation]") {
     InMemoryStore<test::Ctx> store;
-    test::TestServer server{store};
+    test::TestServer server{{.store = store}};
     json::value body = json::object{{"type", "input.transcribe"},
                                     {"params", json::object{{"audio_base64", base64_encode("hello audio")},
                                                             {"mime_type", "audio/ogg;codecs=opus"}}}};
     CHECK(test::call(server, body).status == 500);  // none configured
     EchoTranscriber transcriber;
-    server.set_transcriber(&transcriber);
-    auto const ok = test::call(server, body);
+    test::TestServer dictating({.store = store, .transcriber = &transcriber});
+    auto const ok = test::call(dictating, body);
     CHECK(ok.status == 200);
     CHECK(ok.body == R"({"text":"11 bytes of audio/ogg"})");
     body.at("params").as_object()["audio_base64"] = "";
-    auto const refused = test::call(server, body);
+    auto const refused = test::call(dictating, body);
     CHECK(refused.status == 400);
     CHECK(refused.json.at("error").at("message") == "No audio");
 }

@@ -49,7 +49,7 @@ asio::awaitable<void> stream_until_disconnect(Response& response, StreamWriter& 
 
 struct Fixture {
     InMemoryStore<Ctx> store;
-    TestServer server{store};
+    TestServer server{{.store = store}};
 
     std::vector<ThreadItem> items(std::string const& thread_id) {
         std::optional<std::string> after;
@@ -360,4 +360,53 @@ TEST_CASE_METHOD(Fixture, "AssistantMessageStream emits the reference's event se
     auto stored = items(thread_of_result(result));
     REQUIRE(stored.size() == 2);
     CHECK(std::get<AssistantMessageItem>(stored[1]).content.at(0).text == "Hello, world!");
+}
+
+namespace {
+// The events of a stream with ids and timestamps blanked, to compare two streams.
+json::value without_ids(json::value v) {
+    if (auto* o = v.if_object()) {
+        for (auto& [key, value] : *o) {
+            if (key == "id" || key == "item_id" || key == "thread_id" || key == "created_at") value = "";
+            else value = without_ids(value);
+        }
+    } else if (auto* a = v.if_array()) {
+        for (auto& value : *a) value = without_ids(value);
+    }
+    return v;
+}
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "stream_assistant_message streams a whole message as AssistantMessageStream does",
+                 "[engine][streaming]") {
+    for (std::string const text : {"Hello, world!", ""}) {
+        server.responder = [text](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink& events,
+                                  Ctx&) -> asio::awaitable<void> {
+            AssistantMessageStream message(events);
+            co_await message.start();
+            co_await message.append(text);
+            co_await message.finish();
+        };
+        auto by_hand = test::call(server, test::create_request("x"));
+        server.responder = [text](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink& events,
+                                  Ctx&) -> asio::awaitable<void> {
+            co_await stream_assistant_message(events, text);
+        };
+        auto one_call = test::call(server, test::create_request("x"));
+
+        REQUIRE(one_call.events.size() == by_hand.events.size());
+        for (std::size_t i = 0; i < one_call.events.size(); ++i)
+            CHECK(without_ids(one_call.events[i]) == without_ids(by_hand.events[i]));
+        auto const types = one_call.detailed_types();
+        CHECK(types.back() == "thread.item.done/assistant_message");
+        CHECK(std::count(types.begin(), types.end(), "thread.item.updated/assistant_message.content_part.text_delta") ==
+              (text.empty() ? 0 : 1));
+        // Same id and created_at on added and done, and the message is stored with its text.
+        auto const& done = one_call.events.back().at("item");
+        CHECK(done.at("id") == one_call.events[3].at("item").at("id"));
+        CHECK(done.at("created_at") == one_call.events[3].at("item").at("created_at"));
+        auto stored = items(thread_of_result(one_call));
+        REQUIRE(stored.size() == 2);
+        CHECK(std::get<AssistantMessageItem>(stored[1]).content.at(0).text == text);
+    }
 }

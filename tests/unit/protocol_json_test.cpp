@@ -699,6 +699,3 @@ TEST_CASE("now() is the current time truncated to microseconds", "[protocol]") {
     CHECK(t >= std::chrono::floor<std::chrono::microseconds>(before));
     static_assert(std::is_same_v<Timestamp::duration, std::chrono::microseconds>);
 }
-
-// =============================================================================================
-// Requests

@@ -504,3 +504,24 @@ TEST_CASE("Item accessors, hidden items, event and update type names", "[protoco
     CHECK(std::string(update_type(AssistantMessageContentPartAnnotationAdded{})) ==
           "assistant_message.content_part.annotation_added");
 }
+
+TEST_CASE("text_of: a user message's text, parts joined as the reference's converter joins them", "[protocol]") {
+    UserMessageItem message;
+    CHECK(text_of(message).empty());  // no parts: no text
+
+    // Parts are concatenated in order without a separator; an @-mention reads as "@" + its text.
+    message.content.emplace_back(UserMessageTextContent{"Ask "});
+    message.content.emplace_back(UserMessageTagContent{"user_1", "Ada", {}, std::nullopt, false});
+    message.content.emplace_back(UserMessageTextContent{" about "});
+    message.content.emplace_back(UserMessageTagContent{"city_2", "Paris", {{"k", "v"}}, "places", true});
+    message.content.emplace_back(UserMessageTextContent{"\n  twice?"});
+    CHECK(text_of(message) == "Ask @Ada about @Paris\n  twice?");
+
+    // Attachments and quoted text are not part of the text.
+    message.quoted_text = "quoted";
+    Attachment attachment;
+    attachment.id = "atc_1";
+    attachment.name = "a.txt";
+    message.attachments.push_back(attachment);
+    CHECK(text_of(message) == "Ask @Ada about @Paris\n  twice?");
+}

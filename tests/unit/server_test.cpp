@@ -17,7 +17,7 @@ namespace {
 
 struct Fixture {
     InMemoryStore<Ctx> store{[](Ctx const& c) { return c.user; }};
-    TestServer server{store};
+    TestServer server{{.store = store}};
 
     // Creates a thread whose respond() replies `text`; returns its id.
     std::string create_thread(std::string const& text = "hello") {
@@ -463,7 +463,8 @@ TEST_CASE_METHOD(Fixture, "threads.get_by_id returns the oldest 20 items ascendi
         HiddenContextItem hidden{events.generate_item_id(StoreItemType::message), events.thread_id(), now(), "secret"};
         ThreadStreamEvent done = ThreadItemDoneEvent{std::move(hidden)};
         co_await events.emit(std::move(done));
-        co_await test::reply(events, "reply to " + std::get<UserMessageTextContent>(input->content[0]).text);
+        std::string text = "reply to " + text_of(*input);
+        co_await test::reply(events, std::move(text));
     };
     auto created = test::call(server, test::create_request("first"));
     // The title changed before the (swallowed) hidden item's event: thread.updated follows it.
@@ -519,7 +520,7 @@ struct RecordingAttachments final : AttachmentStore<Ctx> {
 struct AttachmentsFixture {
     InMemoryStore<Ctx> store;
     RecordingAttachments attachments;
-    TestServer server{store, &attachments};
+    TestServer server{{.store = store, .attachments = &attachments}};
     AttachmentsFixture() {
         server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink&,
                               Ctx&) -> asio::awaitable<void> { co_return; };
@@ -671,7 +672,7 @@ struct FailingStore final : InMemoryStore<Ctx> {
 TEST_CASE("a store failure while persisting an event becomes stream.error and the event is not sent", "[server]") {
     FailingStore store;
     store.fail_adds = true;
-    TestServer server(store);
+    TestServer server({.store = store});
     bool swallowed = false;
     server.responder = [&swallowed](ThreadMetadata&, std::optional<UserMessageItem> const&, EventSink& events,
                                     Ctx&) -> asio::awaitable<void> {
@@ -690,7 +691,8 @@ TEST_CASE("a store failure while persisting an event becomes stream.error and th
 TEST_CASE_METHOD(Fixture, "retry_after_item deletes everything after the user message and responds again", "[server]") {
     server.responder = [](ThreadMetadata&, std::optional<UserMessageItem> const& input, EventSink& events,
                           Ctx&) -> asio::awaitable<void> {
-        co_await test::reply(events, "Response to: " + std::get<UserMessageTextContent>(input->content[0]).text);
+        std::string text = "Response to: " + text_of(*input);
+        co_await test::reply(events, std::move(text));
     };
     auto created = test::call(server, test::create_request("First message"));
     auto thread_id = std::string(created.events[0].at("thread").at("id").as_string());
@@ -776,7 +778,7 @@ struct CustomIdStore final : InMemoryStore<Ctx> {
 
 TEST_CASE("the server uses the store's id generators", "[server]") {
     CustomIdStore store;
-    TestServer server(store);
+    TestServer server({.store = store});
     auto result = test::call(server, test::create_request("x"));
     CHECK(result.events[0].at("thread").at("id") == "thr_custom_1");
     CHECK(result.events[1].at("item").at("id") == "message_custom_2_thr_custom_1");
@@ -824,7 +826,7 @@ struct RepeatingIdStore final : InMemoryStore<Ctx> {
 
 TEST_CASE("a generated thread id that is already in use is a 409, never a merge of two conversations", "[server]") {
     RepeatingIdStore store;
-    TestServer server(store);
+    TestServer server({.store = store});
     auto first = test::call(server, test::create_request("first conversation"));
     REQUIRE(first.status == 200);
     auto second = test::call(server, test::create_request("second conversation"));
@@ -858,22 +860,23 @@ TEST_CASE_METHOD(AttachmentsFixture, "ServerLimits bound the lists a request car
     std::optional<std::string> after;
     CHECK(test::run(store.load_threads(10, after, Order::asc, Ctx{})).data.empty());
 
-    ServerLimits limits;
-    limits.max_attachments_per_message = 3;
-    limits.max_page_limit = 2;
-    limits.max_feedback_items = 1;
-    server.set_limits(limits);
-    CHECK(test::call(server, message_with({ids[0], ids[1], ids[2], ids[3]})).status == 400);
-    auto three = test::call(server, message_with({ids[0], ids[1], ids[2]}));
+    // The same store and attachments behind a server given tighter limits.
+    TestServer limited({.store = store,
+                        .attachments = &attachments,
+                        .limits = {.max_attachments_per_message = 3, .max_page_limit = 2, .max_feedback_items = 1}});
+    limited.responder = server.responder;
+    CHECK(limited.limits().max_page_limit == 2);
+    CHECK(test::call(limited, message_with({ids[0], ids[1], ids[2], ids[3]})).status == 400);
+    auto three = test::call(limited, message_with({ids[0], ids[1], ids[2]}));
     REQUIRE(three.status == 200);
     CHECK(three.events[1].at("item").at("attachments").as_array().size() == 3);
     auto const thread_id = std::string(three.events[0].at("thread").at("id").as_string());
-    for (int i = 0; i < 3; ++i) test::call(server, test::add_message_request(thread_id, "more"));
+    for (int i = 0; i < 3; ++i) test::call(limited, test::add_message_request(thread_id, "more"));
 
     // A page never exceeds max_page_limit, whatever `limit` asks.
     json::value list = json::object{{"type", "items.list"},
                                     {"params", json::object{{"thread_id", thread_id}, {"limit", 1000000}}}};
-    auto page = test::call(server, list);
+    auto page = test::call(limited, list);
     REQUIRE(page.status == 200);
     CHECK(page.json.at("data").as_array().size() == 2);
     CHECK(page.json.at("has_more") == true);
@@ -881,7 +884,7 @@ TEST_CASE_METHOD(AttachmentsFixture, "ServerLimits bound the lists a request car
     json::value feedback = json::object{
         {"type", "items.feedback"},
         {"params", json::object{{"thread_id", thread_id}, {"item_ids", json::array{"a", "b"}}, {"kind", "positive"}}}};
-    CHECK(test::call(server, feedback).status == 400);
+    CHECK(test::call(limited, feedback).status == 400);
 }
 
 TEST_CASE_METHOD(AttachmentsFixture, "attachments.create refuses a media type that is not one and stores the canonical form",

@@ -1,12 +1,26 @@
-// chatkit-cpp: the HTTP routes of a LocalAttachmentStore on the bundled server (http::Server).
+// chatkit-cpp: the HTTP routes of a LocalAttachmentStore on the bundled server (http::Server), and
+// `http::mount_attachments`, which also sets the store's base URL and sweeps abandoned uploads.
 #pragma once
 
 #include <chatkit/http/server.hpp>
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace chatkit {
 
@@ -97,5 +111,123 @@ void mount_attachment_routes(http::Server<Context>& server, LocalAttachmentStore
     };
     server.add_route(std::move(route));
 }
+
+namespace http {
+
+/// Options of `mount_attachments`.
+template <class Context>
+struct AttachmentMountOptions {
+    /// Builds a context in which `owner`'s attachment records can be deleted from the Store: the
+    /// inverse of the stores' `owner_of` (e.g. `[](std::string const& user) { return Context{user}; }`).
+    /// Required when sweeping.
+    typename LocalAttachmentStore<Context>::ContextOfOwnerFn context_of_owner{};
+    /// Time between two sweeps of abandoned uploads (`LocalAttachmentStore::sweep`: attachments
+    /// created more than `pending_max_age` ago and never uploaded lose their files and their record);
+    /// the first sweep runs when the server starts. Zero: no sweep.
+    std::chrono::seconds sweep_interval = std::chrono::minutes(10);
+    /// Where each sweep reports: how many uploads it removed at `info`, a failure at `error`. Without
+    /// a sink, the server's logger (`Server::logger()`).
+    Logger logger{};
+};
+
+namespace detail {
+
+/// The periodic sweep behind `mount_attachments`, on its own strand of the server's io_context.
+/// Shared by the server's start and stop hooks and by its running coroutine, which keeps it alive.
+template <class Context>
+class attachment_sweeper : public std::enable_shared_from_this<attachment_sweeper<Context>> {
+public:
+    attachment_sweeper(asio::io_context& io, LocalAttachmentStore<Context>& attachments,
+                       Store<Context>& records, AttachmentMountOptions<Context> options)
+        : strand_(asio::make_strand(io)), timer_(strand_), attachments_(attachments), records_(records),
+          options_(std::move(options)) {}
+
+    /// Starts sweeping: now, then every `sweep_interval`.
+    void start() {
+        auto self = this->shared_from_this();
+        asio::co_spawn(strand_, run(self), [self](std::exception_ptr e) {
+            if (e) self->options_.logger.log(LogLevel::error, "attachments: the sweep stopped on an error");
+        });
+    }
+
+    /// Cancels the timer; a sweep under way finishes first. Thread-safe.
+    void stop() {
+        asio::post(strand_, [self = this->shared_from_this()] {
+            self->stopped_ = true;
+            self->timer_.cancel();
+        });
+    }
+
+private:
+    static asio::awaitable<void> run(std::shared_ptr<attachment_sweeper> self) {
+        while (!self->stopped_) {
+            co_await self->sweep_once();
+            if (self->stopped_) break;
+            self->timer_.expires_after(self->options_.sweep_interval);
+            auto [ec] = co_await self->timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;  // cancelled by stop(): the loop ends
+        }
+    }
+
+    asio::awaitable<void> sweep_once() {
+        try {
+            auto const removed = co_await attachments_.sweep(records_, options_.context_of_owner);
+            if (!removed.empty()) {
+                std::string const count = std::to_string(removed.size());
+                options_.logger.log(LogLevel::info, "attachments: removed " + count + " abandoned uploads");
+            }
+        } catch (std::exception const& e) {
+            options_.logger.log(LogLevel::error, std::string("attachments: sweep failed: ") + e.what());
+        }
+    }
+
+    asio::strand<asio::io_context::executor_type> strand_;
+    asio::steady_timer timer_;
+    LocalAttachmentStore<Context>& attachments_;
+    Store<Context>& records_;
+    AttachmentMountOptions<Context> options_;
+    bool stopped_ = false;  // on the strand
+};
+
+}  // namespace detail
+
+/// Serves `attachments` from `server` in one call:
+///
+/// * mounts its upload and preview routes (`mount_attachment_routes`, whose requests are
+///   authenticated by the server's context factory);
+/// * sets its base URL to the server's URL once the server is bound (`Server::on_start`), so upload
+///   and preview URLs carry the real port, also with `--port 0`;
+/// * sweeps abandoned uploads, files and Store records, when the server starts and then every
+///   `options.sweep_interval`, on the server's threads; the sweep stops when the server stops
+///   (`Server::on_stop`), so it never keeps `run()` from returning.
+///
+/// @code
+/// http::mount_attachments(server, files, store,
+///                         {.context_of_owner = [](std::string const& user) { return Context{user}; }});
+/// @endcode
+///
+/// Call it before `server.start()`. `attachments` and `records` must outlive the server.
+/// @throws std::logic_error once the server has started; std::invalid_argument when
+///         `options.sweep_interval` is positive and `options.context_of_owner` is not set.
+template <class Context>
+void mount_attachments(Server<Context>& server, LocalAttachmentStore<Context>& attachments,
+                       Store<Context>& records, AttachmentMountOptions<Context> options) {
+    bool const sweeping = options.sweep_interval.count() > 0;
+    if (sweeping && !options.context_of_owner)
+        throw std::invalid_argument("mount_attachments: sweeping needs context_of_owner");
+    if (!options.logger.sink) options.logger = server.logger();
+    mount_attachment_routes(server, attachments, records);
+    std::shared_ptr<detail::attachment_sweeper<Context>> sweeper;
+    if (sweeping)
+        sweeper = std::make_shared<detail::attachment_sweeper<Context>>(server.context(), attachments,
+                                                                        records, std::move(options));
+    server.on_start([&server, &attachments, sweeper] {
+        attachments.files().set_base_url(server.url());
+        if (sweeper) sweeper->start();
+    });
+    if (sweeper) server.on_stop([sweeper] { sweeper->stop(); });
+}
+
+}  // namespace http
 
 }  // namespace chatkit

@@ -132,6 +132,11 @@ struct ServerOptions {
     HeaderCheck header_check;
     /// How long `stop()` lets running requests (streams) finish before cancelling them.
     std::chrono::milliseconds shutdown_grace = std::chrono::seconds(5);
+    /// When true, `Server::run()` (and `run_until_signal()`) prints `listening on <url>` (the URL
+    /// with the bound port) on stdout as one line and flushes it before serving: the first line of
+    /// every example server, from which scripts and tests that start a server on port 0 learn where
+    /// it is. Turn it off when the program that embeds the server owns its stdout.
+    bool announce = true;
 
     /// Options of the ChatKit endpoint (heartbeat, write timeout...).
     ServeOptions serve;

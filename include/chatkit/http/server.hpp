@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,8 @@ public:
     asio::io_context& context() noexcept;
     ServerOptions const& options() const noexcept;
     void add_route(Route route);
+    void on_start(std::function<void()> hook);
+    void on_stop(std::function<void()> hook);
 
 private:
     struct impl;
@@ -55,12 +58,25 @@ private:
 /// `Content-Length` values: 400, then close).
 ///
 /// @par Thread safety
-/// `stop()` may be called from any thread (or a signal handler's Asio completion); the other
-/// members must not be called concurrently with each other.
+/// `stop()` and `on_stop()` may be called from any thread (or a signal handler's Asio completion);
+/// the other members must not be called concurrently with each other.
 ///
 /// @par Executor
 /// One io_context run by `ServerOptions::threads` threads; every connection runs on its own strand,
 /// so hooks of different requests run concurrently and the store must be thread-safe.
+///
+/// @par Start-up and shutdown
+/// `start()` binds; `run()` prints the conventional `listening on http://HOST:PORT` line
+/// (`ServerOptions::announce`) and serves; `run_until_signal()` does the same once SIGINT and SIGTERM
+/// are handled, until one of them stops the server gracefully, then returns. Work of the application
+/// that must follow the server's life (a periodic timer, a base URL that needs the bound port) goes
+/// in `on_start()` and `on_stop()` hooks:
+///
+/// @code
+/// http::Server<Context> server(app);                // 127.0.0.1:8000, one thread
+/// server.on_stop([&] { my_timer.cancel(); });        // or run() would wait for the timer
+/// server.run_until_signal();
+/// @endcode
 ///
 /// @par Object lifetimes
 /// The ChatKitServer must outlive this object. A Server runs once: after `run()` returned it cannot
@@ -72,15 +88,17 @@ public:
     Server(ChatKitServer<Context>& server, ServerOptions options, ContextFactory<Context> factory)
         : factory_(std::move(factory)), handler_(server, factory_), listener_(std::move(options), handler_) {}
 
-    /// A server whose contexts are value-initialized (`Context{}`) for every request.
-    Server(ChatKitServer<Context>& server, ServerOptions options) requires std::default_initializable<Context>
+    /// A server whose contexts are value-initialized (`Context{}`) for every request; by default on
+    /// 127.0.0.1:8000 with one thread (see ServerOptions).
+    explicit Server(ChatKitServer<Context>& server, ServerOptions options = {})
+        requires std::default_initializable<Context>
         : Server(server, std::move(options), [](RequestInfo const&) { return Context{}; }) {}
 
     Server(Server const&) = delete;
     Server& operator=(Server const&) = delete;
 
-    /// Loads the TLS files, binds and starts accepting (connections are served once `run()` runs).
-    /// Idempotent.
+    /// Loads the TLS files, binds and starts accepting (connections are served once `run()` runs),
+    /// then runs the `on_start()` hooks. Idempotent.
     /// @returns The bound endpoint.
     /// @throws boost::system::system_error when the host does not resolve, the address cannot be bound
     ///         or the TLS files cannot be loaded; std::filesystem::filesystem_error when `static_dir`
@@ -94,8 +112,10 @@ public:
     /// print `listening on <url>` as their first line.
     std::string url() const { return listener_.url(); }
 
-    /// Starts if needed, then runs the io_context on `ServerOptions::threads` threads (the calling
-    /// thread is one of them) until the server has stopped and its connections are closed.
+    /// Starts if needed, prints `listening on <url>` on stdout (one flushed line; not when
+    /// `ServerOptions::announce` is false), then runs the io_context on `ServerOptions::threads`
+    /// threads (the calling thread is one of them) until the server has stopped and its connections
+    /// are closed.
     void run() { listener_.run(); }
 
     /// Graceful stop: stops accepting, closes idle connections, lets running requests finish for
@@ -104,7 +124,8 @@ public:
     /// when everything is closed. Thread-safe.
     void stop() { listener_.stop(); }
 
-    /// `run()`, stopping gracefully on SIGINT or SIGTERM; returns normally after the stop.
+    /// `run()`, stopping gracefully on SIGINT or SIGTERM; returns normally after the stop. The signals
+    /// are handled before the listening line is printed, so a script may signal as soon as it read it.
     void run_until_signal() { listener_.run_until_signal(); }
 
     /// The io_context the server runs on (to post application work onto the same threads).
@@ -119,6 +140,23 @@ public:
 
     /// The factory that builds each request's context (for routes that need the same context).
     ContextFactory<Context> const& context_factory() const noexcept { return factory_; }
+
+    /// Where the server logs: the ChatKitServer's logger.
+    Logger const& logger() const noexcept { return handler_.logger(); }
+
+    /// Runs `hook` once the server is bound: in `start()`, after binding (before `run()` prints the
+    /// listening line), or at once when the server has started already. Hooks run on the thread
+    /// that calls `start()`, in the order given; an exception from one leaves `start()` (the server
+    /// is bound then: stop it or destroy it). For work that needs the bound URL or the server's
+    /// threads.
+    void on_start(std::function<void()> hook) { listener_.on_start(std::move(hook)); }
+
+    /// Runs `hook` when the server begins to stop (`stop()`, or SIGINT/SIGTERM in
+    /// `run_until_signal()`), once, on one of the server's threads, before running requests are
+    /// drained; when the stop has begun already, as soon as one of those threads is free. Use it
+    /// to stop application work that would keep `run()` from returning (a periodic timer).
+    /// Exceptions are logged and ignored. Thread-safe.
+    void on_stop(std::function<void()> hook) { listener_.on_stop(std::move(hook)); }
 
 private:
     ContextFactory<Context> factory_;

@@ -435,6 +435,11 @@ CHATKIT_API char const* item_type(ThreadItem const& item) noexcept;
 /// True for `hidden_context_item` and `sdk_hidden_context`, which clients never see.
 CHATKIT_API bool is_hidden(ThreadItem const& item) noexcept;
 
+/// The user's text as the reference's history converter reads it (PROTOCOL.md §9.3): the content
+/// parts concatenated in order without a separator, `input_text` parts as typed and `input_tag`
+/// parts (@-mentions) as `@` followed by their text. `"hi @Ada"` for `[text "hi ", tag "Ada"]`.
+CHATKIT_API std::string text_of(UserMessageItem const& message);
+
 /// A thread as sent to clients: the metadata plus a page of items.
 struct Thread : ThreadMetadata {
     Page<ThreadItem> items;

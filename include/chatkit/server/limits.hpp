@@ -6,8 +6,8 @@
 namespace chatkit {
 
 /// Bounds on the lists a request carries, checked before any store call (over a bound: 400 with a
-/// JSON body). Set them with `ChatKitServer::set_limits`. The defaults admit everything the ChatKit
-/// web component sends.
+/// JSON body). Give them to a server in `ChatKitServerOptions::limits`. The defaults admit everything
+/// the ChatKit web component sends.
 struct ServerLimits {
     /// Attachments one user message may reference (`input.attachments`); repeated ids are always
     /// refused. The reference has no bound.

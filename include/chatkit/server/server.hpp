@@ -5,6 +5,7 @@
 #include <chatkit/protocol/json.hpp>
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/event_sink.hpp>
+#include <chatkit/server/limits.hpp>
 #include <chatkit/server/response.hpp>
 #include <chatkit/server/transcriber.hpp>
 #include <chatkit/store/store.hpp>
@@ -14,9 +15,35 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chatkit {
+
+/// What a `ChatKitServer` works with, given to its constructor (the only way to set them):
+///
+/// @code
+/// MyServer app({.store = store, .attachments = &files, .transcriber = transcriber.get()});
+/// @endcode
+///
+/// Only `store` is required. Everything given by reference or pointer must outlive the server's
+/// requests; the server reads these, never writes them, so concurrent requests may share them.
+template <class Context>
+struct ChatKitServerOptions {
+    /// Threads, items and attachment records.
+    Store<Context>& store;
+    /// Attachment bytes, for `attachments.create` and `attachments.delete` (null: those requests
+    /// answer 500, no attachment store).
+    AttachmentStore<Context>* attachments = nullptr;
+    /// The dictation backend the default `transcribe()` uses for `input.transcribe` (null: dictation
+    /// answers 500, not implemented).
+    Transcriber* transcriber = nullptr;
+    /// The bounds on what one request may carry (attachments per message, page size...).
+    ServerLimits limits{};
+    /// Where the server logs (application exceptions inside streams, cancelled streams...). The
+    /// default logs nothing; `Logger::stderr_logger()` writes to stderr.
+    Logger logger{};
+};
 
 /// A ChatKit backend. Subclass it, override `respond()` (and optionally `action()`, `sync_action()`,
 /// `add_feedback()`, `transcribe()`, `get_stream_options()`, `handle_stream_cancelled()`), then hand
@@ -35,9 +62,14 @@ namespace chatkit {
 template <class Context>
 class ChatKitServer {
 public:
-    /// A server over `store` and, for attachment requests, `attachments` (may be null).
-    explicit ChatKitServer(Store<Context>& store, AttachmentStore<Context>* attachments = nullptr)
-        : store_(&store), attachments_(attachments) {}
+    /// The options type of this server (`ChatKitServerOptions<Context>`).
+    using Options = ChatKitServerOptions<Context>;
+
+    /// A server over `options.store`, with the attachment store, transcriber, limits and logger
+    /// `options` gives (see ChatKitServerOptions).
+    explicit ChatKitServer(Options options)
+        : store_(&options.store), attachments_(options.attachments), transcriber_(options.transcriber),
+          logger_(std::move(options.logger)), limits_(options.limits) {}
     virtual ~ChatKitServer() = default;
     ChatKitServer(ChatKitServer const&) = delete;
     ChatKitServer& operator=(ChatKitServer const&) = delete;
@@ -53,19 +85,11 @@ public:
     Store<Context>& store() const noexcept { return *store_; }
     /// The attachment store, or null.
     AttachmentStore<Context>* attachment_store() const noexcept { return attachments_; }
-
-    /// The transcriber the default `transcribe()` uses for `input.transcribe` (null: dictation answers
-    /// 500, not implemented). It must outlive the server's requests.
-    void set_transcriber(Transcriber* transcriber) noexcept { transcriber_ = transcriber; }
+    /// The transcriber the default `transcribe()` uses, or null.
     Transcriber* transcriber() const noexcept { return transcriber_; }
-
-    /// The bounds on what one request may carry (attachments per message, page size...). Set them
-    /// before the server takes requests; they are read, never written, by concurrent requests.
-    void set_limits(ServerLimits limits) noexcept { limits_ = limits; }
+    /// The bounds on what one request may carry.
     ServerLimits const& limits() const noexcept { return limits_; }
-
-    /// Where the server logs (application exceptions inside streams, cancelled streams...).
-    void set_logger(Logger logger) { logger_ = std::move(logger); }
+    /// Where the server logs.
     Logger const& logger() const noexcept { return logger_; }
 
 protected:
@@ -93,8 +117,8 @@ protected:
     virtual asio::awaitable<void> add_feedback(std::string const& thread_id, std::vector<std::string> const& item_ids,
                                                FeedbackKind kind, Context& ctx);
 
-    /// Transcribes dictated audio. The default uses the transcriber given to `set_transcriber()`, or
-    /// answers 500 (not implemented) without one.
+    /// Transcribes dictated audio. The default uses `ChatKitServerOptions::transcriber`, or answers 500
+    /// (not implemented) without one.
     virtual asio::awaitable<TranscriptionResult> transcribe(AudioInput const& audio, Context& ctx);
 
     /// The options of a stream (default: the client may cancel).

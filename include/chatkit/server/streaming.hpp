@@ -50,4 +50,21 @@ private:
     bool finished_ = false;
 };
 
+/// Streams one whole assistant message with `text` in one call: exactly the events of an
+/// `AssistantMessageStream` after `start()`, one `append(text)` and `finish()` — `thread.item.added`,
+/// `content_part.added`, one `text_delta` (none when `text` is empty), `content_part.done` and
+/// `thread.item.done`. The engine stores the message at the done event.
+///
+/// @par Example
+/// @code
+/// std::string text = "You said: " + text_of(*input);  // named first: see docs/coroutines.md
+/// co_await stream_assistant_message(events, std::move(text));
+/// @endcode
+///
+/// @par Cancellation and lifetimes
+/// When the client leaves, the pending emit throws `Error(stream_cancelled)` (or the operation is
+/// cancelled) and the engine's cancellation handler stores the text sent so far. `events` must
+/// outlive the returned awaitable; `text` is taken by value.
+CHATKIT_API asio::awaitable<void> stream_assistant_message(EventSink& events, std::string text);
+
 }  // namespace chatkit

@@ -9,7 +9,7 @@ namespace chatkit {
 
 namespace asio = boost::asio;
 
-/// Turns dictated audio into text. A `ChatKitServer` given one with `set_transcriber()` answers
+/// Turns dictated audio into text. A `ChatKitServer` given one (`ChatKitServerOptions::transcriber`) answers
 /// `input.transcribe` with it (unless the application overrides `transcribe()`).
 ///
 /// Implementations throw `chatkit::Error` for failures a client may see (`invalid_request` for audio

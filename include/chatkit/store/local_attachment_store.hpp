@@ -156,7 +156,7 @@ private:
 /// `upload_descriptor {url: <base>/attachments/<id>/upload, method: POST, headers: {}}`; the client
 /// posts the bytes there (a `multipart/form-data` body with a `file` field, or the raw bytes); the
 /// record in the Store then loses its upload descriptor. Direct upload: `POST <base>/attachments`
-/// with a `file` field answers the attachment JSON. Mount the routes with `mount_attachment_routes`.
+/// with a `file` field answers the attachment JSON. Serve it with `http::mount_attachments`.
 ///
 /// @par Thread safety
 /// Safe to call from several strands at once.

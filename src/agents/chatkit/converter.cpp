@@ -166,13 +166,8 @@ std::vector<Item> user_message_parts_to_input(UserMessageItem const& item, bool 
                                               std::vector<ContentPart> attachment_parts,
                                               std::vector<ContentPart> tag_parts) {
     // The text exactly as typed (parts joined without separator), tags rendered as @text.
-    std::string text;
-    for (auto const& part : item.content) {
-        if (auto const* t = std::get_if<UserMessageTextContent>(&part)) text += t->text;
-        else if (auto const* tag = std::get_if<UserMessageTagContent>(&part)) text += "@" + tag->text;
-    }
     std::vector<Item> out;
-    MessageItem message = user_text_message(std::move(text));
+    MessageItem message = user_text_message(text_of(item));
     for (auto& part : attachment_parts) message.content.push_back(std::move(part));
     out.emplace_back(std::move(message));
 
