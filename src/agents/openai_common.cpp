@@ -269,10 +269,11 @@ task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, net::Htt
             why = e.what();
         } catch (ModelStreamError const& e) {
             // A transient failure before any event reached the consumer may be retried.
-            if (e.after_output || consumer->delivered() || e.code != "server_error" || attempt >= policy.max_retries)
+            if (e.after_output || consumer->delivered() || e.model_code != "server_error" ||
+                attempt >= policy.max_retries)
                 throw;
             wait = retry_delay(policy, attempt, std::nullopt);
-            why = "stream error " + e.code + ": " + e.message;
+            why = "stream error " + e.model_code + ": " + e.model_message;
         }
         co_await wait_before_retry(endpoint, request, policy, attempt, *wait, why);
     }

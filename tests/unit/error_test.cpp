@@ -2,6 +2,8 @@
 // message (tests/support/error_table.hpp), the Error exception, and the non-throwing forms' rule.
 #include "support/error_table.hpp"
 
+#include <chatkit/agents/errors.hpp>
+#include <chatkit/agents/tool.hpp>
 #include <chatkit/core/error.hpp>
 
 #include <catch2/catch.hpp>
@@ -75,4 +77,30 @@ TEST_CASE("chatkit::Error carries a code and its message; what() is the message"
     } catch (Error const& thrown) {
         CHECK(thrown.code() == make_error_code(error::store_busy));
     }
+}
+
+TEST_CASE("every agent exception is a chatkit::Error with its own code and readable message",
+          "[errors][agents]") {
+    namespace ag = chatkit::agents;
+    auto code_of = [](Error const& e) { return static_cast<error>(e.code().value()); };
+    ag::ModelHttpError const http(429, "Rate limit reached", "rate_limit_exceeded", "requests", "req_1");
+    CHECK(code_of(http) == error::model_request_failed);
+    CHECK(std::string(http.what()) ==
+          "HTTP 429 (rate_limit_exceeded): Rate limit reached [request id req_1]");
+    CHECK(http.model_code == "rate_limit_exceeded");
+    CHECK(http.model_message == "Rate limit reached");
+    ag::ModelStreamError const stream("server_error", "boom");
+    CHECK(code_of(stream) == error::model_stream_failed);
+    CHECK(std::string(stream.what()) == "server_error: boom");
+    CHECK(code_of(ag::ModelProtocolError("x")) == error::model_protocol_violation);
+    CHECK(code_of(ag::MaxTurnsExceeded(3)) == error::max_turns_exceeded);
+    CHECK(std::string(ag::MaxTurnsExceeded(3).what()) == "Max turns (3) exceeded");
+    CHECK(code_of(ag::ModelBehaviorError("x")) == error::unexpected_model_behavior);
+    CHECK(code_of(ag::UserError("x")) == error::agent_misconfigured);
+    CHECK(code_of(ag::InputGuardrailTripwire("g", {})) == error::input_guardrail_triggered);
+    CHECK(code_of(ag::OutputGuardrailTripwire("g", {})) == error::output_guardrail_triggered);
+    CHECK(code_of(ag::ToolArgumentsError("x")) == error::invalid_tool_arguments);
+    // A client never reads a model provider's text.
+    CHECK(chatkit::client_message(http) == "Internal server error");
+    CHECK(chatkit::http_status(http.code()) == 500);
 }
