@@ -543,13 +543,13 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
         co_return out;
     }
 
+    boost::system::error_code ec;
     std::string diagnostics;
-    auto parsed = parse_request(body, diagnostics);
-    if (!parsed) {
+    ChatKitRequest request = parse_request(body, ec, diagnostics);
+    if (ec) {
         out.answer.emplace(json_response(400, error_body("invalid_request", diagnostics), line, options));
         co_return out;
     }
-    ChatKitRequest request = std::move(*parsed);
 
     try {
         info.request = &request;

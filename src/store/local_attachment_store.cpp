@@ -34,16 +34,19 @@ std::string_view trim(std::string_view s) {
 
 // `image/png; charset=x` -> `image/png`, lower case; "" for what is not a media type.
 std::string media_type(std::string_view mime) {
-    auto const parsed = parse_media_type(mime);
-    return parsed ? parsed->essence() : std::string();
+    boost::system::error_code ec;
+    std::string why;
+    MediaType const parsed = parse_media_type(mime, ec, why);
+    return ec ? std::string() : parsed.essence();
 }
 
 // The canonical `type/subtype` of a client-supplied media type; 400 when it is not one.
 std::string canonical_media_type(std::string_view mime) {
+    boost::system::error_code ec;
     std::string why;
-    auto const parsed = parse_media_type(mime, &why);
-    if (!parsed) throw_error(error::invalid_request, "Invalid media type: " + why);
-    return parsed->essence();
+    MediaType const parsed = parse_media_type(mime, ec, why);
+    if (ec) throw_error(error::invalid_request, "Invalid media type: " + why);
+    return parsed.essence();
 }
 
 // True when the canonical `type` matches one of `patterns` (`image/png`, `image/*`).
@@ -510,10 +513,12 @@ http::RouteResponse content_response(AttachmentBytes bytes) {
     res.status = 200;
     // Only the canonical `type/subtype` is written (rows stored before it was canonical included);
     // what does not parse is served as bytes.
-    auto const media = parse_media_type(bytes.mime_type);
-    res.content_type = media ? media->essence() : std::string("application/octet-stream");
+    boost::system::error_code ec;
+    std::string why;
+    MediaType const media = parse_media_type(bytes.mime_type, ec, why);
+    res.content_type = ec ? std::string("application/octet-stream") : media.essence();
     // Raster images may show inline; SVG, text/*, HTML and XML only ever download.
-    bool const inline_ok = media && media->type == "image" && !is_active_media_type(*media);
+    bool const inline_ok = !ec && media.type == "image" && !is_active_media_type(media);
     res.body = std::move(bytes.bytes);
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     res.headers.emplace_back("Cache-Control", "private, max-age=300");
