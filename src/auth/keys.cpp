@@ -632,9 +632,9 @@ KeySet KeySet::from_jwks(std::string_view text, std::vector<std::string>* skippe
                 continue;
             }
             if (k.algorithm()) {
-                boost::system::error_code ec;
-                k.check_algorithm(*k.algorithm(), ec);
-                if (ec) {
+                boost::system::error_code mismatch;
+                k.check_algorithm(*k.algorithm(), mismatch);
+                if (mismatch) {
                     note("alg does not match the key type");
                     continue;
                 }
