@@ -278,6 +278,7 @@ TEST_CASE("JwksCache shares one fetch between concurrent verifications", "[auth]
         auth::JwksCache cache(io.get_executor(), options_for(server, clock));
         auto v = verifier();
         std::vector<std::future<boost::system::result<auth::Claims>>> results;
+        results.reserve(25);
         for (int i = 0; i < 25; ++i)
             results.push_back(asio::co_spawn(io, outcome(cache, v, token_for(i % 2 ? "k1" : "k2", "u" + std::to_string(i))),
                                              asio::use_future));
@@ -290,9 +291,11 @@ TEST_CASE("JwksCache shares one fetch between concurrent verifications", "[auth]
         auth::JwksCache cache(io.get_executor(), options_for(server, clock));
         auto v = verifier();
         std::vector<std::future<boost::system::result<auth::Claims>>> results;
+        results.reserve(40);
         for (int i = 0; i < 40; ++i)
             results.push_back(asio::co_spawn(asio::make_strand(io), outcome(cache, v, token_for("k1")), asio::use_future));
         std::vector<std::thread> threads;
+        threads.reserve(4);
         for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
         for (auto& t : threads) t.join();
         for (auto& r : results) CHECK(r.get().has_value());
