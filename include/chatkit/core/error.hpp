@@ -218,8 +218,9 @@ public:
     /// An error with `e` and the code's own text as message.
     explicit Error(error e) : Error(make_error_code(e), std::string()) {}
 
-    /// The message given at construction, for logs. What a client may see of it is
-    /// `client_message(*this)`.
+    /// The message given at construction. A client sees `client_message(*this)`: this message for
+    /// request errors (400, 404...), a fixed text for codes whose message may describe the
+    /// server's insides or an authentication check.
     std::string const& message() const noexcept { return message_; }
     /// The message (not Boost's `message: category text [category:value]` composite).
     char const* what() const noexcept override { return message_.c_str(); }
