@@ -1,15 +1,16 @@
 // Fuzz target: JWT verification and JWK Set parsing (include/chatkit/auth/).
 //
 // The first byte picks a mode, the rest is the input:
-//   0  a compact token through JwtVerifier::verify and peek_key_id with an HS256 key: an accepted
-//      token is in canonical form (each segment re-encodes to itself) and has a non-empty `sub`;
+//   0  a compact token through both forms of JwtVerifier::verify and peek_key_id with an HS256 key:
+//      the forms agree, an accepted token is in canonical form (each segment re-encodes to itself)
+//      and has a non-empty `sub`;
 //   1  a header and a payload JSON text (NUL-separated) signed with the verifier's own HMAC key,
 //      then verified: whatever the JSON, the verifier answers (accept or a typed error) and an
 //      accepted token's Claims match its payload;
-//   2  a JWK Set document through KeySet::from_jwks: it returns keys or throws AuthError.
-#include <chatkit/auth/error.hpp>
+//   2  a JWK Set document through KeySet::from_jwks: it returns keys or throws chatkit::Error.
 #include <chatkit/auth/jwt.hpp>
 #include <chatkit/auth/keys.hpp>
+#include <chatkit/core/error.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -55,9 +56,18 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     std::string_view const input(reinterpret_cast<char const*>(data) + 1, size - 1);
     switch (data[0] % 3) {
         case 0: {
-            auto const result = verifier().verify(input);
-            (void)verifier().peek_key_id(input);
-            if (result) check_accepted(input, *result);
+            boost::system::error_code ec;
+            auto const claims = verifier().verify(input, ec);
+            boost::system::error_code peek;
+            (void)verifier().peek_key_id(input, peek);
+            if (!ec) check_accepted(input, claims);
+            // The throwing form agrees.
+            try {
+                (void)verifier().verify(input);
+                if (ec) std::abort();
+            } catch (chatkit::Error const& e) {
+                if (!ec || e.code() != ec) std::abort();
+            }
             break;
         }
         case 1: {
@@ -68,14 +78,15 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             try {
                 token = auth::sign_jwt_raw(input.substr(0, split), input.substr(split + 1), key,
                                            auth::Algorithm::hs256);
-            } catch (auth::AuthError const&) {
+            } catch (chatkit::Error const&) {
                 return 0;
             }
-            auto const result = verifier().verify(token);
-            if (result) {
-                check_accepted(token, *result);
-                auto const* sub = result->payload.if_contains("sub");
-                if (!sub || !sub->is_string() || sub->get_string() != result->subject) std::abort();
+            boost::system::error_code ec;
+            auto const claims = verifier().verify(token, ec);
+            if (!ec) {
+                check_accepted(token, claims);
+                auto const* sub = claims.payload.if_contains("sub");
+                if (!sub || !sub->is_string() || sub->get_string() != claims.subject) std::abort();
             }
             break;
         }
@@ -84,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             try {
                 auto const keys = auth::KeySet::from_jwks(input, &skipped);
                 (void)keys.to_jwks();
-            } catch (auth::AuthError const&) {
+            } catch (chatkit::Error const&) {
             }
             break;
         }

@@ -32,18 +32,20 @@ void check(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
     std::string_view const text(reinterpret_cast<char const*>(data), size);
+    boost::system::error_code ec;
     std::string why;
-    auto const parsed = chatkit::parse_media_type(text, &why);
-    if (!parsed) {
+    auto const parsed = chatkit::parse_media_type(text, ec, why);
+    if (ec) {
         check(!why.empty());
+        check(ec == chatkit::make_error_code(chatkit::error::invalid_request));
     } else {
-        std::string const essence = parsed->essence();
+        std::string const essence = parsed.essence();
         auto const slash = essence.find('/');
         check(slash != std::string::npos && slash > 0 && slash + 1 < essence.size());
         for (std::size_t i = 0; i < essence.size(); ++i) check(i == slash || is_tchar(essence[i]));
-        auto const again = chatkit::parse_media_type(essence);
-        check(again && again->essence() == essence && again->parameters.empty());
-        for (auto const& [name, value] : parsed->parameters) {
+        auto const again = chatkit::parse_media_type(essence, ec, why);
+        check(!ec && again.essence() == essence && again.parameters.empty());
+        for (auto const& [name, value] : parsed.parameters) {
             check(!name.empty());
             for (char c : name) check(is_tchar(c));
             for (char c : value) check(chatkit::http::is_safe_header_value(std::string_view(&c, 1)));
@@ -52,8 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
 
     auto const answer = chatkit::detail::content_response(chatkit::AttachmentBytes{std::string(text), "b", "n"});
     check(chatkit::http::is_safe_header_value(answer.content_type));
-    auto const served = chatkit::parse_media_type(answer.content_type);
-    check(served && served->essence() == answer.content_type);
+    auto const served = chatkit::parse_media_type(answer.content_type, ec, why);
+    check(!ec && served.essence() == answer.content_type);
     for (auto const& [name, value] : answer.headers) {
         check(chatkit::http::is_valid_header_name(name));
         check(chatkit::http::is_safe_header_value(value));

@@ -15,8 +15,9 @@
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
     std::string_view const body(reinterpret_cast<char const*>(data), size);
 
+    boost::system::error_code ec;
     std::string diagnostics;
-    auto const quiet = chatkit::parse_request(body, diagnostics);
+    auto const quiet = chatkit::parse_request(body, ec, diagnostics);
 
     bool threw = false;
     try {
@@ -25,13 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         if (type == nullptr || std::strlen(type) == 0) std::abort();
         // Streaming and non-streaming requests are the only two kinds.
         (void)request.is_streaming();
-        if (!quiet || std::strcmp(quiet->type(), type) != 0) std::abort();
+        if (ec || std::strcmp(quiet.type(), type) != 0) std::abort();
     } catch (chatkit::Error const& e) {
         threw = true;
         if (e.code() != chatkit::make_error_code(chatkit::error::invalid_request)) std::abort();
     }
     // The two forms agree, and a rejection always says why.
-    if (threw != !quiet) std::abort();
+    if (threw != static_cast<bool>(ec)) std::abort();
     if (threw && diagnostics.empty()) std::abort();
     return 0;
 }

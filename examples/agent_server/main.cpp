@@ -58,7 +58,7 @@ struct Context {
 Context make_context(http::RequestInfo const& request) {
     Context ctx;
     if (auto user = request.header("X-User-Id"); !user.empty()) {
-        if (user.size() > 128) throw http::HttpError(400, "X-User-Id is too long");
+        if (user.size() > 128) throw chatkit::Error(chatkit::error::invalid_request, "X-User-Id is too long");
         ctx.user_id = std::string(user);
     }
     if (request.request) {

@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
             [](chatkit::http::RequestInfo const& info) {
                 std::string user(info.header("X-User"));
                 if (user.empty()) user = std::string(info.cookie("user").value_or(""));
-                if (user == "mallory") throw chatkit::http::HttpError(403, "You may not chat here");
+                if (user == "mallory")
+                    throw chatkit::Error(chatkit::error::forbidden, "You may not chat here");
                 return example::Context{user.empty() ? "guest" : user};
             };
         //]

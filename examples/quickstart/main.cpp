@@ -83,7 +83,9 @@ Context make_context(http::RequestInfo const& request) {
     bool const ok = user.size() <= 128 && user.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
                                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                                  "0123456789-_.@") == std::string_view::npos;
-    if (!ok) throw http::HttpError(400, "X-User-Id must be 1-128 characters of [A-Za-z0-9-_.@]");
+    if (!ok)
+        throw chatkit::Error(chatkit::error::invalid_request,
+                             "X-User-Id must be 1-128 characters of [A-Za-z0-9-_.@]");
     ctx.user_id = std::string(user);
     return ctx;
 }

@@ -19,28 +19,33 @@ std::string http_what(int status, std::string const& message, std::string const&
 }
 }  // namespace
 
-ModelHttpError::ModelHttpError(int status_, std::string message_, std::string code_, std::string type_,
-                               std::string request_id_)
-    : Error(http_what(status_, message_, code_, request_id_)),
-      status(status_),
-      type(std::move(type_)),
-      code(std::move(code_)),
-      message(std::move(message_)),
-      request_id(std::move(request_id_)) {}
+ModelHttpError::ModelHttpError(int http_code, std::string text, std::string body_code, std::string body_type,
+                               std::string id)
+    : Error(error::model_request_failed, http_what(http_code, text, body_code, id)),
+      status(http_code),
+      type(std::move(body_type)),
+      model_code(std::move(body_code)),
+      model_message(std::move(text)),
+      request_id(std::move(id)) {}
 
-ModelStreamError::ModelStreamError(std::string code_, std::string message_, bool after_output_)
-    : Error(code_.empty() ? message_ : code_ + ": " + message_),
-      code(std::move(code_)),
-      message(std::move(message_)),
-      after_output(after_output_) {}
+ModelStreamError::ModelStreamError(std::string stream_code, std::string text, bool output_seen)
+    : Error(error::model_stream_failed, stream_code.empty() ? text : stream_code + ": " + text),
+      model_code(std::move(stream_code)),
+      model_message(std::move(text)),
+      after_output(output_seen) {}
 
 MaxTurnsExceeded::MaxTurnsExceeded(int max_turns_)
-    : Error("Max turns (" + std::to_string(max_turns_) + ") exceeded"), max_turns(max_turns_) {}
+    : Error(error::max_turns_exceeded, "Max turns (" + std::to_string(max_turns_) + ") exceeded"),
+      max_turns(max_turns_) {}
 
 InputGuardrailTripwire::InputGuardrailTripwire(std::string name, GuardrailOutput out)
-    : Error("Guardrail " + name + " triggered tripwire"), guardrail_name(std::move(name)), output(std::move(out)) {}
+    : Error(error::input_guardrail_triggered, "Guardrail " + name + " triggered tripwire"),
+      guardrail_name(std::move(name)),
+      output(std::move(out)) {}
 
 OutputGuardrailTripwire::OutputGuardrailTripwire(std::string name, GuardrailOutput out)
-    : Error("Guardrail " + name + " triggered tripwire"), guardrail_name(std::move(name)), output(std::move(out)) {}
+    : Error(error::output_guardrail_triggered, "Guardrail " + name + " triggered tripwire"),
+      guardrail_name(std::move(name)),
+      output(std::move(out)) {}
 
 }  // namespace chatkit::agents

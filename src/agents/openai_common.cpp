@@ -190,7 +190,7 @@ void require_transport(OpenAIEndpoint const& endpoint, char const* who) {
 
 namespace {
 
-// The `ModelHttpError::code` of a transport failure.
+// The `ModelHttpError::model_code` of a transport failure.
 char const* transport_code(boost::system::error_code const& ec) {
     switch (static_cast<chatkit::error>(ec.value())) {
         case chatkit::error::transport_timeout: return "timeout";
@@ -268,10 +268,11 @@ task<ModelResponse> stream_with_retries(OpenAIEndpoint const& endpoint, Transpor
             why = "HTTP " + std::to_string(err.status) + (err.request_id.empty() ? "" : " (request id " + err.request_id + ")");
         } catch (ModelStreamError const& e) {
             // A transient failure before any event reached the consumer may be retried.
-            if (e.after_output || consumer->delivered() || e.code != "server_error" || attempt >= policy.max_retries)
+            if (e.after_output || consumer->delivered() || e.model_code != "server_error" ||
+                attempt >= policy.max_retries)
                 throw;
             wait = retry_delay(policy, attempt, std::nullopt);
-            why = "stream error " + e.code + ": " + e.message;
+            why = "stream error " + e.model_code + ": " + e.model_message;
         } catch (chatkit::Error const& e) {
             if (!is_transport_error(e.code())) throw;
             if (consumer->delivered()) throw ModelStreamError(transport_code(e.code()), e.message(), true);

@@ -160,13 +160,13 @@ struct JwksCache::state : std::enable_shared_from_this<JwksCache::state> {
             auto const t = now();
             if (keys && t < fresh_until) co_return keys;
             if (keys && last_failed && in_cooldown(t) && !inflight && t < stale_until) co_return keys;  // outage
-            if (!keys && last_failed && in_cooldown(t) && !inflight) throw AuthError(auth_error::jwks_unavailable);
+            if (!keys && last_failed && in_cooldown(t) && !inflight) throw Error(error::jwks_unavailable);
             f = start_locked(t);
         }
         co_await wait(f, options.timeout);
         std::lock_guard lock(mutex);
         if (keys && now() < stale_until) co_return keys;
-        throw AuthError(auth_error::jwks_unavailable);
+        throw Error(error::jwks_unavailable);
     }
 
     /// Refetch after an unknown kid: joins a running fetch, or starts one outside the cooldown.
@@ -209,25 +209,23 @@ JwksCache::~JwksCache() = default;
 
 asio::awaitable<std::shared_ptr<KeySet const>> JwksCache::keys() { return state_->current(); }
 
-asio::awaitable<boost::system::result<Claims>> JwksCache::verify(JwtVerifier const& verifier, std::string token) {
-    auto const kid = verifier.peek_key_id(token);
-    if (!kid) co_return kid.error();
-    std::shared_ptr<KeySet const> ks;
-    try {
-        ks = co_await state_->current();
-    } catch (AuthError const& e) {
-        co_return e.code();
+asio::awaitable<Claims> JwksCache::verify(JwtVerifier const& verifier, std::string token) {
+    (void)verifier.peek_key_id(token);  // the structural checks fail before any fetch
+    std::shared_ptr<KeySet const> const ks = co_await state_->current();
+    boost::system::error_code ec;
+    Claims claims = verifier.verify(token, *ks, ec);
+    if (ec == error::unknown_key_id) {
+        auto const fresh = co_await state_->refetch();
+        if (fresh && fresh != ks) co_return verifier.verify(token, *fresh);
     }
-    auto r = verifier.verify(token, *ks);
-    if (r || r.error() != auth_error::unknown_key_id) co_return r;
-    auto fresh = co_await state_->refetch();
-    if (!fresh || fresh == ks) co_return r;
-    co_return verifier.verify(token, *fresh);
+    throw_if(ec);
+    co_return claims;
 }
 
-boost::system::result<Claims> JwksCache::verify_cached(JwtVerifier const& verifier, std::string_view token) {
-    auto const kid = verifier.peek_key_id(token);
-    if (!kid) return kid.error();
+Claims JwksCache::verify_cached(JwtVerifier const& verifier, std::string_view token,
+                                boost::system::error_code& ec) {
+    (void)verifier.peek_key_id(token, ec);
+    if (ec) return {};
     std::shared_ptr<KeySet const> ks;
     bool expired = false;
     {
@@ -237,10 +235,20 @@ boost::system::result<Claims> JwksCache::verify_cached(JwtVerifier const& verifi
         expired = !state_->keys || t >= state_->fresh_until;
     }
     if (expired) state_->background(false);
-    if (!ks) return make_error_code(auth_error::jwks_unavailable);
-    auto r = verifier.verify(token, *ks);
-    if (!r && r.error() == auth_error::unknown_key_id) state_->background(true);
-    return r;
+    if (!ks) {
+        ec = error::jwks_unavailable;
+        return {};
+    }
+    Claims claims = verifier.verify(token, *ks, ec);
+    if (ec == error::unknown_key_id) state_->background(true);
+    return claims;
+}
+
+Claims JwksCache::verify_cached(JwtVerifier const& verifier, std::string_view token) {
+    boost::system::error_code ec;
+    Claims claims = verify_cached(verifier, token, ec);
+    throw_if(ec);
+    return claims;
 }
 
 void JwksCache::refresh_in_background() { state_->background(true); }

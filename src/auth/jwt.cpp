@@ -71,20 +71,48 @@ struct duplicate_finder {
 
 }  // namespace
 
-boost::system::result<json::object> parse_json_object_strict(std::string_view text, std::size_t max_depth) {
+namespace {
+
+boost::system::result<json::object> strict_object(std::string_view text) {
     json::parse_options opts;
-    opts.max_depth = max_depth;
+    opts.max_depth = max_strict_json_depth;
     {
         json::basic_parser<duplicate_finder> p(opts);
         error_code ec;
         p.write_some(false, text.data(), text.size(), ec);
-        if (p.handler().duplicate) return make_error_code(auth_error::duplicate_member);
-        if (ec) return make_error_code(auth_error::invalid_json);
+        if (p.handler().duplicate) return make_error_code(error::duplicate_member);
+        if (ec) return make_error_code(error::invalid_json);
     }
     error_code ec;
     json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
-    if (ec || !v.is_object()) return make_error_code(auth_error::invalid_json);
+    if (ec || !v.is_object()) return make_error_code(error::invalid_json);
     return std::move(v.get_object());
+}
+
+// The value of `r`, or a default `T` with `ec` set: the non-throwing forms.
+template <class T>
+T value_or_clear(boost::system::result<T>&& r, error_code& ec) {
+    if (!r) {
+        ec = r.error();
+        return T();
+    }
+    ec = {};
+    return std::move(*r);
+}
+
+// The value of `r`, or throws `chatkit::Error` with its code: the throwing forms.
+template <class T>
+T value_or_throw(boost::system::result<T>&& r) {
+    if (!r) throw Error(r.error());
+    return std::move(*r);
+}
+
+}  // namespace
+
+json::object parse_json_object_strict(std::string_view text) { return value_or_throw(strict_object(text)); }
+
+json::object parse_json_object_strict(std::string_view text, error_code& ec) {
+    return value_or_clear(strict_object(text), ec);
 }
 
 // --- Claims --------------------------------------------------------------------------------------
@@ -149,7 +177,9 @@ JwtVerifier& JwtVerifier::allow(std::string_view names) {
         std::string_view const name = names.substr(i, j - i);
         if (!name.empty()) {
             auto alg = algorithm_from_name(name);
-            if (!alg) throw_auth_error(auth_error::algorithm_not_allowed, "unknown or forbidden algorithm: " + std::string(name.substr(0, 32)));
+            if (!alg)
+                throw_error(error::algorithm_not_allowed,
+                            "unknown or forbidden algorithm: " + std::string(name.substr(0, 32)));
             allowed_.insert(*alg);
         }
         i = j + 1;
@@ -224,40 +254,40 @@ struct parsed_token {
 
 boost::system::result<parsed_token> parse_token(std::string_view token, std::size_t max_size,
                                                 std::set<Algorithm> const& allowed) {
-    if (token.size() > max_size) return make_error_code(auth_error::token_too_large);
+    if (token.size() > max_size) return make_error_code(error::token_too_large);
     std::size_t const d1 = token.find('.');
-    if (d1 == std::string_view::npos) return make_error_code(auth_error::malformed_token);
+    if (d1 == std::string_view::npos) return make_error_code(error::malformed_token);
     std::size_t const d2 = token.find('.', d1 + 1);
     if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
-        return make_error_code(auth_error::malformed_token);
+        return make_error_code(error::malformed_token);
     std::string_view const h64 = token.substr(0, d1), p64 = token.substr(d1 + 1, d2 - d1 - 1), s64 = token.substr(d2 + 1);
-    if (h64.empty() || p64.empty()) return make_error_code(auth_error::malformed_token);
+    if (h64.empty() || p64.empty()) return make_error_code(error::malformed_token);
 
     auto header_text = base64url_decode(h64);
     auto payload_text = base64url_decode(p64);
     auto signature = base64url_decode(s64);
-    if (!header_text || !payload_text || !signature) return make_error_code(auth_error::invalid_base64url);
+    if (!header_text || !payload_text || !signature) return make_error_code(error::invalid_base64url);
 
     parsed_token t;
-    auto header = parse_json_object_strict(*header_text);
+    auto header = strict_object(*header_text);
     if (!header) return header.error();
-    auto payload = parse_json_object_strict(*payload_text);
+    auto payload = strict_object(*payload_text);
     if (!payload) return payload.error();
     t.header = std::move(*header);
     t.payload = std::move(*payload);
 
     auto const* alg = t.header.if_contains("alg");
-    if (!alg || !alg->is_string()) return make_error_code(auth_error::missing_algorithm);
+    if (!alg || !alg->is_string()) return make_error_code(error::missing_algorithm);
     auto a = algorithm_from_name(std::string_view(alg->get_string()));
-    if (!a || !allowed.count(*a)) return make_error_code(auth_error::algorithm_not_allowed);
+    if (!a || !allowed.count(*a)) return make_error_code(error::algorithm_not_allowed);
     t.alg = *a;
     // No JWS extension is implemented, so any crit (even [] or a registered name) is rejected.
-    if (t.header.contains("crit")) return make_error_code(auth_error::unsupported_critical_header);
+    if (t.header.contains("crit")) return make_error_code(error::unsupported_critical_header);
     if (auto const* kid = t.header.if_contains("kid")) {
-        if (!kid->is_string()) return make_error_code(auth_error::unknown_key_id);
+        if (!kid->is_string()) return make_error_code(error::unknown_key_id);
         t.kid = std::string(kid->get_string());
     }
-    if (signature->empty()) return make_error_code(auth_error::invalid_signature_format);
+    if (signature->empty()) return make_error_code(error::invalid_signature_format);
     t.signing_input = token.substr(0, d2);
     t.signature = std::move(*signature);
     return t;
@@ -270,7 +300,7 @@ boost::system::result<std::optional<double>> numeric_date(json::object const& pa
     if (v->is_int64()) return std::optional<double>(static_cast<double>(v->get_int64()));
     if (v->is_uint64()) return std::optional<double>(static_cast<double>(v->get_uint64()));
     if (v->is_double() && std::isfinite(v->get_double())) return std::optional<double>(v->get_double());
-    return make_error_code(auth_error::invalid_claim);
+    return make_error_code(error::invalid_claim);
 }
 
 std::chrono::system_clock::time_point to_time_point(double seconds) {
@@ -284,27 +314,55 @@ std::chrono::system_clock::time_point to_time_point(double seconds) {
 
 }  // namespace
 
-boost::system::result<std::optional<std::string>> JwtVerifier::peek_key_id(std::string_view token) const {
-    auto t = parse_token(token, max_token_size_, allowed_);
+namespace {
+
+boost::system::result<std::optional<std::string>> key_id_of(std::string_view token, std::size_t max_size,
+                                                            std::set<Algorithm> const& allowed) {
+    auto t = parse_token(token, max_size, allowed);
     if (!t) return t.error();
     return std::move(t->kid);
 }
 
-boost::system::result<Claims> JwtVerifier::verify(std::string_view token) const { return verify(token, keys_); }
+}  // namespace
 
-boost::system::result<Claims> JwtVerifier::verify(std::string_view token, KeySet const& keys) const {
+std::optional<std::string> JwtVerifier::peek_key_id(std::string_view token) const {
+    return value_or_throw(key_id_of(token, max_token_size_, allowed_));
+}
+
+std::optional<std::string> JwtVerifier::peek_key_id(std::string_view token, error_code& ec) const {
+    return value_or_clear(key_id_of(token, max_token_size_, allowed_), ec);
+}
+
+Claims JwtVerifier::verify(std::string_view token) const { return value_or_throw(check(token, keys_)); }
+
+Claims JwtVerifier::verify(std::string_view token, error_code& ec) const {
+    return value_or_clear(check(token, keys_), ec);
+}
+
+Claims JwtVerifier::verify(std::string_view token, KeySet const& keys) const {
+    return value_or_throw(check(token, keys));
+}
+
+Claims JwtVerifier::verify(std::string_view token, KeySet const& keys, error_code& ec) const {
+    return value_or_clear(check(token, keys), ec);
+}
+
+boost::system::result<Claims> JwtVerifier::check(std::string_view token, KeySet const& keys) const {
     auto parsed = parse_token(token, max_token_size_, allowed_);
     if (!parsed) return parsed.error();
     parsed_token& t = *parsed;
 
-    if (require_kid_ && !t.kid) return make_error_code(auth_error::missing_key_id);
+    if (require_kid_ && !t.kid) return make_error_code(error::missing_key_id);
     std::optional<std::string_view> kid;
     if (t.kid) kid = *t.kid;
     Key const* key = keys.select(kid, t.alg);
-    if (!key) return make_error_code(auth_error::unknown_key_id);
-    if (auto ec = key->check_algorithm(t.alg)) return ec;
-    if (!key->may_verify()) return make_error_code(auth_error::key_algorithm_mismatch);
-    if (auto ec = jws_verify(t.alg, *key, t.signing_input, t.signature)) return ec;
+    if (!key) return make_error_code(error::unknown_key_id);
+    error_code ec;
+    key->check_algorithm(t.alg, ec);
+    if (ec) return ec;
+    if (!key->may_verify()) return make_error_code(error::key_algorithm_mismatch);
+    jws_verify(t.alg, *key, t.signing_input, t.signature, ec);
+    if (ec) return ec;
 
     // Claims, against the injected clock.
     Claims c;
@@ -316,29 +374,29 @@ boost::system::result<Claims> JwtVerifier::verify(std::string_view token, KeySet
     auto exp = numeric_date(t.payload, "exp");
     auto nbf = numeric_date(t.payload, "nbf");
     auto iat = numeric_date(t.payload, "iat");
-    if (!exp || !nbf || !iat) return make_error_code(auth_error::invalid_claim);
+    if (!exp || !nbf || !iat) return make_error_code(error::invalid_claim);
     if (*exp) {
-        if (!(now < **exp + skew)) return make_error_code(auth_error::token_expired);
+        if (!(now < **exp + skew)) return make_error_code(error::token_expired);
         c.expires_at = to_time_point(**exp);
     } else if (require_exp_) {
-        return make_error_code(auth_error::missing_expiration);
+        return make_error_code(error::missing_expiration);
     }
     if (*nbf) {
-        if (now + skew < **nbf) return make_error_code(auth_error::token_not_yet_valid);
+        if (now + skew < **nbf) return make_error_code(error::token_not_yet_valid);
         c.not_before = to_time_point(**nbf);
     }
     if (*iat) {
-        if (now + skew < **iat) return make_error_code(auth_error::token_issued_in_future);
+        if (now + skew < **iat) return make_error_code(error::token_issued_in_future);
         c.issued_at = to_time_point(**iat);
     }
 
     if (auto const* iss = t.payload.if_contains("iss")) {
-        if (!iss->is_string()) return make_error_code(auth_error::invalid_claim);
+        if (!iss->is_string()) return make_error_code(error::invalid_claim);
         c.issuer = std::string(iss->get_string());
     }
     if (!issuer_.empty()) {
-        if (!t.payload.contains("iss")) return make_error_code(auth_error::missing_issuer);
-        if (c.issuer != issuer_) return make_error_code(auth_error::issuer_mismatch);
+        if (!t.payload.contains("iss")) return make_error_code(error::missing_issuer);
+        if (c.issuer != issuer_) return make_error_code(error::issuer_mismatch);
     }
 
     if (auto const* aud = t.payload.if_contains("aud")) {
@@ -346,45 +404,37 @@ boost::system::result<Claims> JwtVerifier::verify(std::string_view token, KeySet
             c.audience.emplace_back(aud->get_string());
         } else if (aud->is_array()) {
             for (auto const& e : aud->get_array()) {
-                if (!e.is_string()) return make_error_code(auth_error::invalid_claim);
+                if (!e.is_string()) return make_error_code(error::invalid_claim);
                 c.audience.emplace_back(e.get_string());
             }
         } else {
-            return make_error_code(auth_error::invalid_claim);
+            return make_error_code(error::invalid_claim);
         }
     }
     if (audiences_.empty()) {
         // A token minted for some audience is not for a verifier that names none (PyJWT rule).
-        if (t.payload.contains("aud")) return make_error_code(auth_error::audience_mismatch);
+        if (t.payload.contains("aud")) return make_error_code(error::audience_mismatch);
     } else {
-        if (!t.payload.contains("aud")) return make_error_code(auth_error::missing_audience);
+        if (!t.payload.contains("aud")) return make_error_code(error::missing_audience);
         bool found = false;
         for (auto const& want : audiences_)
             for (auto const& have : c.audience)
                 if (have == want) found = true;
-        if (!found) return make_error_code(auth_error::audience_mismatch);
+        if (!found) return make_error_code(error::audience_mismatch);
     }
 
     if (auto const* sub = t.payload.if_contains("sub")) {
-        if (!sub->is_string()) return make_error_code(auth_error::missing_subject);
+        if (!sub->is_string()) return make_error_code(error::missing_subject);
         c.subject = std::string(sub->get_string());
         if (c.subject.empty() || c.subject.find('\0') != std::string::npos)
-            return make_error_code(auth_error::missing_subject);
+            return make_error_code(error::missing_subject);
     } else if (require_sub_) {
-        return make_error_code(auth_error::missing_subject);
+        return make_error_code(error::missing_subject);
     }
 
     c.header = std::move(t.header);
     c.payload = std::move(t.payload);
     return c;
-}
-
-Claims JwtVerifier::verify_or_throw(std::string_view token) const { return verify_or_throw(token, keys_); }
-
-Claims JwtVerifier::verify_or_throw(std::string_view token, KeySet const& keys) const {
-    auto r = verify(token, keys);
-    if (!r) throw AuthError(static_cast<auth_error>(r.error().value()), r.error().message());
-    return std::move(*r);
 }
 
 // --- signing -------------------------------------------------------------------------------------

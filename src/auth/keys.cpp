@@ -26,69 +26,6 @@ namespace chatkit::auth {
 
 namespace json = boost::json;
 
-// --- error category ------------------------------------------------------------------------------
-
-namespace {
-
-// boost::system::error_category has a protected non-virtual destructor by design (categories are
-// never deleted through a base pointer), which -Wnon-virtual-dtor reports anyway.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
-class auth_category_impl final : public boost::system::error_category {
-public:
-    char const* name() const noexcept override { return "chatkit.auth"; }
-    std::string message(int ev) const override {
-        switch (static_cast<auth_error>(ev)) {
-        case auth_error::token_too_large: return "token too large";
-        case auth_error::malformed_token: return "token is not three dot-separated segments";
-        case auth_error::invalid_base64url: return "segment is not strict base64url";
-        case auth_error::invalid_json: return "header or payload is not a JSON object";
-        case auth_error::duplicate_member: return "duplicate JSON member name";
-        case auth_error::missing_algorithm: return "missing or non-string alg";
-        case auth_error::algorithm_not_allowed: return "algorithm not allowed";
-        case auth_error::unsupported_critical_header: return "unsupported crit header";
-        case auth_error::unknown_key_id: return "no key for this kid";
-        case auth_error::key_algorithm_mismatch: return "key cannot be used with this algorithm";
-        case auth_error::invalid_signature_format: return "malformed signature";
-        case auth_error::invalid_signature: return "signature verification failed";
-        case auth_error::token_expired: return "token expired";
-        case auth_error::token_not_yet_valid: return "token not yet valid";
-        case auth_error::token_issued_in_future: return "token issued in the future";
-        case auth_error::missing_expiration: return "token has no exp";
-        case auth_error::invalid_claim: return "registered claim has the wrong type";
-        case auth_error::missing_issuer: return "token has no iss";
-        case auth_error::issuer_mismatch: return "wrong issuer";
-        case auth_error::missing_audience: return "token has no aud";
-        case auth_error::audience_mismatch: return "wrong audience";
-        case auth_error::missing_subject: return "missing or invalid sub";
-        case auth_error::weak_key: return "key below the minimum size";
-        case auth_error::invalid_key: return "malformed key";
-        case auth_error::unsupported_key: return "unsupported key type";
-        case auth_error::jwks_unavailable: return "key set unavailable";
-        case auth_error::invalid_jwks: return "not a JWK Set";
-        case auth_error::missing_token: return "no bearer token";
-        case auth_error::invalid_authorization_header: return "Authorization is not a Bearer token";
-        case auth_error::missing_key_id: return "token has no kid";
-        case auth_error::cross_site_request: return "cross-site request with a cookie credential";
-        case auth_error::ambiguous_credentials: return "more than one credential";
-        }
-        return "unknown auth error";
-    }
-};
-#pragma GCC diagnostic pop
-
-}  // namespace
-
-boost::system::error_category const& auth_category() noexcept {
-    static auth_category_impl const instance;
-    return instance;
-}
-
-void throw_auth_error(auth_error e, std::string const& detail) {
-    if (detail.empty()) throw AuthError(e);
-    throw AuthError(e, detail);
-}
-
 // --- algorithms ----------------------------------------------------------------------------------
 
 namespace {
@@ -279,20 +216,20 @@ void classify(key_data& d, EVP_PKEY* pkey) {
     d.bits = static_cast<std::size_t>(EVP_PKEY_get_bits(pkey));
     if (id == EVP_PKEY_RSA) {
         d.type = KeyType::rsa;
-        if (d.bits < 2048) throw_auth_error(auth_error::weak_key, "RSA keys must have at least 2048 bits");
+        if (d.bits < 2048) throw_error(error::weak_key, "RSA keys must have at least 2048 bits");
         bn_ptr e = get_bn(pkey, OSSL_PKEY_PARAM_RSA_E);
         if (!e || BN_cmp(e.get(), BN_value_one()) <= 0 || !BN_is_odd(e.get()) || BN_num_bits(e.get()) < 2)
-            throw_auth_error(auth_error::invalid_key, "RSA public exponent must be odd and at least 3");
+            throw_error(error::invalid_key, "RSA public exponent must be odd and at least 3");
         d.is_private = get_bn(pkey, OSSL_PKEY_PARAM_RSA_D) != nullptr;
     } else if (id == EVP_PKEY_EC) {
         char group[64] = {};
         std::size_t len = 0;
         if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
-            throw_auth_error(auth_error::unsupported_key, "EC key without a named curve");
+            throw_error(error::unsupported_key, "EC key without a named curve");
         curve_info const* found = nullptr;
         for (auto const& c : curves)
             if (std::strcmp(group, c.group) == 0) found = &c;
-        if (!found) throw_auth_error(auth_error::unsupported_key, "EC curve is not P-256, P-384 or P-521");
+        if (!found) throw_error(error::unsupported_key, "EC curve is not P-256, P-384 or P-521");
         d.type = found->type;
         d.is_private = get_bn(pkey, OSSL_PKEY_PARAM_PRIV_KEY) != nullptr;
     } else if (id == EVP_PKEY_ED25519) {
@@ -300,7 +237,7 @@ void classify(key_data& d, EVP_PKEY* pkey) {
         std::size_t len = 0;
         d.is_private = EVP_PKEY_get_raw_private_key(pkey, nullptr, &len) == 1 && len == 32;
     } else {
-        throw_auth_error(auth_error::unsupported_key, "unsupported key type");
+        throw_error(error::unsupported_key, "unsupported key type");
     }
 }
 
@@ -308,16 +245,17 @@ std::optional<std::string> string_member(json::object const& o, std::string_view
     auto const* v = o.if_contains(name);
     if (!v) return std::nullopt;
     auto const* s = v->if_string();
-    if (!s) throw_auth_error(auth_error::invalid_key, "JWK member " + std::string(name) + " is not a string");
+    if (!s) throw_error(error::invalid_key, "JWK member " + std::string(name) + " is not a string");
     return std::string(s->data(), s->size());
 }
 
 std::string required_b64(json::object const& o, std::string_view name) {
     auto const* v = o.if_contains(name);
-    if (!v || !v->is_string()) throw_auth_error(auth_error::invalid_key, "JWK member " + std::string(name) + " missing");
+    if (!v || !v->is_string())
+        throw_error(error::invalid_key, "JWK member " + std::string(name) + " missing");
     auto decoded = base64url_decode(std::string_view(v->get_string().data(), v->get_string().size()));
     if (!decoded || decoded->empty())
-        throw_auth_error(auth_error::invalid_key, "JWK member " + std::string(name) + " is not base64url");
+        throw_error(error::invalid_key, "JWK member " + std::string(name) + " is not base64url");
     return std::move(*decoded);
 }
 
@@ -327,14 +265,14 @@ std::shared_ptr<EVP_PKEY> pkey_from_params(char const* type, OSSL_PARAM_BLD* bld
     EVP_PKEY* pkey = nullptr;
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
         EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1 || !pkey)
-        throw_auth_error(auth_error::invalid_key, std::string("invalid ") + type + " key");
+        throw_error(error::invalid_key, std::string("invalid ") + type + " key");
     return share(pkey);
 }
 
 void check_public(EVP_PKEY* pkey) {
     pctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
     if (!ctx || EVP_PKEY_public_check(ctx.get()) != 1)
-        throw_auth_error(auth_error::invalid_key, "public key fails validation (point not on the curve?)");
+        throw_error(error::invalid_key, "public key fails validation (point not on the curve?)");
 }
 
 }  // namespace
@@ -344,22 +282,22 @@ void check_public(EVP_PKEY* pkey) {
 Key Key::from_jwk(json::object const& jwk) {
     auto d = std::make_shared<key_data>();
     auto kty = string_member(jwk, "kty");
-    if (!kty) throw_auth_error(auth_error::invalid_key, "JWK without kty");
+    if (!kty) throw_error(error::invalid_key, "JWK without kty");
     std::string const kty_value = *kty;
     if (auto kid = string_member(jwk, "kid")) d->kid = *kid;
     if (auto use = string_member(jwk, "use")) d->use = *use;
     if (auto const* ops = jwk.if_contains("key_ops")) {
         // RFC 7517 §4.3: the operations the key is intended for. Without "verify" it never verifies.
-        if (!ops->is_array()) throw_auth_error(auth_error::invalid_key, "JWK member key_ops is not an array");
+        if (!ops->is_array()) throw_error(error::invalid_key, "JWK member key_ops is not an array");
         d->verify_allowed = false;
         for (auto const& op : ops->get_array()) {
-            if (!op.is_string()) throw_auth_error(auth_error::invalid_key, "JWK member key_ops has a non-string");
+            if (!op.is_string()) throw_error(error::invalid_key, "JWK member key_ops has a non-string");
             if (op.get_string() == "verify") d->verify_allowed = true;
         }
     }
     if (auto alg = string_member(jwk, "alg")) {
         auto a = algorithm_from_name(*alg);
-        if (!a) throw_auth_error(auth_error::unsupported_key, "JWK alg is not a supported algorithm");
+        if (!a) throw_error(error::unsupported_key, "JWK alg is not a supported algorithm");
         d->alg = a;
     }
     if (kty_value == "RSA") {
@@ -369,45 +307,45 @@ Key Key::from_jwk(json::object const& jwk) {
         std::unique_ptr<OSSL_PARAM_BLD, bld_free> bld(OSSL_PARAM_BLD_new());
         if (!bn_n || !bn_e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
             OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1)
-            throw_auth_error(auth_error::invalid_key, "invalid RSA JWK");
+            throw_error(error::invalid_key, "invalid RSA JWK");
         d->pkey = pkey_from_params("RSA", bld.get());
     } else if (kty_value == "EC") {
         auto crv = string_member(jwk, "crv");
-        if (!crv) throw_auth_error(auth_error::invalid_key, "EC JWK without crv");
+        if (!crv) throw_error(error::invalid_key, "EC JWK without crv");
         curve_info const* found = nullptr;
         for (auto const& c : curves)
             if (*crv == c.jwk_name) found = &c;
-        if (!found) throw_auth_error(auth_error::unsupported_key, "EC curve is not P-256, P-384 or P-521");
+        if (!found) throw_error(error::unsupported_key, "EC curve is not P-256, P-384 or P-521");
         std::string const x = required_b64(jwk, "x");
         std::string const y = required_b64(jwk, "y");
         if (x.size() != found->field_bytes || y.size() != found->field_bytes)
-            throw_auth_error(auth_error::invalid_key, "EC coordinates have the wrong length");
+            throw_error(error::invalid_key, "EC coordinates have the wrong length");
         std::string point = "\x04" + x + y;
         std::unique_ptr<OSSL_PARAM_BLD, bld_free> bld(OSSL_PARAM_BLD_new());
         if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, found->group, 0) != 1 ||
             OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1)
-            throw_auth_error(auth_error::invalid_key, "invalid EC JWK");
+            throw_error(error::invalid_key, "invalid EC JWK");
         d->pkey = pkey_from_params("EC", bld.get());
         check_public(d->pkey.get());
     } else if (kty_value == "OKP") {
         auto crv = string_member(jwk, "crv");
-        if (!crv || *crv != "Ed25519") throw_auth_error(auth_error::unsupported_key, "OKP curve is not Ed25519");
+        if (!crv || *crv != "Ed25519") throw_error(error::unsupported_key, "OKP curve is not Ed25519");
         std::string const x = required_b64(jwk, "x");
-        if (x.size() != 32) throw_auth_error(auth_error::invalid_key, "Ed25519 key must be 32 bytes");
+        if (x.size() != 32) throw_error(error::invalid_key, "Ed25519 key must be 32 bytes");
         EVP_PKEY* p = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
                                                   reinterpret_cast<unsigned char const*>(x.data()), x.size());
-        if (!p) throw_auth_error(auth_error::invalid_key, "invalid Ed25519 key");
+        if (!p) throw_error(error::invalid_key, "invalid Ed25519 key");
         d->pkey = share(p);
     } else if (kty_value == "oct") {
         std::string k = required_b64(jwk, "k");
-        if (k.size() < 32) throw_auth_error(auth_error::weak_key, "HMAC secrets must have at least 32 bytes");
+        if (k.size() < 32) throw_error(error::weak_key, "HMAC secrets must have at least 32 bytes");
         d->type = KeyType::oct;
         d->bits = k.size() * 8;
         d->secret = std::move(k);
         d->is_private = true;
         return Key(std::move(d));
     } else {
-        throw_auth_error(auth_error::unsupported_key, "unsupported kty");
+        throw_error(error::unsupported_key, "unsupported kty");
     }
     classify(*d, d->pkey.get());
     d->is_private = false;
@@ -423,7 +361,7 @@ Key Key::from_pem(std::string_view pem, std::string kid) {
         p = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
     else
         p = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
-    if (!p) throw_auth_error(auth_error::invalid_key, "not a PEM public or private key");
+    if (!p) throw_error(error::invalid_key, "not a PEM public or private key");
     d->pkey = share(p);
     classify(*d, p);
     if (!d->is_private && (d->type == KeyType::ec_p256 || d->type == KeyType::ec_p384 || d->type == KeyType::ec_p521))
@@ -432,7 +370,7 @@ Key Key::from_pem(std::string_view pem, std::string kid) {
 }
 
 Key Key::hmac(std::string secret, std::string kid) {
-    if (secret.size() < 32) throw_auth_error(auth_error::weak_key, "HMAC secrets must have at least 32 bytes");
+    if (secret.size() < 32) throw_error(error::weak_key, "HMAC secrets must have at least 32 bytes");
     auto d = std::make_shared<key_data>();
     d->type = KeyType::oct;
     d->kid = std::move(kid);
@@ -447,7 +385,7 @@ Key Key::generate(Algorithm alg, std::string kid) {
     if (t == KeyType::oct) {
         std::string secret(hmac_size(alg), '\0');
         if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), static_cast<int>(secret.size())) != 1)
-            throw_auth_error(auth_error::invalid_key, "RAND_bytes failed");
+            throw_error(error::invalid_key, "RAND_bytes failed");
         return hmac(std::move(secret), std::move(kid));
     }
     EVP_PKEY* p = nullptr;
@@ -457,7 +395,7 @@ Key Key::generate(Algorithm alg, std::string kid) {
         p = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     else
         p = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve_of(t)->group);
-    if (!p) throw_auth_error(auth_error::invalid_key, "key generation failed");
+    if (!p) throw_error(error::invalid_key, "key generation failed");
     auto d = std::make_shared<key_data>();
     d->kid = std::move(kid);
     d->pkey = share(p);
@@ -473,12 +411,22 @@ bool Key::can_sign() const noexcept { return data_->is_private; }
 bool Key::may_verify() const noexcept { return data_->verify_allowed && (data_->use.empty() || data_->use == "sig"); }
 std::size_t Key::bits() const noexcept { return data_->bits; }
 
-boost::system::error_code Key::check_algorithm(Algorithm alg) const noexcept {
-    if (data_->type != key_type_for(alg)) return auth_error::key_algorithm_mismatch;
-    if (data_->alg && *data_->alg != alg) return auth_error::key_algorithm_mismatch;
-    if (!data_->use.empty() && data_->use != "sig") return auth_error::key_algorithm_mismatch;
-    if (data_->type == KeyType::oct && data_->secret.size() < hmac_size(alg)) return auth_error::weak_key;
-    return {};
+void Key::check_algorithm(Algorithm alg, boost::system::error_code& ec) const noexcept {
+    ec = {};
+    if (data_->type != key_type_for(alg))
+        ec = error::key_algorithm_mismatch;
+    else if (data_->alg && *data_->alg != alg)
+        ec = error::key_algorithm_mismatch;
+    else if (!data_->use.empty() && data_->use != "sig")
+        ec = error::key_algorithm_mismatch;
+    else if (data_->type == KeyType::oct && data_->secret.size() < hmac_size(alg))
+        ec = error::weak_key;
+}
+
+void Key::check_algorithm(Algorithm alg) const {
+    boost::system::error_code ec;
+    check_algorithm(alg, ec);
+    throw_if(ec);
 }
 
 Key Key::with_kid(std::string kid) const {
@@ -510,7 +458,7 @@ json::object Key::public_jwk() const {
         jwk["kty"] = "EC";
         jwk["crv"] = c->jwk_name;
         bn_ptr x = get_bn(p, OSSL_PKEY_PARAM_EC_PUB_X), y = get_bn(p, OSSL_PKEY_PARAM_EC_PUB_Y);
-        if (!x || !y) throw_auth_error(auth_error::invalid_key, "cannot export EC point");
+        if (!x || !y) throw_error(error::invalid_key, "cannot export EC point");
         int const fb = static_cast<int>(c->field_bytes);
         jwk["x"] = base64url_encode(bn_bytes(x.get(), fb));
         jwk["y"] = base64url_encode(bn_bytes(y.get(), fb));
@@ -519,13 +467,14 @@ json::object Key::public_jwk() const {
     case KeyType::ed25519: {
         unsigned char raw[32];
         std::size_t len = sizeof raw;
-        if (EVP_PKEY_get_raw_public_key(p, raw, &len) != 1) throw_auth_error(auth_error::invalid_key, "cannot export key");
+        if (EVP_PKEY_get_raw_public_key(p, raw, &len) != 1)
+            throw_error(error::invalid_key, "cannot export key");
         jwk["kty"] = "OKP";
         jwk["crv"] = "Ed25519";
         jwk["x"] = base64url_encode(std::string_view(reinterpret_cast<char const*>(raw), len));
         break;
     }
-    case KeyType::oct: throw_auth_error(auth_error::unsupported_key, "HMAC secrets are never published");
+    case KeyType::oct: throw_error(error::unsupported_key, "HMAC secrets are never published");
     }
     if (!d.kid.empty()) jwk["kid"] = d.kid;
     if (d.alg) jwk["alg"] = algorithm_name(*d.alg);
@@ -542,17 +491,18 @@ std::string bio_text(BIO* bio) {
 }  // namespace
 
 std::string Key::public_pem() const {
-    if (!data_->pkey) throw_auth_error(auth_error::unsupported_key, "HMAC secrets have no PEM form");
+    if (!data_->pkey) throw_error(error::unsupported_key, "HMAC secrets have no PEM form");
     bio_ptr bio(BIO_new(BIO_s_mem()));
-    if (PEM_write_bio_PUBKEY(bio.get(), data_->pkey.get()) != 1) throw_auth_error(auth_error::invalid_key, "PEM export failed");
+    if (PEM_write_bio_PUBKEY(bio.get(), data_->pkey.get()) != 1)
+        throw_error(error::invalid_key, "PEM export failed");
     return bio_text(bio.get());
 }
 
 std::string Key::private_pem() const {
-    if (!data_->pkey || !data_->is_private) throw_auth_error(auth_error::unsupported_key, "not a private key");
+    if (!data_->pkey || !data_->is_private) throw_error(error::unsupported_key, "not a private key");
     bio_ptr bio(BIO_new(BIO_s_mem()));
     if (PEM_write_bio_PrivateKey(bio.get(), data_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
-        throw_auth_error(auth_error::invalid_key, "PEM export failed");
+        throw_error(error::invalid_key, "PEM export failed");
     return bio_text(bio.get());
 }
 
@@ -582,7 +532,9 @@ Key const* KeySet::select(std::optional<std::string_view> kid, Algorithm alg) co
     if (kid) return find(*kid);
     Key const* only = nullptr;
     for (auto const& k : keys_) {
-        if (k.check_algorithm(alg) || !k.may_verify()) continue;
+        boost::system::error_code ec;
+        k.check_algorithm(alg, ec);
+        if (ec || !k.may_verify()) continue;
         if (only) return nullptr;  // ambiguous: a token without kid needs a single candidate
         only = &k;
     }
@@ -594,9 +546,9 @@ KeySet KeySet::from_jwks(std::string_view text, std::vector<std::string>* skippe
     json::parse_options opts;
     opts.max_depth = 8;
     json::value doc = json::parse(text, ec, {}, opts);
-    if (ec || !doc.is_object()) throw_auth_error(auth_error::invalid_jwks, "JWK Set is not a JSON object");
+    if (ec || !doc.is_object()) throw_error(error::invalid_jwks, "JWK Set is not a JSON object");
     auto const* keys = doc.get_object().if_contains("keys");
-    if (!keys || !keys->is_array()) throw_auth_error(auth_error::invalid_jwks, "JWK Set has no keys array");
+    if (!keys || !keys->is_array()) throw_error(error::invalid_jwks, "JWK Set has no keys array");
     KeySet set;
     std::size_t index = 0;
     for (auto const& entry : keys->get_array()) {
@@ -623,14 +575,18 @@ KeySet KeySet::from_jwks(std::string_view text, std::vector<std::string>* skippe
                 note("key_ops lacks verify");
                 continue;
             }
-            if (k.algorithm() && k.check_algorithm(*k.algorithm())) {
-                note("alg does not match the key type");
-                continue;
+            if (k.algorithm()) {
+                boost::system::error_code mismatch;
+                k.check_algorithm(*k.algorithm(), mismatch);
+                if (mismatch) {
+                    note("alg does not match the key type");
+                    continue;
+                }
             }
             std::size_t const before = set.size() + set.ambiguous_.size();
             set.add(std::move(k));
             if (set.size() + set.ambiguous_.size() == before) note("duplicate kid: every key with it is dropped");
-        } catch (AuthError const& e) {
+        } catch (Error const& e) {
             note(e.what());
         }
     }
@@ -649,35 +605,38 @@ std::string KeySet::to_jwks() const {
 // --- signatures ----------------------------------------------------------------------------------
 
 std::string jws_sign(Algorithm alg, Key const& key, std::string_view input) {
-    if (auto ec = key.check_algorithm(alg)) throw AuthError(auth_error::key_algorithm_mismatch, ec.message());
-    if (!key.can_sign()) throw_auth_error(auth_error::unsupported_key, "a public key cannot sign");
+    boost::system::error_code ec;
+    key.check_algorithm(alg, ec);
+    if (ec) throw Error(error::key_algorithm_mismatch, ec.message());
+    if (!key.can_sign()) throw_error(error::unsupported_key, "a public key cannot sign");
     key_data const& d = key.data();
     if (d.type == KeyType::oct) {
         unsigned char mac[EVP_MAX_MD_SIZE];
         std::size_t len = 0;
         if (!EVP_Q_mac(nullptr, "HMAC", nullptr, digest_name(alg), nullptr, d.secret.data(), d.secret.size(),
                        reinterpret_cast<unsigned char const*>(input.data()), input.size(), mac, sizeof mac, &len))
-            throw_auth_error(auth_error::invalid_key, "HMAC failed");
+            throw_error(error::invalid_key, "HMAC failed");
         return std::string(reinterpret_cast<char*>(mac), len);
     }
     md_ctx_ptr md(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
     if (!md || EVP_DigestSignInit(md.get(), &pctx, digest_of(alg), nullptr, d.pkey.get()) != 1)
-        throw_auth_error(auth_error::invalid_key, "sign init failed");
+        throw_error(error::invalid_key, "sign init failed");
     if (is_pss(alg) && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
                         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-        throw_auth_error(auth_error::invalid_key, "PSS setup failed");
+        throw_error(error::invalid_key, "PSS setup failed");
     std::size_t len = 0;
     auto const* in = reinterpret_cast<unsigned char const*>(input.data());
-    if (EVP_DigestSign(md.get(), nullptr, &len, in, input.size()) != 1) throw_auth_error(auth_error::invalid_key, "sign failed");
+    if (EVP_DigestSign(md.get(), nullptr, &len, in, input.size()) != 1)
+        throw_error(error::invalid_key, "sign failed");
     std::string sig(len, '\0');
     if (EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size()) != 1)
-        throw_auth_error(auth_error::invalid_key, "sign failed");
+        throw_error(error::invalid_key, "sign failed");
     sig.resize(len);
     if (auto const* c = curve_of(d.type)) {  // DER -> raw r||s
         auto const* p = reinterpret_cast<unsigned char const*>(sig.data());
         ECDSA_SIG* es = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
-        if (!es) throw_auth_error(auth_error::invalid_key, "bad ECDSA signature");
+        if (!es) throw_error(error::invalid_key, "bad ECDSA signature");
         int const fb = static_cast<int>(c->field_bytes);
         std::string raw = bn_bytes(ECDSA_SIG_get0_r(es), fb) + bn_bytes(ECDSA_SIG_get0_s(es), fb);
         ECDSA_SIG_free(es);
@@ -686,64 +645,77 @@ std::string jws_sign(Algorithm alg, Key const& key, std::string_view input) {
     return sig;
 }
 
-boost::system::error_code jws_verify(Algorithm alg, Key const& key, std::string_view input,
-                                     std::string_view signature) noexcept {
+namespace {
+
+boost::system::error_code verify_signature(Algorithm alg, Key const& key, std::string_view input,
+                                           std::string_view signature) noexcept {
     key_data const& d = key.data();
     auto const* in = reinterpret_cast<unsigned char const*>(input.data());
     if (d.type == KeyType::oct) {
         std::size_t const want = hmac_size(alg);
-        if (signature.size() != want) return auth_error::invalid_signature_format;
+        if (signature.size() != want) return error::invalid_signature_format;
         unsigned char mac[EVP_MAX_MD_SIZE];
         std::size_t len = 0;
         if (!EVP_Q_mac(nullptr, "HMAC", nullptr, digest_name(alg), nullptr, d.secret.data(), d.secret.size(), in,
                        input.size(), mac, sizeof mac, &len) ||
             len != want)
-            return auth_error::invalid_signature;
+            return error::invalid_signature;
         return CRYPTO_memcmp(mac, signature.data(), want) == 0 ? boost::system::error_code()
-                                                                : make_error_code(auth_error::invalid_signature);
+                                                               : make_error_code(error::invalid_signature);
     }
     std::string der;
     std::string_view sig = signature;
     if (auto const* c = curve_of(d.type)) {
         // JWS ECDSA signatures are exactly 2 x field size bytes of r||s, with r, s in [1, n-1]:
         // checked before any conversion (CVE-2022-21449 and its mod-n variant).
-        if (signature.size() != 2 * c->field_bytes) return auth_error::invalid_signature_format;
+        if (signature.size() != 2 * c->field_bytes) return error::invalid_signature_format;
         bn_ptr r = bn_from(signature.substr(0, c->field_bytes));
         bn_ptr s = bn_from(signature.substr(c->field_bytes));
         BIGNUM const* n = curve_order(d.type);
-        if (!r || !s || !n) return auth_error::invalid_signature;
+        if (!r || !s || !n) return error::invalid_signature;
         if (BN_is_zero(r.get()) || BN_is_zero(s.get()) || BN_cmp(r.get(), n) >= 0 || BN_cmp(s.get(), n) >= 0)
-            return auth_error::invalid_signature_format;
+            return error::invalid_signature_format;
         ECDSA_SIG* es = ECDSA_SIG_new();
         if (!es || ECDSA_SIG_set0(es, r.get(), s.get()) != 1) {
             ECDSA_SIG_free(es);
-            return auth_error::invalid_signature;
+            return error::invalid_signature;
         }
         (void)r.release();
         (void)s.release();
         unsigned char* out = nullptr;
         int const len = i2d_ECDSA_SIG(es, &out);
         ECDSA_SIG_free(es);
-        if (len <= 0) return auth_error::invalid_signature;
+        if (len <= 0) return error::invalid_signature;
         der.assign(reinterpret_cast<char*>(out), static_cast<std::size_t>(len));
         OPENSSL_free(out);
         sig = der;
     } else if (d.type == KeyType::rsa) {
         if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(d.pkey.get())))
-            return auth_error::invalid_signature_format;
+            return error::invalid_signature_format;
     } else if (d.type == KeyType::ed25519) {
-        if (signature.size() != 64) return auth_error::invalid_signature_format;
+        if (signature.size() != 64) return error::invalid_signature_format;
     }
     md_ctx_ptr md(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
     if (!md || EVP_DigestVerifyInit(md.get(), &pctx, digest_of(alg), nullptr, d.pkey.get()) != 1)
-        return auth_error::invalid_signature;
+        return error::invalid_signature;
     if (is_pss(alg) && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
                         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-        return auth_error::invalid_signature;
+        return error::invalid_signature;
     int const ok = EVP_DigestVerify(md.get(), reinterpret_cast<unsigned char const*>(sig.data()), sig.size(), in,
                                     input.size());
-    return ok == 1 ? boost::system::error_code() : make_error_code(auth_error::invalid_signature);
+    return ok == 1 ? boost::system::error_code() : make_error_code(error::invalid_signature);
+}
+
+}  // namespace
+
+void jws_verify(Algorithm alg, Key const& key, std::string_view input, std::string_view signature,
+                boost::system::error_code& ec) noexcept {
+    ec = verify_signature(alg, key, input, signature);
+}
+
+void jws_verify(Algorithm alg, Key const& key, std::string_view input, std::string_view signature) {
+    throw_if(verify_signature(alg, key, input, signature));
 }
 
 }  // namespace chatkit::auth

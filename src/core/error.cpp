@@ -29,6 +29,49 @@ public:
             case error::store_full: return "store full";
             case error::conflict: return "conflict";
             case error::too_many_requests: return "too many requests";
+            // auth
+            case error::token_too_large: return "token too large";
+            case error::malformed_token: return "token is not three dot-separated segments";
+            case error::invalid_base64url: return "segment is not strict base64url";
+            case error::invalid_json: return "header or payload is not a JSON object";
+            case error::duplicate_member: return "duplicate JSON member name";
+            case error::missing_algorithm: return "missing or non-string alg";
+            case error::algorithm_not_allowed: return "algorithm not allowed";
+            case error::unsupported_critical_header: return "unsupported crit header";
+            case error::unknown_key_id: return "no key for this kid";
+            case error::key_algorithm_mismatch: return "key cannot be used with this algorithm";
+            case error::invalid_signature_format: return "malformed signature";
+            case error::invalid_signature: return "signature verification failed";
+            case error::token_expired: return "token expired";
+            case error::token_not_yet_valid: return "token not yet valid";
+            case error::token_issued_in_future: return "token issued in the future";
+            case error::missing_expiration: return "token has no exp";
+            case error::invalid_claim: return "registered claim has the wrong type";
+            case error::missing_issuer: return "token has no iss";
+            case error::issuer_mismatch: return "wrong issuer";
+            case error::missing_audience: return "token has no aud";
+            case error::audience_mismatch: return "wrong audience";
+            case error::missing_subject: return "missing or invalid sub";
+            case error::weak_key: return "key below the minimum size";
+            case error::invalid_key: return "malformed key";
+            case error::unsupported_key: return "unsupported key type";
+            case error::jwks_unavailable: return "key set unavailable";
+            case error::invalid_jwks: return "not a JWK Set";
+            case error::missing_token: return "no bearer token";
+            case error::invalid_authorization_header: return "Authorization is not a Bearer token";
+            case error::missing_key_id: return "token has no kid";
+            case error::cross_site_request: return "cross-site request with a cookie credential";
+            case error::ambiguous_credentials: return "more than one credential";
+            // agents
+            case error::model_request_failed: return "model request failed";
+            case error::model_stream_failed: return "model stream failed";
+            case error::model_protocol_violation: return "model endpoint violated the protocol";
+            case error::max_turns_exceeded: return "max turns exceeded";
+            case error::unexpected_model_behavior: return "unexpected model behavior";
+            case error::agent_misconfigured: return "agent misconfigured";
+            case error::input_guardrail_triggered: return "input guardrail tripwire triggered";
+            case error::output_guardrail_triggered: return "output guardrail tripwire triggered";
+            case error::invalid_tool_arguments: return "invalid tool arguments";
             // transport
             case error::transport_invalid_url: return "invalid URL";
             case error::transport_invalid_request: return "request cannot be sent";
@@ -50,6 +93,39 @@ bool is_transport_code(int ev) noexcept {
     return ev >= static_cast<int>(error::transport_invalid_url) && ev <= static_cast<int>(error::transport_body_too_large);
 }
 
+// The auth codes a client sees as a 401: every token and credential check.
+bool is_token_rejection(error e) noexcept {
+    auto const v = static_cast<int>(e);
+    if (v < static_cast<int>(error::token_too_large) || v > static_cast<int>(error::ambiguous_credentials))
+        return false;
+    switch (e) {
+        case error::weak_key:
+        case error::invalid_key:
+        case error::unsupported_key:
+        case error::invalid_jwks:
+        case error::jwks_unavailable:
+        case error::cross_site_request:
+        case error::ambiguous_credentials: return false;
+        default: return true;
+    }
+}
+
+// Key material and agents codes: their messages describe the server's keys or quote a model
+// provider, so a client gets "Internal server error".
+bool is_opaque_internal(error e) noexcept {
+    switch (e) {
+        case error::store_failure:
+        case error::internal:
+        case error::weak_key:
+        case error::invalid_key:
+        case error::unsupported_key:
+        case error::invalid_jwks: return true;
+        default:
+            return static_cast<int>(e) >= static_cast<int>(error::model_request_failed) &&
+                   static_cast<int>(e) <= static_cast<int>(error::invalid_tool_arguments);
+    }
+}
+
 }  // namespace
 
 boost::system::error_category const& chatkit_category() noexcept {
@@ -59,8 +135,10 @@ boost::system::error_category const& chatkit_category() noexcept {
 
 unsigned http_status(boost::system::error_code const& ec) noexcept {
     if (ec.category() != chatkit_category()) return 500;
+    auto const e = static_cast<error>(ec.value());
+    if (is_token_rejection(e)) return 401;
     if (is_transport_code(ec.value())) return 502;
-    switch (static_cast<error>(ec.value())) {
+    switch (e) {
         case error::invalid_request: return 400;
         case error::not_found: return 404;
         case error::payload_too_large: return 413;
@@ -72,14 +150,19 @@ unsigned http_status(boost::system::error_code const& ec) noexcept {
         case error::store_full: return 507;
         case error::conflict: return 409;
         case error::too_many_requests: return 429;
+        case error::jwks_unavailable: return 503;
+        case error::cross_site_request: return 403;
+        case error::ambiguous_credentials: return 400;
         default: return 500;
     }
 }
 
 char const* client_code(boost::system::error_code const& ec) noexcept {
     if (ec.category() != chatkit_category()) return "internal";
+    auto const e = static_cast<error>(ec.value());
+    if (is_token_rejection(e)) return "unauthorized";
     if (is_transport_code(ec.value())) return "upstream_error";
-    switch (static_cast<error>(ec.value())) {
+    switch (e) {
         case error::invalid_request: return "invalid_request";
         case error::not_found: return "not_found";
         case error::payload_too_large: return "payload_too_large";
@@ -92,26 +175,44 @@ char const* client_code(boost::system::error_code const& ec) noexcept {
         case error::store_full: return "insufficient_storage";
         case error::conflict: return "conflict";
         case error::too_many_requests: return "rate_limited";
+        case error::jwks_unavailable: return "unavailable";
+        case error::cross_site_request: return "forbidden";
+        case error::ambiguous_credentials: return "invalid_request";
         default: return "internal";
     }
 }
 
-std::string client_message(Error const& e) {
-    if (e.code().category() != chatkit_category()) return "Internal server error";
-    if (is_transport_code(e.code().value())) return "An upstream service failed";  // the message names hosts
-    switch (static_cast<error>(e.code().value())) {
-        case error::store_failure:
-        case error::internal: return "Internal server error";
+std::string client_message(boost::system::error_code const& ec, std::string_view message) {
+    if (ec.category() != chatkit_category()) return "Internal server error";
+    auto const e = static_cast<error>(ec.value());
+    if (is_opaque_internal(e)) return "Internal server error";
+    if (is_transport_code(ec.value())) return "An upstream service failed";  // the message names hosts
+    switch (e) {
         case error::store_busy: return "The store is busy; retry shortly";
         case error::store_full: return "The store is full";
-        default: return e.message();
+        case error::token_expired: return "The access token expired";
+        case error::missing_token: return "Authentication required";
+        case error::invalid_authorization_header: return "Malformed Authorization header";
+        case error::jwks_unavailable: return "Authentication is temporarily unavailable";
+        case error::cross_site_request:
+            return "Cross-site request refused: cookie credentials need an allowed Origin and a JSON body";
+        case error::ambiguous_credentials: return "More than one credential in the request";
+        default: break;
     }
+    if (is_token_rejection(e)) return "The access token is invalid";
+    return std::string(message);
 }
 
+std::string client_message(Error const& e) { return client_message(e.code(), e.message()); }
+
 Error::Error(boost::system::error_code ec, std::string message)
-    : boost::system::system_error(ec, message), message_(std::move(message)) {}
+    : boost::system::system_error(ec), message_(message.empty() ? ec.message() : std::move(message)) {}
 
 void throw_error(error e, std::string message) { throw Error(e, std::move(message)); }
+
+void throw_if(boost::system::error_code const& ec) {
+    if (ec) throw Error(ec);
+}
 
 StreamError::StreamError(std::string code, std::optional<bool> allow_retry)
     : code_(std::move(code)), allow_retry_(allow_retry.value_or(code_ == "stream.error")) {}

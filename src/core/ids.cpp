@@ -1,10 +1,11 @@
 // The one source of randomness for generated ids: OpenSSL's CSPRNG.
 #include <chatkit/core/ids.hpp>
 
+#include <chatkit/core/error.hpp>
+
 #include <openssl/rand.h>
 
 #include <array>
-#include <stdexcept>
 
 namespace chatkit {
 
@@ -15,7 +16,8 @@ std::string random_hex(std::size_t bytes) {
     std::array<unsigned char, 64> buf{};
     while (bytes > 0) {
         std::size_t const n = bytes < buf.size() ? bytes : buf.size();
-        if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+        if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1)
+            throw Error(error::internal, "RAND_bytes failed");
         for (std::size_t i = 0; i < n; ++i) {
             out += digits[buf[i] >> 4];
             out += digits[buf[i] & 0xF];

@@ -1,6 +1,8 @@
 // parse_media_type: RFC 9110 §8.3.1 media types (see include/chatkit/core/media_type.hpp).
 #include <chatkit/core/media_type.hpp>
 
+#include <optional>
+
 namespace chatkit {
 namespace {
 
@@ -68,7 +70,9 @@ bool is_http_token(std::string_view text) noexcept {
     return true;
 }
 
-std::optional<MediaType> parse_media_type(std::string_view text, std::string* why) {
+namespace {
+
+std::optional<MediaType> parse(std::string_view text, std::string* why) {
     if (text.size() > max_media_type_length) return fail(why, "the media type is too long");
     for (char c : text) {
         auto const u = static_cast<unsigned char>(c);
@@ -104,6 +108,26 @@ std::optional<MediaType> parse_media_type(std::string_view text, std::string* wh
         out.parameters.emplace_back(std::move(name), std::move(value));
     }
     return out;
+}
+
+}  // namespace
+
+MediaType parse_media_type(std::string_view text, boost::system::error_code& ec, std::string& diagnostics) {
+    auto parsed = parse(text, &diagnostics);
+    if (!parsed) {
+        ec = error::invalid_request;
+        return {};
+    }
+    ec = {};
+    diagnostics.clear();
+    return std::move(*parsed);
+}
+
+MediaType parse_media_type(std::string_view text) {
+    std::string why;
+    auto parsed = parse(text, &why);
+    if (!parsed) throw Error(error::invalid_request, std::move(why));
+    return std::move(*parsed);
 }
 
 bool is_active_media_type(MediaType const& media) noexcept {

@@ -16,10 +16,12 @@ http::RouteResponse content_response(AttachmentBytes bytes) {
     res.status = 200;
     // Only the canonical `type/subtype` is written (rows stored before it was canonical included);
     // what does not parse is served as bytes.
-    auto const media = parse_media_type(bytes.mime_type);
-    res.content_type = media ? media->essence() : std::string("application/octet-stream");
+    boost::system::error_code ec;
+    std::string why;
+    MediaType const media = parse_media_type(bytes.mime_type, ec, why);
+    res.content_type = ec ? std::string("application/octet-stream") : media.essence();
     // Raster images may show inline; SVG, text/*, HTML and XML only ever download.
-    bool const inline_ok = media && media->type == "image" && !is_active_media_type(*media);
+    bool const inline_ok = !ec && media.type == "image" && !is_active_media_type(media);
     res.body = std::move(bytes.bytes);
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     res.headers.emplace_back("Cache-Control", "private, max-age=300");

@@ -97,44 +97,43 @@ std::size_t cookie_count(http::RequestInfo const& request, std::string_view name
 
 }  // namespace
 
-boost::system::result<Credential> extract_credential(http::RequestInfo const& request, BearerOptions const& options) {
+namespace {
+
+boost::system::result<Credential> credential_of(http::RequestInfo const& request,
+                                                BearerOptions const& options) {
     if (options.use_authorization_header) {
         std::string_view h;
         std::size_t const count = field_count(request, boost::beast::http::field::authorization, &h);
-        if (count > 1) return make_error_code(auth_error::ambiguous_credentials);
+        if (count > 1) return make_error_code(error::ambiguous_credentials);
         if (count == 1) {
             std::size_t const sp = h.find(' ');
             if (sp == std::string_view::npos || !iequals(h.substr(0, sp), "Bearer"))
-                return make_error_code(auth_error::invalid_authorization_header);
+                return make_error_code(error::invalid_authorization_header);
             std::string_view token = h.substr(sp + 1);
             while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
             while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-            if (!is_b64token(token)) return make_error_code(auth_error::invalid_authorization_header);
+            if (!is_b64token(token)) return make_error_code(error::invalid_authorization_header);
             return Credential{token, CredentialSource::authorization_header};
         }
     }
     if (!options.cookie_name.empty()) {
-        if (cookie_count(request, options.cookie_name) > 1) return make_error_code(auth_error::ambiguous_credentials);
+        if (cookie_count(request, options.cookie_name) > 1)
+            return make_error_code(error::ambiguous_credentials);
         if (auto c = request.cookie(options.cookie_name); c && !c->empty()) {
-            if (!is_b64token(*c)) return make_error_code(auth_error::invalid_authorization_header);
+            if (!is_b64token(*c)) return make_error_code(error::invalid_authorization_header);
             return Credential{*c, CredentialSource::cookie};
         }
     }
-    return make_error_code(auth_error::missing_token);
+    return make_error_code(error::missing_token);
 }
 
-boost::system::result<std::string_view> extract_token(http::RequestInfo const& request, BearerOptions const& options) {
-    auto c = extract_credential(request, options);
-    if (!c) return c.error();
-    return c->token;
-}
-
-boost::system::error_code check_cookie_request(http::RequestInfo const& request, BearerOptions const& options) {
+boost::system::error_code cookie_request_check(http::RequestInfo const& request,
+                                               BearerOptions const& options) {
     using boost::beast::http::verb;
     if (request.method != verb::post && request.method != verb::put && request.method != verb::patch &&
         request.method != verb::delete_)
         return {};
-    auto const refuse = make_error_code(auth_error::cross_site_request);
+    auto const refuse = make_error_code(error::cross_site_request);
     if (!request.fields) return refuse;
     // Exactly one Origin, equal to an allowed one or to the server's own.
     std::string_view origin;
@@ -163,27 +162,71 @@ boost::system::error_code check_cookie_request(http::RequestInfo const& request,
     return refuse;
 }
 
-http::HttpError unauthorized(boost::system::error_code const& why, BearerOptions const& options) {
-    std::string challenge = "Bearer realm=" + quote_param(options.realm);
-    if (why == auth_error::jwks_unavailable)
-        return http::HttpError(503, "Authentication is temporarily unavailable");
-    if (why == auth_error::ambiguous_credentials) return http::HttpError(400, "More than one credential in the request");
-    if (why == auth_error::cross_site_request)
-        return http::HttpError(403, "Cross-site request refused: cookie credentials need an allowed Origin and a JSON body");
-    if (why == auth_error::missing_token) return http::HttpError(401, "Authentication required", challenge);
-    if (why == auth_error::invalid_authorization_header) {
-        challenge += ", error=\"invalid_request\", error_description=\"malformed Authorization header\"";
-        return http::HttpError(401, "Malformed Authorization header", challenge);
-    }
-    std::string description = why == auth_error::token_expired ? "The access token expired" : "The access token is invalid";
-    challenge += ", error=\"invalid_token\", error_description=" + quote_param(description);
-    return http::HttpError(401, description, challenge);
+// True for the codes of the auth block of chatkit::error (token_too_large ... ambiguous_credentials).
+bool is_authentication_failure(boost::system::error_code const& ec) noexcept {
+    return ec.category() == chatkit_category() && ec.value() >= static_cast<int>(error::token_too_large) &&
+           ec.value() <= static_cast<int>(error::ambiguous_credentials);
 }
 
-http::HttpError forbidden(BearerOptions const& options, std::string_view scope) {
+}  // namespace
+
+Credential extract_credential(http::RequestInfo const& request, BearerOptions const& options,
+                              boost::system::error_code& ec) {
+    auto c = credential_of(request, options);
+    if (!c) {
+        ec = c.error();
+        return {};
+    }
+    ec = {};
+    return *c;
+}
+
+Credential extract_credential(http::RequestInfo const& request, BearerOptions const& options) {
+    auto c = credential_of(request, options);
+    if (!c) throw Error(c.error());
+    return *c;
+}
+
+std::string_view extract_token(http::RequestInfo const& request, BearerOptions const& options,
+                               boost::system::error_code& ec) {
+    return extract_credential(request, options, ec).token;
+}
+
+std::string_view extract_token(http::RequestInfo const& request, BearerOptions const& options) {
+    return extract_credential(request, options).token;
+}
+
+void check_cookie_request(http::RequestInfo const& request, BearerOptions const& options,
+                          boost::system::error_code& ec) {
+    ec = cookie_request_check(request, options);
+}
+
+void check_cookie_request(http::RequestInfo const& request, BearerOptions const& options) {
+    throw_if(cookie_request_check(request, options));
+}
+
+http::ChallengeError unauthorized(boost::system::error_code const& why, BearerOptions const& options) {
+    std::string challenge = "Bearer realm=" + quote_param(options.realm);
+    unsigned const status = http_status(why);
+    if (!is_authentication_failure(why) || status == 500) {
+        // A verification failure that is no 401 of its own (weak_key), or not an auth code at all.
+        std::string const description = "The access token is invalid";
+        challenge += ", error=\"invalid_token\", error_description=" + quote_param(description);
+        return http::ChallengeError(error::unauthorized, description, challenge);
+    }
+    std::string const message = client_message(why, {});
+    if (status != 401) return http::ChallengeError(why, message, {});  // 400, 403, 503
+    if (why == error::invalid_authorization_header)
+        challenge += ", error=\"invalid_request\", error_description=\"malformed Authorization header\"";
+    else if (why != error::missing_token)
+        challenge += ", error=\"invalid_token\", error_description=" + quote_param(message);
+    return http::ChallengeError(why, message, challenge);
+}
+
+http::ChallengeError forbidden(BearerOptions const& options, std::string_view scope) {
     std::string challenge = "Bearer realm=" + quote_param(options.realm) + ", error=\"insufficient_scope\"";
     if (!scope.empty()) challenge += ", scope=" + quote_param(scope);
-    return http::HttpError(403, "Not allowed", challenge);
+    return http::ChallengeError(error::forbidden, "Not allowed", challenge);
 }
 
 BearerAuthenticator::BearerAuthenticator(JwtVerifier verifier, BearerOptions options)
@@ -206,23 +249,28 @@ std::any BearerAuthenticator::admit(http::RequestInfo const& request) const {
     return admitted_claims{this, authenticate(request)};
 }
 
-boost::system::result<Claims> BearerAuthenticator::try_authenticate(http::RequestInfo const& request) const {
+Claims BearerAuthenticator::authenticate(http::RequestInfo const& request,
+                                         boost::system::error_code& ec) const {
+    ec = {};
     if (request.admission) {
         auto const* admitted = std::any_cast<admitted_claims>(request.admission);
         if (admitted && admitted->authenticator == this) return admitted->claims;
     }
-    auto credential = extract_credential(request, options_);
-    if (!credential) return credential.error();
-    if (credential->source == CredentialSource::cookie)
-        if (auto ec = check_cookie_request(request, options_)) return ec;
-    if (jwks_) return jwks_->verify_cached(verifier_, credential->token);
-    return verifier_.verify(credential->token);
+    Credential const credential = extract_credential(request, options_, ec);
+    if (ec) return {};
+    if (credential.source == CredentialSource::cookie) {
+        check_cookie_request(request, options_, ec);
+        if (ec) return {};
+    }
+    if (jwks_) return jwks_->verify_cached(verifier_, credential.token, ec);
+    return verifier_.verify(credential.token, ec);
 }
 
 Claims BearerAuthenticator::authenticate(http::RequestInfo const& request) const {
-    auto r = try_authenticate(request);
-    if (!r) throw unauthorized(r.error(), options_);
-    return std::move(*r);
+    boost::system::error_code ec;
+    Claims claims = authenticate(request, ec);
+    if (ec) throw unauthorized(ec, options_);
+    return claims;
 }
 
 void require_scope(Claims const& claims, std::string_view scope, BearerOptions const& options) {

@@ -53,10 +53,9 @@ using steady_clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------------------------------------
 // Public helpers
 
-HttpError::HttpError(unsigned status, std::string message, std::string www_authenticate)
-    : std::runtime_error(message),
-      status_(status >= 400 && status <= 599 ? status : 500),
-      www_authenticate_(std::move(www_authenticate)) {}
+ChallengeError::ChallengeError(boost::system::error_code ec, std::string message,
+                               std::string www_authenticate)
+    : Error(ec, std::move(message)), www_authenticate_(std::move(www_authenticate)) {}
 
 char const* status_code_name(unsigned status) noexcept {
     switch (status) {
@@ -190,13 +189,18 @@ rejection current_rejection(std::string_view what, Logger const& logger) {
     };
     try {
         throw;
-    } catch (HttpError const& e) {
-        logger.log(LogLevel::debug, std::string(what) + " rejected the request with HTTP " + std::to_string(e.status()));
-        return {e.status(), error_body(status_code_name(e.status()), e.message()), e.www_authenticate()};
     } catch (Error const& e) {
         unsigned const status = http_status(e.code());
-        if (status >= 500) logger.log(LogLevel::error, std::string(what) + " failed: " + e.what());
-        return {status, error_body(client_code(e.code()), client_message(e)), status == 401 ? "Bearer" : ""};
+        if (status >= 500) {
+            logger.log(LogLevel::error, std::string(what) + " failed: " + e.what());
+        } else {
+            logger.log(LogLevel::debug, std::string(what) + " rejected the request with HTTP " +
+                                            std::to_string(status) + " (" + e.code().message() + ")");
+        }
+        auto const* challenge = dynamic_cast<ChallengeError const*>(&e);
+        std::string www_authenticate =
+            challenge ? challenge->www_authenticate() : std::string(status == 401 ? "Bearer" : "");
+        return {status, error_body(client_code(e.code()), client_message(e)), std::move(www_authenticate)};
     } catch (boost::system::system_error const& e) {
         if (e.code() == asio::error::operation_aborted) throw;
         return internal(e.what());
@@ -515,13 +519,13 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
         co_return out;
     }
 
+    boost::system::error_code ec;
     std::string diagnostics;
-    auto parsed = parse_request(body, diagnostics);
-    if (!parsed) {
+    ChatKitRequest request = parse_request(body, ec, diagnostics);
+    if (ec) {
         out.answer.emplace(json_response(400, error_body("invalid_request", diagnostics), line, options));
         co_return out;
     }
-    ChatKitRequest request = std::move(*parsed);
 
     try {
         info.request = &request;

@@ -49,10 +49,10 @@ std::optional<beast::http::response<beast::http::string_body>> refuse_unsafe_hea
                                                                                      unsigned version,
                                                                                      Logger const& logger);
 
-// The client-safe answer to what a context factory, header check or route handler threw: an
-// HttpError its status, message and WWW-Authenticate; a chatkit::Error its mapped status and client
-// message; anything else a 500 whose cause is logged, never sent. Cancellation of the caller
-// (operation_aborted) is rethrown. Call it inside a catch block.
+// The client-safe answer to what a context factory, header check or route handler threw: a
+// chatkit::Error its mapped status, client code and client message (a ChallengeError also its
+// WWW-Authenticate value, another 401 `Bearer`); anything else a 500 whose cause is logged, never sent.
+// Cancellation of the caller (operation_aborted) is rethrown. Call it inside a catch block.
 struct rejection {
     unsigned status = 500;
     std::string body;

@@ -313,16 +313,21 @@ ChatKitRequest parse_request(std::string_view body) {
     return request;
 }
 
-boost::system::result<ChatKitRequest> parse_request(std::string_view body, std::string& diagnostics) noexcept {
+ChatKitRequest parse_request(std::string_view body, boost::system::error_code& ec,
+                             std::string& diagnostics) noexcept {
     try {
-        return parse_request(body);
+        ChatKitRequest request = parse_request(body);
+        ec = {};
+        diagnostics.clear();
+        return request;
     } catch (Error const& e) {
+        ec = e.code();
         diagnostics = e.message();
-        return e.code();
     } catch (std::exception const& e) {
+        ec = error::internal;
         diagnostics = e.what();
-        return make_error_code(error::internal);
     }
+    return {};
 }
 
 JsonValue parse_json(std::string_view text) { return parse_json_text(text, false); }

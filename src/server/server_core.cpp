@@ -689,10 +689,11 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         // The media type is parsed (RFC 9110) and only its canonical `type/subtype` goes on: a
         // value with CR/LF, commas or junk never reaches a store or a response header.
         AttachmentCreateParams create = r->params;
+        boost::system::error_code ec;
         std::string why;
-        auto const media = parse_media_type(create.mime_type, &why);
-        if (!media) throw_error(error::invalid_request, "$.params.mime_type: " + why);
-        create.mime_type = media->essence();
+        MediaType const media = parse_media_type(create.mime_type, ec, why);
+        if (ec) throw_error(error::invalid_request, "$.params.mime_type: " + why);
+        create.mime_type = media.essence();
         auto attachment = co_await ops->create_attachment(create);
         co_await ops->save_attachment(attachment);
         co_return json_response(to_json_text(attachment, JsonMode::wire));
@@ -754,10 +755,11 @@ asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitReque
 }
 
 asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, std::string_view body) {
+    boost::system::error_code ec;
     std::string diagnostics;
-    auto parsed = parse_request(body, diagnostics);
-    if (!parsed) co_return Response(400, error_body("invalid_request", diagnostics));
-    co_return co_await process(std::move(ops), std::move(*parsed));
+    ChatKitRequest parsed = parse_request(body, ec, diagnostics);
+    if (ec) co_return Response(400, error_body("invalid_request", diagnostics));
+    co_return co_await process(std::move(ops), std::move(parsed));
 }
 
 }  // namespace detail

@@ -34,16 +34,19 @@ std::string_view trim(std::string_view s) {
 
 // `image/png; charset=x` -> `image/png`, lower case; "" for what is not a media type.
 std::string media_type(std::string_view mime) {
-    auto const parsed = parse_media_type(mime);
-    return parsed ? parsed->essence() : std::string();
+    boost::system::error_code ec;
+    std::string why;
+    MediaType const parsed = parse_media_type(mime, ec, why);
+    return ec ? std::string() : parsed.essence();
 }
 
 // The canonical `type/subtype` of a client-supplied media type; 400 when it is not one.
 std::string canonical_media_type(std::string_view mime) {
+    boost::system::error_code ec;
     std::string why;
-    auto const parsed = parse_media_type(mime, &why);
-    if (!parsed) throw_error(error::invalid_request, "Invalid media type: " + why);
-    return parsed->essence();
+    MediaType const parsed = parse_media_type(mime, ec, why);
+    if (ec) throw_error(error::invalid_request, "Invalid media type: " + why);
+    return parsed.essence();
 }
 
 // True when the canonical `type` matches one of `patterns` (`image/png`, `image/*`).

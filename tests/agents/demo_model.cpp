@@ -229,8 +229,8 @@ TEST_CASE("scripted: raw event turns and failures", "[agents][scripted]") {
         collect(model, req);
         FAIL("expected ModelStreamError");
     } catch (ag::ModelStreamError const& e) {
-        CHECK(e.code == "server_error");
-        CHECK(e.message == "The model failed.");
+        CHECK(e.model_code == "server_error");
+        CHECK(e.model_message == "The model failed.");
     }
     CHECK(model.remaining() == 0);
 }

@@ -171,16 +171,23 @@ TEST_CASE("settings: merged_with lets set fields of the override win", "[agents]
     CHECK(m.metadata.at("b") == 2);
 }
 
-TEST_CASE("errors: every agent error is a chatkit::agents::Error with a readable message", "[agents][errors]") {
+TEST_CASE("errors: every agent error is a chatkit::Error of the agents block with a readable message", "[agents][errors]") {
     CHECK(std::string(ag::MaxTurnsExceeded(3).what()) == "Max turns (3) exceeded");
     ag::ModelHttpError http(429, "Rate limit reached", "rate_limit_exceeded", "requests", "req_1");
     CHECK(std::string(http.what()) == "HTTP 429 (rate_limit_exceeded): Rate limit reached [request id req_1]");
     ag::InputGuardrailTripwire trip("no_math", {json::value("math"), true});
     CHECK(std::string(trip.what()) == "Guardrail no_math triggered tripwire");
-    auto is_agents_error = [](std::exception const& e) { return dynamic_cast<ag::Error const*>(&e) != nullptr; };
-    CHECK(is_agents_error(http));
-    CHECK(is_agents_error(trip));
-    CHECK(is_agents_error(ag::ModelStreamError("server_error", "boom")));
-    CHECK(is_agents_error(ag::UserError("x")));
-    CHECK(is_agents_error(ag::ModelBehaviorError("x")));
+    auto agents_code = [](std::exception const& e) {
+        auto const* ck = dynamic_cast<chatkit::Error const*>(&e);
+        REQUIRE(ck);
+        CHECK(ck->code().category() == chatkit::chatkit_category());
+        return ck->code().value();
+    };
+    int const first = static_cast<int>(chatkit::error::model_request_failed);
+    int const last = static_cast<int>(chatkit::error::invalid_tool_arguments);
+    for (int code : {agents_code(http), agents_code(trip), agents_code(ag::ModelStreamError("server_error", "boom")),
+                     agents_code(ag::UserError("x")), agents_code(ag::ModelBehaviorError("x"))}) {
+        CHECK(code >= first);
+        CHECK(code <= last);
+    }
 }

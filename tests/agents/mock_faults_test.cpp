@@ -82,9 +82,9 @@ TEST_CASE("insufficient_quota is never retried", "[openai][retry]") {
     Recorded rec;
     auto e = http_failure(model, rec);
     CHECK(e.status == 429);
-    CHECK(e.code == "insufficient_quota");
+    CHECK(e.model_code == "insufficient_quota");
     CHECK(e.type == "insufficient_quota");
-    CHECK(e.message == "You exceeded your current quota.");
+    CHECK(e.model_message == "You exceeded your current quota.");
     CHECK(e.request_id == "req_quota");
     CHECK_FALSE(e.retryable);
     CHECK(mock.request_count() == 1);
@@ -126,8 +126,8 @@ TEST_CASE("400 is surfaced with message and request id, without retry", "[openai
     Recorded rec;
     auto e = http_failure(model, rec);
     CHECK(e.status == 400);
-    CHECK(e.message == "Invalid value for 'tool_choice'.");
-    CHECK(e.code == "invalid_value");
+    CHECK(e.model_message == "Invalid value for 'tool_choice'.");
+    CHECK(e.model_code == "invalid_value");
     CHECK(e.param == "tool_choice");
     CHECK(e.request_id == "req_mock_400");
     CHECK_FALSE(e.retryable);
@@ -141,21 +141,21 @@ TEST_CASE("Error bodies of compatible servers are understood", "[openai][retry]"
     SECTION("llama.cpp: integer code") {
         mock.push(MockReply::json(400, R"({"error":{"code":400,"message":"the request exceeds the available context size","type":"exceed_context_size_error"}})"));
         auto e = http_failure(model, rec);
-        CHECK(e.code == "400");
+        CHECK(e.model_code == "400");
         CHECK(e.type == "exceed_context_size_error");
-        CHECK(e.message == "the request exceeds the available context size");
+        CHECK(e.model_message == "the request exceeds the available context size");
     }
     SECTION("vLLM (older): top-level error object") {
         mock.push(MockReply::json(400, R"({"object":"error","message":"model not found","type":"BadRequestError","param":null,"code":400})"));
         auto e = http_failure(model, rec);
-        CHECK(e.message == "model not found");
+        CHECK(e.model_message == "model not found");
         CHECK(e.type == "BadRequestError");
     }
     SECTION("not JSON: the raw body") {
         mock.push(MockReply::json(404, "404 page not found"));
         auto e = http_failure(model, rec);
         CHECK(e.status == 404);
-        CHECK(e.message == "404 page not found");
+        CHECK(e.model_message == "404 page not found");
         CHECK(e.raw_body == "404 page not found");
     }
 }
@@ -192,7 +192,7 @@ TEST_CASE("A connection dropped mid-stream after output is surfaced, not retried
         FAIL("expected ModelStreamError");
     } catch (agents::ModelStreamError const& e) {
         CHECK(e.after_output);
-        CHECK(e.code == "connection_closed");
+        CHECK(e.model_code == "connection_closed");
     }
     CHECK(rec.deltas(ModelEventKind::OutputTextDelta) == "Hello");
     CHECK(mock.request_count() == 1);
@@ -226,7 +226,7 @@ TEST_CASE("A silent stream trips the idle timeout", "[openai][retry]") {
             run_model(model, r, rec);
             FAIL("expected ModelStreamError");
         } catch (agents::ModelStreamError const& e) {
-            CHECK(e.code == "timeout");
+            CHECK(e.model_code == "timeout");
             CHECK(e.after_output);
         }
         CHECK(mock.request_count() == 1);
@@ -244,7 +244,7 @@ TEST_CASE("A silent stream trips the idle timeout", "[openai][retry]") {
             FAIL("expected ModelHttpError");
         } catch (agents::ModelHttpError const& e) {
             CHECK(e.status == 0);
-            CHECK(e.code == "timeout");
+            CHECK(e.model_code == "timeout");
         }
         CHECK(mock.request_count() == 2);
     }
@@ -265,7 +265,7 @@ TEST_CASE("Connection refused is retried, then reported as ModelHttpError status
         FAIL("expected ModelHttpError");
     } catch (agents::ModelHttpError const& e) {
         CHECK(e.status == 0);
-        CHECK(e.code == "connection_error");
+        CHECK(e.model_code == "connection_error");
     }
     CHECK(logged.size() == 1);
 }

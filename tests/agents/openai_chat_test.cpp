@@ -168,8 +168,8 @@ TEST_CASE("Chat model: llama.cpp error line is a stream error", "[openai][chat]"
         run_model(model, hello_request(), rec);
         FAIL("expected ModelStreamError");
     } catch (agents::ModelStreamError const& e) {
-        CHECK(e.code == "500");
-        CHECK(e.message == "context size exceeded");
+        CHECK(e.model_code == "500");
+        CHECK(e.model_message == "context size exceeded");
         CHECK_FALSE(e.after_output);
     }
     CHECK(rec.events.empty());
@@ -200,9 +200,9 @@ TEST_CASE("Chat model: stream endings", "[openai][chat]") {
             chat_run("llm/chat_error_midstream.sse", rec);
             FAIL("expected ModelStreamError");
         } catch (agents::ModelStreamError const& e) {
-            CHECK(e.code == "server_error");
+            CHECK(e.model_code == "server_error");
             CHECK(e.after_output);
-            CHECK(e.message == "The server had an error while processing your request.");
+            CHECK(e.model_message == "The server had an error while processing your request.");
         }
         CHECK(rec.deltas(ModelEventKind::OutputTextDelta) == "Hel");
     }
@@ -217,7 +217,7 @@ TEST_CASE("Chat model: stream endings", "[openai][chat]") {
             chat_run("llm/chat_length_empty.sse", rec);
             FAIL("expected ModelStreamError");
         } catch (agents::ModelStreamError const& e) {
-            CHECK(e.code == "length");
+            CHECK(e.model_code == "length");
         }
     }
 }

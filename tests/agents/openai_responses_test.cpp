@@ -191,8 +191,8 @@ TEST_CASE("Responses model: response.failed ends the call with ModelStreamError"
             run_model(model, hello_request(), rec);
             FAIL("expected ModelStreamError");
         } catch (agents::ModelStreamError const& e) {
-            CHECK(e.code == "invalid_prompt");
-            CHECK(e.message == "The model failed.");
+            CHECK(e.model_code == "invalid_prompt");
+            CHECK(e.model_message == "The model failed.");
             CHECK_FALSE(e.after_output);
         }
         CHECK(mock.request_count() == 1);
@@ -209,8 +209,8 @@ TEST_CASE("Responses model: an error event ends the call", "[openai][responses]"
         run_model(model, hello_request(), rec);
         FAIL("expected ModelStreamError");
     } catch (agents::ModelStreamError const& e) {
-        CHECK(e.code == "rate_limit_exceeded");
-        CHECK(e.message == "Rate limit reached.");
+        CHECK(e.model_code == "rate_limit_exceeded");
+        CHECK(e.model_message == "Rate limit reached.");
     }
     CHECK(mock.request_count() == 1);
 }
@@ -239,7 +239,7 @@ TEST_CASE("Responses model: response.incomplete is an error unless output exists
             run_model(model, hello_request(), rec);
             FAIL("expected ModelStreamError");
         } catch (agents::ModelStreamError const& e) {
-            CHECK(e.code == "content_filter");
+            CHECK(e.model_code == "content_filter");
         }
     }
 }

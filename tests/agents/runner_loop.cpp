@@ -608,7 +608,7 @@ TEST_CASE("runner: model errors fail the run unchanged", "[agents][runner][error
         FAIL("expected ModelHttpError");
     } catch (ag::ModelHttpError const& e) {
         CHECK(e.status == 500);
-        CHECK(e.code == "server_error");
+        CHECK(e.model_code == "server_error");
     }
     auto empty = std::make_shared<ag::ScriptedModel>();
     CHECK_THROWS_AS(run(agent_with("A", empty), "go", ctx), ag::UserError);

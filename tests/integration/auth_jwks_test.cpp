@@ -161,6 +161,16 @@ auth::JwksOptions options_for(JwksServer const& server, ManualClock const& clock
     return o;
 }
 
+/// `cache.verify(verifier, token)` as a result: the claims, or the code of the chatkit::Error it threw.
+asio::awaitable<boost::system::result<auth::Claims>> outcome(auth::JwksCache& cache, auth::JwtVerifier const& verifier,
+                                                             std::string token) {
+    try {
+        co_return co_await cache.verify(verifier, std::move(token));
+    } catch (chatkit::Error const& e) {
+        co_return e.code();
+    }
+}
+
 }  // namespace
 
 TEST_CASE("JwksCache fetches once and serves cached keys while fresh", "[auth][jwks]") {
@@ -171,7 +181,7 @@ TEST_CASE("JwksCache fetches once and serves cached keys while fresh", "[auth][j
     auth::JwksCache cache(io.get_executor(), options_for(server, clock));
     auto v = verifier();
     auto check = [&](std::string const& t) {
-        auto f = asio::co_spawn(io, cache.verify(v, t), asio::use_future);
+        auto f = asio::co_spawn(io, outcome(cache, v, t), asio::use_future);
         io.restart();
         io.run();
         return f.get();
@@ -203,7 +213,7 @@ TEST_CASE("JwksCache follows key rotation, refetching at most once per cooldown"
     auth::JwksCache cache(io.get_executor(), options_for(server, clock));
     auto run = [&](std::string const& t) {
         auto v = verifier();
-        auto f = asio::co_spawn(io, cache.verify(v, t), asio::use_future);
+        auto f = asio::co_spawn(io, outcome(cache, v, t), asio::use_future);
         io.restart();
         io.run();
         return f.get();
@@ -216,14 +226,14 @@ TEST_CASE("JwksCache follows key rotation, refetching at most once per cooldown"
     CHECK(run(token_for("new")).has_value());
     CHECK(server.hits() == 2);
     // the removed key no longer verifies, and unknown kids within the cooldown fetch nothing
-    CHECK(run(token_for("old")).error() == make_error_code(auth::auth_error::unknown_key_id));
+    CHECK(run(token_for("old")).error() == make_error_code(chatkit::error::unknown_key_id));
     for (int i = 0; i < 20; ++i)
         CHECK(run(token_for("attacker-" + std::to_string(i % 2))).error() ==
-              make_error_code(auth::auth_error::unknown_key_id));
+              make_error_code(chatkit::error::unknown_key_id));
     CHECK(server.hits() == 2);
     // after the cooldown, one more refetch is allowed
     clock.advance(std::chrono::seconds(31));
-    CHECK(run(token_for("attacker-0")).error() == make_error_code(auth::auth_error::unknown_key_id));
+    CHECK(run(token_for("attacker-0")).error() == make_error_code(chatkit::error::unknown_key_id));
     CHECK(server.hits() == 3);
     CHECK(cache.fetch_count() == 3);
 }
@@ -238,7 +248,7 @@ TEST_CASE("JwksCache serves stale keys while the issuer is unreachable, then fai
     auth::JwksCache cache(io.get_executor(), options);
     auto run = [&](std::string const& t) {
         auto v = verifier();
-        auto f = asio::co_spawn(io, cache.verify(v, t), asio::use_future);
+        auto f = asio::co_spawn(io, outcome(cache, v, t), asio::use_future);
         io.restart();
         io.run();
         return f.get();
@@ -258,7 +268,7 @@ TEST_CASE("JwksCache serves stale keys while the issuer is unreachable, then fai
     CHECK(cache.fetch_count() == 3);
     // beyond max_stale, verification fails closed
     clock.advance(std::chrono::hours(2));
-    CHECK(run(token_for("k1")).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    CHECK(run(token_for("k1")).error() == make_error_code(chatkit::error::jwks_unavailable));
 }
 
 TEST_CASE("JwksCache shares one fetch between concurrent verifications", "[auth][jwks]") {
@@ -270,8 +280,9 @@ TEST_CASE("JwksCache shares one fetch between concurrent verifications", "[auth]
         auth::JwksCache cache(io.get_executor(), options_for(server, clock));
         auto v = verifier();
         std::vector<std::future<boost::system::result<auth::Claims>>> results;
+        results.reserve(25);
         for (int i = 0; i < 25; ++i)
-            results.push_back(asio::co_spawn(io, cache.verify(v, token_for(i % 2 ? "k1" : "k2", "u" + std::to_string(i))),
+            results.push_back(asio::co_spawn(io, outcome(cache, v, token_for(i % 2 ? "k1" : "k2", "u" + std::to_string(i))),
                                              asio::use_future));
         io.run();
         for (int i = 0; i < 25; ++i) CHECK(results[static_cast<std::size_t>(i)].get().value().subject == "u" + std::to_string(i));
@@ -282,9 +293,11 @@ TEST_CASE("JwksCache shares one fetch between concurrent verifications", "[auth]
         auth::JwksCache cache(io.get_executor(), options_for(server, clock));
         auto v = verifier();
         std::vector<std::future<boost::system::result<auth::Claims>>> results;
+        results.reserve(40);
         for (int i = 0; i < 40; ++i)
-            results.push_back(asio::co_spawn(asio::make_strand(io), cache.verify(v, token_for("k1")), asio::use_future));
+            results.push_back(asio::co_spawn(asio::make_strand(io), outcome(cache, v, token_for("k1")), asio::use_future));
         std::vector<std::thread> threads;
+        threads.reserve(4);
         for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
         for (auto& t : threads) t.join();
         for (auto& r : results) CHECK(r.get().has_value());
@@ -300,13 +313,13 @@ TEST_CASE("JwksCache skips bad entries and never replaces keys with a bad docume
     auth::JwksCache cache(io.get_executor(), options_for(server, clock));
     auto run = [&](std::string const& t) {
         auto v = verifier();
-        auto f = asio::co_spawn(io, cache.verify(v, t), asio::use_future);
+        auto f = asio::co_spawn(io, outcome(cache, v, t), asio::use_future);
         io.restart();
         io.run();
         return f.get();
     };
-    CHECK(run(token_for("k1")).error() == make_error_code(auth::auth_error::jwks_unavailable));
-    CHECK(run(token_for("k1")).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    CHECK(run(token_for("k1")).error() == make_error_code(chatkit::error::jwks_unavailable));
+    CHECK(run(token_for("k1")).error() == make_error_code(chatkit::error::jwks_unavailable));
     CHECK(server.hits() == 1);  // a failed fetch is not retried within the cooldown
     // a set with bad entries around a good one
     json::array keys = json::parse(jwks_of({"k1"})).as_object().at("keys").as_array();
@@ -334,17 +347,26 @@ TEST_CASE("JwksCache::verify_cached never blocks and warms the cache in the back
     asio::io_context io;
     auth::JwksCache cache(io.get_executor(), options_for(server, clock));
     auto v = verifier();
-    CHECK(cache.verify_cached(v, token_for("k1")).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    auto cached = [&](std::string const& t) {
+        boost::system::error_code ec;
+        auth::Claims const claims = cache.verify_cached(v, t, ec);
+        if (ec) {
+            CHECK_THROWS_AS(cache.verify_cached(v, t), chatkit::Error);
+            return boost::system::result<auth::Claims>(ec);
+        }
+        return boost::system::result<auth::Claims>(claims);
+    };
+    CHECK(cached(token_for("k1")).error() == make_error_code(chatkit::error::jwks_unavailable));
     io.run();  // the background fetch
-    CHECK(cache.verify_cached(v, token_for("k1")).has_value());
+    CHECK(cached(token_for("k1")).has_value());
     // rotation seen through the synchronous path: the first token with the new kid fails and
     // starts the refetch; after it, the token verifies
     server.set(jwks_of({"k1", "k2"}));
     clock.advance(std::chrono::seconds(31));
-    CHECK(cache.verify_cached(v, token_for("k2")).error() == make_error_code(auth::auth_error::unknown_key_id));
+    CHECK(cached(token_for("k2")).error() == make_error_code(chatkit::error::unknown_key_id));
     io.restart();
     io.run();
-    CHECK(cache.verify_cached(v, token_for("k2")).has_value());
+    CHECK(cache.verify_cached(v, token_for("k2")).subject == "alice");
     CHECK(server.hits() == 2);
 }
 
@@ -359,7 +381,7 @@ TEST_CASE("the default fetcher requires HTTPS and verifies the certificate and h
         asio::io_context io;
         auth::JwksCache cache(io.get_executor(), o);
         auto v = verifier();
-        auto f = asio::co_spawn(io, cache.verify(v, token_for("k1")), asio::use_future);
+        auto f = asio::co_spawn(io, outcome(cache, v, token_for("k1")), asio::use_future);
         io.run();
         return f.get();
     };
@@ -373,14 +395,14 @@ TEST_CASE("the default fetcher requires HTTPS and verifies the certificate and h
     }
     o.transport = std::make_shared<chatkit::http::HttpClient>();
     // the test certificate is not trusted by the system store
-    CHECK(fetch_with(o).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    CHECK(fetch_with(o).error() == make_error_code(chatkit::error::jwks_unavailable));
     chatkit::http::HttpClientOptions trusting;
     trusting.ca_file = cert.cert_file.string();
     o.transport = std::make_shared<chatkit::http::HttpClient>(trusting);
     CHECK(fetch_with(o).has_value());
     // the certificate names 127.0.0.1, not localhost
     o.url = server.url("localhost");
-    CHECK(fetch_with(o).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    CHECK(fetch_with(o).error() == make_error_code(chatkit::error::jwks_unavailable));
     // plain http is refused unless allowed
     JwksServer plain;
     plain.set(jwks_of({"k1"}));
@@ -388,12 +410,12 @@ TEST_CASE("the default fetcher requires HTTPS and verifies the certificate and h
     p.url = plain.url();
     p.clock = clock.fn();
     p.transport = std::make_shared<chatkit::http::HttpClient>();
-    CHECK(fetch_with(p).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    CHECK(fetch_with(p).error() == make_error_code(chatkit::error::jwks_unavailable));
     CHECK(plain.hits() == 0);
     p.allow_http = true;
     CHECK(fetch_with(p).has_value());
     // redirects are not followed
     plain.set("", {}, 302);
     p.url = plain.url();
-    CHECK(fetch_with(p).error() == make_error_code(auth::auth_error::jwks_unavailable));
+    CHECK(fetch_with(p).error() == make_error_code(chatkit::error::jwks_unavailable));
 }

@@ -1,6 +1,7 @@
 // The ChatKit endpoint over real loopback HTTP: every request type, SSE framing, keep-alive,
 // pipelining, disconnects and cancellation, heartbeats, the context factory.
 #include "http_support.hpp"
+#include "support/error_table.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -324,6 +325,25 @@ TEST_CASE("HTTP/1.0 streams are close-delimited", "[integration][http]") {
     CHECK(r.body.find("data: {\"type\":\"stream_options\"") != std::string::npos);
     CHECK(r.body.find("echo: old client") != std::string::npos);
     CHECK(r.body.substr(r.body.size() - 2) == "\n\n");
+}
+
+TEST_CASE("a chatkit::Error from the context factory answers with its code's status, client code and message",
+          "[integration][http][errors]") {
+    Fixture f;
+    auto const body = request_body("threads.list", {});
+    for (auto const& row : chatkit_test::documented_errors()) {
+        auto const value = std::to_string(static_cast<int>(row.code));
+        INFO("code " << value << " (" << make_error_code(row.code).message() << ")");
+        auto const r = post(f.port(), body, "X-Error-Code: " + value + "\r\n");
+        CHECK(r.status == row.status);
+        CHECK(r.header("Content-Type") == "application/json");
+        auto const body_error = r.json().at("error");
+        CHECK(std::string(body_error.at("code").as_string()) == row.client_code);
+        CHECK(std::string(body_error.at("message").as_string()) == row.fixed_message.value_or("test: " + value));
+        // A plain Error with a 401 code challenges for a bearer token; nothing else challenges.
+        CHECK(r.header("WWW-Authenticate") == (row.status == 401 ? "Bearer" : ""));
+        CHECK(r.has_header("Retry-After") == (row.status == 503 || row.status == 429));
+    }
 }
 
 TEST_CASE("the context factory sees cookies, metadata and the peer, and it can reject with 401 or 403",

@@ -229,7 +229,8 @@ TEST_CASE("header_check runs before the body is read; its refusal closes, its an
             CHECK(info.request == nullptr);
             CHECK(info.admission == nullptr);
             if (info.header("Authorization") != "Bearer good")
-                throw chatkit::http::HttpError(401, "Missing credentials", "Bearer realm=\"chatkit\"");
+                throw chatkit::http::ChallengeError(chatkit::error::unauthorized, "Missing credentials",
+                                                    "Bearer realm=\"chatkit\"");
             return std::string("checked-user");
         };
     });

@@ -241,13 +241,16 @@ private:
     }
 };
 
-/// The context factory of the tests: `X-Reject` → 401 (HttpError), `X-Forbid` → 403 (chatkit::Error);
+/// The context factory of the tests: `X-Reject` → 401 (a ChallengeError with its own challenge),
+/// `X-Forbid` → 403 (chatkit::Error), `X-Error-Code: N` → `chatkit::Error(error(N), "test: N")`;
 /// otherwise the user comes from the header check's answer, else the `session` cookie, and the page
 /// from the body's metadata.
 inline TestContext make_context(chatkit::http::RequestInfo const& info) {
     if (!info.header("X-Reject").empty())
-        throw chatkit::http::HttpError(401, "Missing credentials", "Bearer realm=\"chatkit\"");
+        throw chatkit::http::ChallengeError(chatkit::error::unauthorized, "Missing credentials", "Bearer realm=\"chatkit\"");
     if (!info.header("X-Forbid").empty()) chatkit::throw_error(chatkit::error::forbidden, "Not allowed");
+    if (auto const code = info.header("X-Error-Code"); !code.empty())
+        throw chatkit::Error(static_cast<chatkit::error>(std::stoi(std::string(code))), "test: " + std::string(code));
     TestContext ctx;
     ctx.user = std::string(info.cookie("session").value_or("anonymous"));
     // A header check (ServerOptions::header_check) that returned a user name decides the user.

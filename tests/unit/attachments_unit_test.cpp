@@ -184,21 +184,20 @@ TEST_CASE("input.transcribe uses the server's Transcriber", "[attachments][dicta
 }
 
 TEST_CASE("parse_media_type follows RFC 9110 and refuses what could split a header", "[attachments][media-type]") {
-    auto const png = parse_media_type("IMAGE/PNG");
-    REQUIRE(png);
-    CHECK(png->essence() == "image/png");
+    CHECK(parse_media_type("IMAGE/PNG").essence() == "image/png");
     auto const text = parse_media_type(" text/plain ; charset=\"utf-8\" ;; format=flowed ");
-    REQUIRE(text);
-    CHECK(text->essence() == "text/plain");
-    REQUIRE(text->parameters.size() == 2);
-    CHECK(text->parameters[0] == std::pair<std::string, std::string>{"charset", "utf-8"});
-    CHECK(text->parameters[1] == std::pair<std::string, std::string>{"format", "flowed"});
-    auto const quoted = parse_media_type(R"(a/b; x="q\"uo ted")");
-    REQUIRE(quoted);
-    CHECK(quoted->parameters.at(0).second == "q\"uo ted");
-    CHECK(parse_media_type("application/vnd.api+json")->essence() == "application/vnd.api+json");
+    CHECK(text.essence() == "text/plain");
+    REQUIRE(text.parameters.size() == 2);
+    CHECK(text.parameters[0] == std::pair<std::string, std::string>{"charset", "utf-8"});
+    CHECK(text.parameters[1] == std::pair<std::string, std::string>{"format", "flowed"});
+    CHECK(parse_media_type(R"(a/b; x="q\"uo ted")").parameters.at(0).second == "q\"uo ted");
+    CHECK(parse_media_type("application/vnd.api+json").essence() == "application/vnd.api+json");
+    boost::system::error_code ec = make_error_code(error::internal);
+    std::string why = "stale";
+    CHECK(parse_media_type("image/png", ec, why).essence() == "image/png");
+    CHECK_FALSE(ec);
+    CHECK(why.empty());
 
-    std::string why;
     for (std::string const& bad :
          {std::string("image/png;\r\nX-Injected: 1"), std::string("image/png\n"), std::string("image/png\r"),
           std::string("image/png\0", 10), std::string("image/png, text/html"), std::string("image/"),
@@ -207,8 +206,17 @@ TEST_CASE("parse_media_type follows RFC 9110 and refuses what could split a head
           std::string("image/png x"), std::string("ima ge/png"), std::string("image/png; a=b c"),
           std::string("image/png\x7f"), std::string("a/") + std::string(max_media_type_length, 'b')}) {
         INFO(bad);
-        CHECK_FALSE(parse_media_type(bad, &why));
+        MediaType const refused = parse_media_type(bad, ec, why);
+        CHECK(ec == make_error_code(error::invalid_request));
         CHECK_FALSE(why.empty());
+        CHECK(refused.essence() == "/");  // the empty result
+        try {
+            (void)parse_media_type(bad);
+            FAIL("the throwing form accepted it");
+        } catch (Error const& e) {
+            CHECK(e.code() == ec);
+            CHECK(e.message() == why);
+        }
     }
 }
 

@@ -37,16 +37,17 @@ TEST_CASE("Request bodies: accepted and rejected exactly as the reference (plus 
         std::string const body(c.at("body").as_string());
         bool const valid = (c.contains("cpp_valid") ? c.at("cpp_valid") : c.at("valid")).as_bool();
         INFO(name << ": " << body.substr(0, 300));
-        std::string diagnostics;
-        auto const result = parse_request(body, diagnostics);
+        boost::system::error_code ec;
+        std::string diagnostics = "stale";
+        (void)parse_request(body, ec, diagnostics);
         if (valid) {
-            CHECK(result.has_value());
+            CHECK_FALSE(ec);
             CHECK(diagnostics.empty());
             CHECK(error_of([&] { parse_request(body); }).empty());
             ++accepted;
         } else {
-            REQUIRE_FALSE(result.has_value());
-            CHECK(result.error() == make_error_code(error::invalid_request));
+            REQUIRE(ec);
+            CHECK(ec == make_error_code(error::invalid_request));
             std::string const path(c.at("path").as_string());
             INFO("diagnostics: " << diagnostics);
             CHECK(diagnostics.rfind(path + ": ", 0) == 0);

@@ -112,10 +112,12 @@ public:
     Ctx& context() const noexcept { return *static_cast<Ctx*>(user_context()); }
 };
 
-/// Thrown (and reported to the model) when a call's arguments are not a JSON object.
+/// Thrown (and reported to the model) when a call's arguments are not a JSON object, or not what
+/// the tool reads. Code `error::invalid_tool_arguments`.
 class CHATKIT_API ToolArgumentsError : public Error {
 public:
-    using Error::Error;
+    explicit ToolArgumentsError(std::string message)
+        : Error(error::invalid_tool_arguments, std::move(message)) {}
 };
 
 /// The SDK's default tool error formatter: `An error occurred while running the tool. Please try

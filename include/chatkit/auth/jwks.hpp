@@ -9,7 +9,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/system/result.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -100,17 +100,29 @@ public:
 
     /// The current keys: cached ones while fresh, otherwise after a (shared) fetch; stale ones
     /// when that fetch fails.
-    /// @throws AuthError jwks_unavailable when there are no keys to serve.
+    /// @throws chatkit::Error `error::jwks_unavailable` when there are no keys to serve.
+    ///
+    /// Cancelling the caller (a cancellation slot on its completion) stops its wait with
+    /// `operation_aborted`; the fetch itself runs on for the other callers. The cache must outlive
+    /// the awaitable.
     asio::awaitable<std::shared_ptr<KeySet const>> keys();
 
     /// Verifies `token` with `verifier` and the cached keys, refetching once on an unknown `kid`
-    /// (subject to the cooldown). `jwks_unavailable` when no keys can be obtained.
-    asio::awaitable<boost::system::result<Claims>> verify(JwtVerifier const& verifier, std::string token);
+    /// (subject to the cooldown).
+    /// @throws chatkit::Error with the failing check's code, or `error::jwks_unavailable` when no
+    ///         keys can be obtained. Coroutine APIs only throw (docs/concepts.md, "Errors").
+    ///
+    /// Cancellation as `keys()`. The cache and `verifier` must outlive the awaitable.
+    asio::awaitable<Claims> verify(JwtVerifier const& verifier, std::string token);
 
     /// Synchronous form for synchronous context factories: verifies with the keys cached now, and
     /// when they are missing or expired, or the `kid` is unknown, starts a background fetch
     /// (subject to the cooldown) so a retry can succeed. Never blocks.
-    boost::system::result<Claims> verify_cached(JwtVerifier const& verifier, std::string_view token);
+    /// @throws chatkit::Error with the failing check's code, or `error::jwks_unavailable` when no
+    ///         keys are cached.
+    Claims verify_cached(JwtVerifier const& verifier, std::string_view token);
+    /// Non-throwing form of `verify_cached(verifier, token)`.
+    Claims verify_cached(JwtVerifier const& verifier, std::string_view token, boost::system::error_code& ec);
 
     /// Starts a background fetch now (unless one is running or the last one failed within the
     /// cooldown); for warming the cache at start-up.

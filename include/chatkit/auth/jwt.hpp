@@ -2,11 +2,12 @@
 // sign_jwt for tests and development tokens.
 #pragma once
 
-#include <chatkit/auth/error.hpp>
 #include <chatkit/auth/keys.hpp>
 #include <chatkit/core/config.hpp>
+#include <chatkit/core/error.hpp>
 
 #include <boost/json/object.hpp>
+#include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
 #include <chrono>
@@ -57,19 +58,21 @@ struct Claims {
 /// The pipeline, in this order (SECURITY.md §7): size cap; exactly three segments; strict
 /// base64url; header and payload UTF-8 JSON objects with no duplicate member names and depth
 /// <= 32; `alg` a string in the allow-list; no `crit`; a `kid` when required; the key selected by
-/// exact `kid`, checked against the algorithm (type, curve, JWK `alg`/`use`/`key_ops`, minimum size); the signature (ECDSA: raw
-/// `r||s` of the exact length with r, s in [1, n-1]; HMAC: full length, constant-time compare);
-/// then the claims against the injected clock. `jku`, `x5u`, `jwk` and `x5c` are never used.
+/// exact `kid`, checked against the algorithm (type, curve, JWK `alg`/`use`/`key_ops`, minimum size); the
+/// signature (ECDSA: raw `r||s` of the exact length with r, s in [1, n-1]; HMAC: full length, constant-time
+/// compare); then the claims against the injected clock. `jku`, `x5u`, `jwk` and `x5c` are never used.
 ///
-/// Every failure has its own `auth_error`. The verifier is immutable once configured, so one
-/// instance may verify from many threads at once.
+/// Every failure has its own `chatkit::error` code (the auth block of the enum). The verifier is
+/// immutable once configured, so one instance may verify from many threads at once.
 ///
 /// @par Example
 /// @code
 /// auth::JwtVerifier verifier;
 /// verifier.allow(auth::Algorithm::rs256).issuer("https://issuer.example").audience("chatkit")
 ///         .keys(auth::KeySet::from_jwks(jwks_text));
-/// auto claims = verifier.verify(token);  // boost::system::result<Claims>
+/// auth::Claims claims = verifier.verify(token);  // throws chatkit::Error
+/// boost::system::error_code ec;
+/// auth::Claims maybe = verifier.verify(token, ec);  // never throws chatkit::Error
 /// @endcode
 class CHATKIT_API JwtVerifier {
 public:
@@ -86,7 +89,8 @@ public:
     /// Adds `alg` to the allow-list.
     JwtVerifier& allow(Algorithm alg);
     /// Adds the comma- or space-separated algorithm names (`"RS256,ES256"`).
-    /// @throws AuthError algorithm_not_allowed for an unknown name or any spelling of `none`.
+    /// @throws chatkit::Error `error::algorithm_not_allowed` for an unknown name or any spelling
+    ///         of `none`.
     JwtVerifier& allow(std::string_view names);
     /// The allowed algorithms.
     std::set<Algorithm> const& allowed() const noexcept { return allowed_; }
@@ -121,21 +125,28 @@ public:
     JwtVerifier& add_key(Key key);
 
     /// Verifies `token` with the static key set.
-    boost::system::result<Claims> verify(std::string_view token) const;
+    /// @throws chatkit::Error with the failing check's code (`error::token_expired`...).
+    Claims verify(std::string_view token) const;
+    /// Non-throwing form of `verify(token)`: on failure `ec` receives the failing check's code and
+    /// the result is empty.
+    Claims verify(std::string_view token, boost::system::error_code& ec) const;
     /// Verifies `token` with `keys` (a JwksCache snapshot).
-    boost::system::result<Claims> verify(std::string_view token, KeySet const& keys) const;
-    /// Throwing form of `verify(token)`.
-    /// @throws AuthError with the failing check's code.
-    Claims verify_or_throw(std::string_view token) const;
-    /// Throwing form of `verify(token, keys)`.
-    Claims verify_or_throw(std::string_view token, KeySet const& keys) const;
+    /// @throws chatkit::Error with the failing check's code.
+    Claims verify(std::string_view token, KeySet const& keys) const;
+    /// Non-throwing form of `verify(token, keys)`.
+    Claims verify(std::string_view token, KeySet const& keys, boost::system::error_code& ec) const;
 
     /// The header `kid` of a token that passes the structural checks (size, segments, base64url,
     /// JSON, duplicates, alg allowed, crit), nullopt when it has none; used by `JwksCache` to
     /// decide whether to refetch. Performs no signature check: never trust the result.
-    boost::system::result<std::optional<std::string>> peek_key_id(std::string_view token) const;
+    /// @throws chatkit::Error with the failing structural check's code.
+    std::optional<std::string> peek_key_id(std::string_view token) const;
+    /// Non-throwing form of `peek_key_id(token)`.
+    std::optional<std::string> peek_key_id(std::string_view token, boost::system::error_code& ec) const;
 
 private:
+    boost::system::result<Claims> check(std::string_view token, KeySet const& keys) const;
+
     std::set<Algorithm> allowed_;
     std::string issuer_;
     std::vector<std::string> audiences_;
@@ -148,16 +159,22 @@ private:
     KeySet keys_;
 };
 
-/// Parses JSON text like `boost::json::parse`, but rejects duplicate member names at any depth
-/// (Boost.JSON keeps the last one silently) and nesting deeper than `max_depth`.
-/// @returns the object, or `invalid_json` / `duplicate_member`.
-CHATKIT_API boost::system::result<boost::json::object> parse_json_object_strict(std::string_view text,
-                                                                                std::size_t max_depth = 32);
+/// The deepest nesting `parse_json_object_strict` accepts.
+inline constexpr std::size_t max_strict_json_depth = 32;
+
+/// Parses a JSON object text like `boost::json::parse`, but rejects duplicate member names at any
+/// depth (Boost.JSON keeps the last one silently) and nesting deeper than `max_strict_json_depth`.
+/// @throws chatkit::Error `error::invalid_json` or `error::duplicate_member`.
+CHATKIT_API boost::json::object parse_json_object_strict(std::string_view text);
+/// Non-throwing form of `parse_json_object_strict(text)`.
+CHATKIT_API boost::json::object parse_json_object_strict(std::string_view text,
+                                                         boost::system::error_code& ec);
 
 /// Signs `claims` into a compact JWS with `key` (a private key or secret): header
 /// `{"alg":...,"typ":"JWT","kid":...}` (kid when the key has one). For tests and development
 /// tokens; production tokens come from your identity provider.
-/// @throws AuthError when the key cannot sign `alg`.
+/// @throws chatkit::Error (`error::key_algorithm_mismatch`, `error::unsupported_key`) when the key
+///         cannot sign `alg`.
 CHATKIT_API std::string sign_jwt(boost::json::object const& claims, Key const& key, Algorithm alg);
 
 /// Lower-level signing: `base64url(header_json) "." base64url(payload_json) "." signature`, with

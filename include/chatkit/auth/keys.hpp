@@ -1,11 +1,12 @@
 // chatkit-cpp auth: JWS algorithms, verification keys (JWK, PEM, HMAC secrets) and key sets.
 #pragma once
 
-#include <chatkit/auth/error.hpp>
 #include <chatkit/core/base64.hpp>
 #include <chatkit/core/config.hpp>
+#include <chatkit/core/error.hpp>
 
 #include <boost/json/object.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <cstddef>
 #include <map>
@@ -61,17 +62,17 @@ public:
     /// A key from one JWK object (RFC 7517): `kty` RSA (`n`, `e`), EC (`crv` P-256/P-384/P-521,
     /// `x`, `y`; the point must be on the curve), OKP (`crv` Ed25519, `x`) or oct (`k`). Private
     /// members (`d`...) are ignored: the key is public.
-    /// @throws AuthError invalid_key, weak_key or unsupported_key.
+    /// @throws chatkit::Error `error::invalid_key`, `error::weak_key` or `error::unsupported_key`.
     static Key from_jwk(boost::json::object const& jwk);
 
     /// A key from PEM text: a public key (`BEGIN PUBLIC KEY`) or a private key (`BEGIN PRIVATE
     /// KEY`, PKCS#8 unencrypted), which can also sign.
-    /// @throws AuthError invalid_key, weak_key or unsupported_key.
+    /// @throws chatkit::Error `error::invalid_key`, `error::weak_key` or `error::unsupported_key`.
     static Key from_pem(std::string_view pem, std::string kid = {});
 
     /// An HMAC secret (HS256/384/512). RFC 7518 requires at least the hash size: 32 bytes for
     /// HS256 (checked here), 48 for HS384 and 64 for HS512 (checked when binding to the algorithm).
-    /// @throws AuthError weak_key when shorter than 32 bytes.
+    /// @throws chatkit::Error `error::weak_key` when shorter than 32 bytes.
     static Key hmac(std::string secret, std::string kid = {});
 
     /// Generates a fresh private key (or secret) for `alg` with OpenSSL: RSA 2048, the curve of
@@ -92,10 +93,12 @@ public:
     /// Size in bits (RSA modulus, curve size, 8 x secret length).
     std::size_t bits() const noexcept;
 
-    /// Whether this key may verify `alg`: the key type matches, the JWK `alg` (if any) is `alg`,
-    /// the JWK `use` (if any) is `sig`, and an HMAC secret is at least the hash size.
-    /// @returns the failure (key_algorithm_mismatch or weak_key), or success.
-    boost::system::error_code check_algorithm(Algorithm alg) const noexcept;
+    /// Checks that this key may verify `alg`: the key type matches, the JWK `alg` (if any) is
+    /// `alg`, the JWK `use` (if any) is `sig`, and an HMAC secret is at least the hash size.
+    /// @throws chatkit::Error `error::key_algorithm_mismatch` or `error::weak_key`.
+    void check_algorithm(Algorithm alg) const;
+    /// Non-throwing form of `check_algorithm(alg)`: `ec` receives the failure, or is cleared.
+    void check_algorithm(Algorithm alg, boost::system::error_code& ec) const noexcept;
 
     /// A copy with another `kid`.
     Key with_kid(std::string kid) const;
@@ -103,11 +106,14 @@ public:
     Key with_algorithm(Algorithm alg) const;
 
     /// The public JWK of an asymmetric key (`kty`, `kid`, `alg` when set, `use`:"sig", and the
-    /// public members). @throws AuthError unsupported_key for HMAC secrets (never published).
+    /// public members). @throws chatkit::Error `error::unsupported_key` for HMAC secrets (never
+    /// published).
     boost::json::object public_jwk() const;
-    /// The public key as PEM (SubjectPublicKeyInfo). @throws AuthError unsupported_key for secrets.
+    /// The public key as PEM (SubjectPublicKeyInfo). @throws chatkit::Error `error::unsupported_key`
+    /// for secrets.
     std::string public_pem() const;
-    /// The private key as PKCS#8 PEM. @throws AuthError unsupported_key when not a private key.
+    /// The private key as PKCS#8 PEM. @throws chatkit::Error `error::unsupported_key` when not a
+    /// private key.
     std::string private_pem() const;
 
     /// Implementation access (src/auth).
@@ -147,7 +153,7 @@ public:
     /// Parses a JWK Set for signature verification. Unusable entries are skipped and described in
     /// `skipped` (when given), never fatal: symmetric (`oct`) keys, `use` other than `sig`, weak or
     /// malformed keys, unsupported types, duplicate kids, and keys whose `alg` is unknown.
-    /// @throws AuthError invalid_jwks when the document is not `{"keys":[...]}` JSON.
+    /// @throws chatkit::Error `error::invalid_jwks` when the document is not `{"keys":[...]}` JSON.
     static KeySet from_jwks(std::string_view json, std::vector<std::string>* skipped = nullptr);
 
     /// The public JWK Set (`{"keys":[...]}`) of the asymmetric keys.
@@ -160,13 +166,18 @@ private:
 
 /// The JWS signature of `signing_input` (`base64url(header) "." base64url(payload)`) with `key`
 /// (a private key or secret) under `alg`; ECDSA signatures are raw `r||s`.
-/// @throws AuthError key_algorithm_mismatch or unsupported_key when the key cannot sign `alg`.
+/// @throws chatkit::Error `error::key_algorithm_mismatch` or `error::unsupported_key` when the key
+///         cannot sign `alg`.
 CHATKIT_API std::string jws_sign(Algorithm alg, Key const& key, std::string_view signing_input);
 
-/// Checks a JWS signature (raw bytes, already base64url-decoded). Returns success,
-/// `invalid_signature_format` (wrong length, ECDSA `r`/`s` out of range) or `invalid_signature`.
-/// The caller has checked the key with `Key::check_algorithm`.
-CHATKIT_API boost::system::error_code jws_verify(Algorithm alg, Key const& key, std::string_view signing_input,
-                                                 std::string_view signature) noexcept;
+/// Checks a JWS signature (raw bytes, already base64url-decoded). The caller has checked the key
+/// with `Key::check_algorithm`.
+/// @throws chatkit::Error `error::invalid_signature_format` (wrong length, ECDSA `r`/`s` out of
+///         range) or `error::invalid_signature`.
+CHATKIT_API void jws_verify(Algorithm alg, Key const& key, std::string_view signing_input,
+                            std::string_view signature);
+/// Non-throwing form of `jws_verify`: `ec` receives the failure, or is cleared.
+CHATKIT_API void jws_verify(Algorithm alg, Key const& key, std::string_view signing_input,
+                            std::string_view signature, boost::system::error_code& ec) noexcept;
 
 }  // namespace chatkit::auth

@@ -3,9 +3,11 @@
 // client sends as `mime_type` or as a part's Content-Type is either refused or reduced to a
 // canonical `type/subtype` before it is stored or written into a response header.
 #include <chatkit/core/config.hpp>
+#include <chatkit/core/error.hpp>
+
+#include <boost/system/error_code.hpp>
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,10 +35,15 @@ struct MediaType {
 
 /// Parses `text` with the RFC 9110 grammar `type "/" subtype *( OWS ";" OWS [ name "=" value ] )`,
 /// where type, subtype and names are tokens and a value is a token or a quoted-string. Refuses
-/// (nullopt, and the reason in `why` when given) anything else: control characters (CR, LF, NUL,
-/// ...), commas (a list is not one media type), an empty or missing subtype, text longer than
-/// `max_media_type_length`.
-CHATKIT_API std::optional<MediaType> parse_media_type(std::string_view text, std::string* why = nullptr);
+/// anything else: control characters (CR, LF, NUL, ...), commas (a list is not one media type), an
+/// empty or missing subtype, text longer than `max_media_type_length`.
+/// @throws chatkit::Error `error::invalid_request` whose message says why (`the media type holds
+///         a comma`).
+CHATKIT_API MediaType parse_media_type(std::string_view text);
+/// Non-throwing form of `parse_media_type(text)`: on a refusal `ec` is `error::invalid_request`,
+/// `diagnostics` says why and the result is empty; on success both are cleared.
+CHATKIT_API MediaType parse_media_type(std::string_view text, boost::system::error_code& ec,
+                                       std::string& diagnostics);
 
 /// True for media types a browser may render as a page or run script from when shown inline:
 /// `text/*`, SVG, XML and HTML flavours. Attachments of these types are only ever served as

@@ -5,7 +5,10 @@
 #include <chatkit/auth/jwks.hpp>
 #include <chatkit/auth/jwt.hpp>
 #include <chatkit/core/config.hpp>
+#include <chatkit/core/error.hpp>
 #include <chatkit/http/serve.hpp>
+
+#include <boost/system/error_code.hpp>
 
 #include <any>
 #include <cstddef>
@@ -53,34 +56,48 @@ struct Credential {
 };
 
 /// The credential of a request, like `extract_token`, with its source.
-/// @returns the credential, `missing_token`, `invalid_authorization_header`, or
-///          `ambiguous_credentials` (two `Authorization` headers, or two cookies of the name).
-CHATKIT_API boost::system::result<Credential> extract_credential(http::RequestInfo const& request,
-                                                                 BearerOptions const& options);
+/// @throws chatkit::Error `error::missing_token`, `error::invalid_authorization_header`, or
+///         `error::ambiguous_credentials` (two `Authorization` headers, or two cookies of the name).
+CHATKIT_API Credential extract_credential(http::RequestInfo const& request, BearerOptions const& options);
+/// Non-throwing form of `extract_credential(request, options)`.
+CHATKIT_API Credential extract_credential(http::RequestInfo const& request, BearerOptions const& options,
+                                          boost::system::error_code& ec);
 
 /// The CSRF check of a cookie-authenticated request (see `BearerOptions::allowed_origins`).
 /// Safe methods (GET, HEAD, OPTIONS) always pass.
-/// @returns success, or `cross_site_request`.
-CHATKIT_API boost::system::error_code check_cookie_request(http::RequestInfo const& request,
-                                                           BearerOptions const& options);
+/// @throws chatkit::Error `error::cross_site_request` when the request fails it.
+CHATKIT_API void check_cookie_request(http::RequestInfo const& request, BearerOptions const& options);
+/// Non-throwing form of `check_cookie_request(request, options)`.
+CHATKIT_API void check_cookie_request(http::RequestInfo const& request, BearerOptions const& options,
+                                      boost::system::error_code& ec);
 
 /// The token of a request: the `Authorization: Bearer` credentials, else the cookie.
-/// @returns the token, `missing_token`, `invalid_authorization_header` (another scheme, an
-///          empty or malformed token) or `ambiguous_credentials` (two `Authorization` headers or
-///          two cookies of the name: never first-wins).
-CHATKIT_API boost::system::result<std::string_view> extract_token(http::RequestInfo const& request,
-                                                                  BearerOptions const& options);
+/// @throws chatkit::Error `error::missing_token`, `error::invalid_authorization_header` (another
+///         scheme, an empty or malformed token) or `error::ambiguous_credentials` (two
+///         `Authorization` headers or two cookies of the name: never first-wins).
+CHATKIT_API std::string_view extract_token(http::RequestInfo const& request, BearerOptions const& options);
+/// Non-throwing form of `extract_token(request, options)`.
+CHATKIT_API std::string_view extract_token(http::RequestInfo const& request, BearerOptions const& options,
+                                           boost::system::error_code& ec);
 
-/// The 401 answer for an authentication failure (RFC 6750 §3): `WWW-Authenticate: Bearer
-/// realm="..."` alone when the request had no token, with `error="invalid_request"` for a
-/// malformed header and `error="invalid_token"` (plus a generic description) for a token that
-/// failed verification. 503 when the key set is unavailable, 400 for `ambiguous_credentials`,
-/// 403 for `cross_site_request`. Never echoes the token.
-CHATKIT_API http::HttpError unauthorized(boost::system::error_code const& why, BearerOptions const& options);
+/// The answer for an authentication failure `why` (a code of the auth block, as `ec` of
+/// `BearerAuthenticator::authenticate(request, ec)` gives it), to throw from a context factory.
+///
+/// Its code is `why`, so `http_status`, `client_code` and `client_message` give the answer: 401
+/// with an RFC 6750 §3 challenge — `WWW-Authenticate: Bearer realm="..."` alone when the request
+/// had no token, with `error="invalid_request"` for a malformed header and
+/// `error="invalid_token"` (plus a generic description) for a token that failed verification; 503
+/// for `jwks_unavailable`, 400 for `ambiguous_credentials`, 403 for `cross_site_request` (those
+/// three without a challenge). A verification failure whose code is no 401 (`weak_key`: the
+/// token's algorithm needs a longer secret than the key has) or of another category answers as
+/// `error::unauthorized` with "The access token is invalid". Never echoes the token.
+CHATKIT_API http::ChallengeError unauthorized(boost::system::error_code const& why,
+                                              BearerOptions const& options);
 
-/// The 403 answer for a valid caller who may not do this (`error="insufficient_scope"`, with the
-/// `scope` that would be needed when given).
-CHATKIT_API http::HttpError forbidden(BearerOptions const& options, std::string_view scope = {});
+/// The 403 answer for a valid caller who may not do this: `error::forbidden`, "Not allowed", and
+/// `WWW-Authenticate: Bearer realm="...", error="insufficient_scope"` (with the `scope` that would
+/// be needed when given).
+CHATKIT_API http::ChallengeError forbidden(BearerOptions const& options, std::string_view scope = {});
 
 /// Authenticates requests: extracts the token and verifies it with static keys or a JwksCache.
 ///
@@ -97,18 +114,19 @@ public:
     /// The verified claims of the request's token. A cookie-borne token must also pass
     /// `check_cookie_request`. When `admit` of this authenticator already ran on the request's
     /// header (`RequestInfo::admission`), its claims are returned without verifying again.
-    /// @throws http::HttpError 401 (see `unauthorized`) when there is no valid token, 400 for two
-    ///         credentials, 403 for a cross-site cookie request.
+    /// @throws http::ChallengeError `unauthorized(ec, options())` for the failure `ec`: 401 when
+    ///         there is no valid token, 400 for two credentials, 403 for a cross-site cookie
+    ///         request, 503 when no keys are available.
     Claims authenticate(http::RequestInfo const& request) const;
+    /// Non-throwing form of `authenticate(request)`: `ec` receives the precise failure
+    /// (`error::token_expired`, `error::missing_token`...).
+    Claims authenticate(http::RequestInfo const& request, boost::system::error_code& ec) const;
 
     /// The header check of `http::Server` (`ServerOptions::header_check`): authenticates the
     /// request's header before its body is read, throwing like `authenticate`, and returns the
     /// claims in the form `authenticate` later finds in `RequestInfo::admission`. With it an
     /// unauthenticated client is answered without the server ever buffering its body.
     std::any admit(http::RequestInfo const& request) const;
-
-    /// Same, without throwing.
-    boost::system::result<Claims> try_authenticate(http::RequestInfo const& request) const;
 
     /// The options.
     BearerOptions const& options() const noexcept { return options_; }
@@ -121,8 +139,8 @@ private:
     BearerOptions options_;
 };
 
-/// @throws http::HttpError 403 unless `claims` grant `scope` (in `scope` — a space-separated
-///         string — or `scp`/`permissions` arrays).
+/// @throws http::ChallengeError `forbidden(options, scope)` (403) unless `claims` grant `scope`
+///         (in `scope` — a space-separated string — or `scp`/`permissions` arrays).
 CHATKIT_API void require_scope(Claims const& claims, std::string_view scope, BearerOptions const& options = {});
 
 /// Size caps of `page_context`.

@@ -24,10 +24,10 @@ namespace beast = boost::beast;
 struct RequestInfo;
 
 /// A check of a request's header, run by `http::Server` before the body is read (see
-/// `ServerOptions::header_check`). `RequestInfo::request` is null. Throw `HttpError` (or
-/// `chatkit::Error`) to refuse the request: the answer is sent at once and the connection closed,
-/// without reading the body. The value returned (verified claims, say; an empty `std::any` is fine)
-/// is handed to the context factory and the route handlers of the same request as
+/// `ServerOptions::header_check`). `RequestInfo::request` is null. Throw `chatkit::Error` (or a
+/// `ChallengeError`, to choose the `WWW-Authenticate` value) to refuse the request: the answer is sent at
+/// once and the connection closed, without reading the body. The value returned (verified claims, say; an
+/// empty `std::any` is fine) is handed to the context factory and the route handlers of the same request as
 /// `RequestInfo::admission`, so they need not repeat the work.
 ///
 /// It runs on the connection's strand, may be called concurrently for different connections, and

@@ -60,8 +60,8 @@ struct RouteResponse {
 };
 
 /// Handles the requests of one route. It runs on the connection's strand; an exception it throws
-/// answers like a context factory's would (`HttpError` its status, `chatkit::Error` its mapped status,
-/// anything else 500, logged).
+/// answers like a context factory's would (a `chatkit::Error` its mapped status, client code and
+/// client message, a `ChallengeError` also its `WWW-Authenticate` value; anything else 500, logged).
 using RouteHandler = std::function<asio::awaitable<RouteResponse>(RouteRequest const&)>;
 
 /// A route of `http::Server`: every request (any method) whose path is `prefix` or starts with

@@ -14,7 +14,6 @@
 #include <any>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -24,28 +23,36 @@ namespace chatkit::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-/// Thrown by a context factory to reject a request before any work, with an HTTP status.
+/// A `chatkit::Error` that carries a `WWW-Authenticate` challenge (RFC 9110 §11.6.1): how a context
+/// factory, a header check or a route rejects a request with a challenge of its own.
 ///
-/// The client receives `status` with the JSON body `{"error":{"code":...,"message":...}}`, where
-/// `code` is derived from the status (`unauthorized` for 401, `forbidden` for 403, ...) and
-/// `message` is the message given here, so it must be safe to show.
-class CHATKIT_API HttpError : public std::runtime_error {
+/// Any `chatkit::Error` thrown there rejects the request before any work: the client receives
+/// `chatkit::http_status(code)` with the JSON body `{"error":{"code":client_code(code),
+/// "message":client_message(e)}}` (for `error::unauthorized`, `error::forbidden`,
+/// `error::invalid_request`... the message given, so it must be safe to show). A plain
+/// `chatkit::Error` with a 401 code answers `WWW-Authenticate: Bearer`; a `ChallengeError` answers
+/// with its own `www_authenticate()` value instead, and with none when that is empty.
+///
+/// @code
+/// throw chatkit::http::ChallengeError(chatkit::error::unauthorized, "Missing credentials",
+///                                     "Bearer realm=\"chatkit\"");
+/// @endcode
+class CHATKIT_API ChallengeError : public Error {
 public:
-    /// @param status HTTP status (4xx or 5xx).
-    /// @param message Client-safe message.
-    /// @param www_authenticate Value of the `WWW-Authenticate` header sent with the answer (401),
-    ///        e.g. `Bearer error="invalid_token"`; empty sends none.
-    HttpError(unsigned status, std::string message, std::string www_authenticate = {});
+    /// @param ec The code (its HTTP status is the answer's: `error::unauthorized` for 401,
+    ///        `error::forbidden` for 403...).
+    /// @param message Client-safe message (for codes whose client message is their own).
+    /// @param www_authenticate Value of the `WWW-Authenticate` header sent with the answer, e.g.
+    ///        `Bearer error="invalid_token"`; empty sends none.
+    ChallengeError(boost::system::error_code ec, std::string message, std::string www_authenticate);
+    /// @copydoc ChallengeError(boost::system::error_code, std::string, std::string)
+    ChallengeError(error e, std::string message, std::string www_authenticate)
+        : ChallengeError(make_error_code(e), std::move(message), std::move(www_authenticate)) {}
 
-    /// The HTTP status.
-    unsigned status() const noexcept { return status_; }
-    /// The client-safe message.
-    std::string_view message() const noexcept { return what(); }
     /// The `WWW-Authenticate` value (may be empty).
     std::string const& www_authenticate() const noexcept { return www_authenticate_; }
 
 private:
-    unsigned status_;
     std::string www_authenticate_;
 };
 
@@ -87,9 +94,9 @@ struct CHATKIT_API RequestInfo {
     std::string_view path() const noexcept;
 };
 
-/// Builds the per-request `Context` from the request. May throw `HttpError` (any status, e.g. 401
-/// with a `WWW-Authenticate` value) or `chatkit::Error` (mapped through `chatkit::http_status`) to
-/// reject the request before any work; any other exception answers 500 and is logged.
+/// Builds the per-request `Context` from the request. May throw `chatkit::Error` (mapped through
+/// `chatkit::http_status`; a `ChallengeError` to choose the `WWW-Authenticate` value) to reject
+/// the request before any work; any other exception answers 500 and is logged.
 template <class Context>
 using ContextFactory = std::function<Context(RequestInfo const&)>;
 

@@ -6,7 +6,7 @@
 #include <chatkit/protocol/items.hpp>
 #include <chatkit/protocol/requests.hpp>
 
-#include <boost/system/result.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <string>
 #include <string_view>
@@ -95,9 +95,11 @@ template <> CHATKIT_API Page<ThreadMetadata> from_json<Page<ThreadMetadata>>(Jso
 /// (`$.params.input.content[0].type: ...`) when the body is not a valid ChatKit request.
 CHATKIT_API ChatKitRequest parse_request(std::string_view body);
 
-/// Non-throwing form of `parse_request`: on failure `diagnostics` receives the message.
-CHATKIT_API boost::system::result<ChatKitRequest> parse_request(std::string_view body,
-                                                                std::string& diagnostics) noexcept;
+/// Non-throwing form of `parse_request(body)`: on failure `ec` receives the code
+/// (`error::invalid_request`), `diagnostics` the message the throwing form would carry, and the
+/// result is empty; on success both are cleared.
+CHATKIT_API ChatKitRequest parse_request(std::string_view body, boost::system::error_code& ec,
+                                         std::string& diagnostics) noexcept;
 
 /// The deepest nesting (objects and arrays) chatkit-cpp reads, in requests and in stored rows alike:
 /// 200 levels, the limit of the reference's JSON parser (jiter). Stores refuse to write a row

@@ -114,14 +114,14 @@ asio::awaitable<TranscriptionResult> OpenAITranscriber::transcribe(AudioInput co
         response = co_await detail::send_with_retries(options_.endpoint, *options_.endpoint.transport, options_.endpoint.retry, request);
     } catch (ModelHttpError const& e) {
         // The upstream message goes to the log only: the client gets a short text of ours.
-        std::string detail = e.status ? "HTTP " + std::to_string(e.status) : e.code;
-        if (!e.message.empty()) detail += ": " + e.message.substr(0, 300);
+        std::string detail = e.status ? "HTTP " + std::to_string(e.status) : e.model_code;
+        if (!e.model_message.empty()) detail += ": " + e.model_message.substr(0, 300);
         if (!e.request_id.empty()) detail += " (request id " + e.request_id + ")";
         logger.log(LogLevel::warning, "transcription failed: " + detail);
         if (e.status == 400 || e.status == 415)
             fail(chatkit::error::invalid_request, "The transcription service rejected the audio.");
         if (e.status == 413) fail(chatkit::error::payload_too_large, "The audio is too large for the transcription service.");
-        if (e.status == 0 && e.code == "timeout")
+        if (e.status == 0 && e.model_code == "timeout")
             fail(chatkit::error::upstream_failure, "The transcription service did not answer in time.");
         if (e.status == 0) fail(chatkit::error::upstream_failure, "The transcription service could not be reached.");
         fail(chatkit::error::upstream_failure, "The transcription service failed (HTTP " + std::to_string(e.status) + ").");
