@@ -72,7 +72,7 @@ struct UserMessageTagContent {
     /// @name Fields of the reference's `UserMessageTagContent`, same names and JSON keys
     ///@{
 
-    /// `id` and `text` identify and display the entity (`text` is shown after `@`); `data` is the
+    /// `id` identifies the entity and `text` is the label the client shows for it; `data` is the
     /// application's payload for it (`{}` when absent), `group` an optional heading in the mention menu,
     /// `interactive` whether the client makes the tag clickable (default false).
     std::string id;
@@ -208,7 +208,7 @@ struct Attachment {
     AttachmentType type = AttachmentType::file;
     /// Store-generated (`atc_` prefix, StoreItemType::attachment); the key of the attachment store.
     std::string id;
-    /// The file name the user uploaded, as given by the client (shown, never used as a path).
+    /// The file name the user uploaded (LocalAttachmentStore keeps its last path segment); never a path.
     std::string name;
     /// The media type the client declared (such as `image/png`); LocalAttachmentStore checks it against its
     /// allow list.
