@@ -298,5 +298,9 @@ private:
 
 }  // namespace chatkit
 
+/// \cond
+// Lets a `chatkit::error` convert to `boost::system::error_code` (in `chatkit::category()`).
+// Hidden from Doxygen, which cannot place a specialization in a namespace it has not seen.
 template <>
 struct boost::system::is_error_code_enum<chatkit::error> : std::true_type {};
+/// \endcond
