@@ -120,9 +120,10 @@ public:
         : Error(error::invalid_tool_arguments, std::move(message)) {}
 };
 
-/// The SDK's default tool error formatter: `An error occurred while running the tool. Please try
-/// again. Error: <message>`, or for malformed arguments `An error occurred while parsing tool
-/// arguments. Please try again with valid JSON. Error: <message>`.
+/// The SDK's default tool error formatter (the default `FunctionTool::on_error`). Its text is
+/// `An error occurred while running the tool. Please try again. Error: <message>`, or for
+/// malformed arguments `An error occurred while parsing tool arguments. Please try again with valid
+/// JSON. Error: <message>`.
 CHATKIT_API std::optional<std::string> default_tool_error(ToolContextBase& ctx, std::exception_ptr error);
 
 /// A function tool: name, description, JSON schema and the coroutine that runs it.
@@ -137,7 +138,8 @@ struct FunctionTool {
     std::function<std::optional<std::string>(ToolContextBase&, std::exception_ptr)> on_error = default_tool_error;
     /// Evaluated per turn; empty = always enabled.
     std::function<bool(RunContextBase const&)> is_enabled;
-    /// A call running longer gets the error text `Tool '<name>' timed out after <N> seconds.`
+    /// Longest a call may run (unset: no limit). A call running longer gets the error text
+    /// ``Tool '<name>' timed out after <N> seconds.``
     std::optional<std::chrono::milliseconds> timeout;
     /// A client tool: the runner records the call on the result and ends the run instead of invoking.
     bool is_client_tool = false;
