@@ -44,8 +44,8 @@ struct LocalAttachmentOptions {
 
 /// What a direct upload or a completed two-phase upload received.
 struct UploadedFile {
-    std::string name;       ///< the file name the client gave (may be empty)
-    std::string mime_type;  ///< the declared content type, as received
+    std::string name;       ///< the client's file name, cleaned (`parse_upload`: `upload` when empty)
+    std::string mime_type;  ///< the declared content type (`application/octet-stream` when none)
     std::string bytes;      ///< the file's contents
 };
 
