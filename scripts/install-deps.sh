@@ -3,7 +3,7 @@
 #
 #   scripts/install-deps.sh          build dependencies (compiler, CMake, Ninja, Boost, OpenSSL, SQLite, Catch2)
 #   scripts/install-deps.sh --test   also what the test suite needs (Chromium, Node.js + npm, curl,
-#                                    clang 14 with libFuzzer, clang-tidy); when the system's Node.js
+#                                    clang 14 with libFuzzer, clang-tidy, Doxygen); when the system's Node.js
 #                                    is older than the JavaScript tests need (20.19; bookworm has 18),
 #                                    the pinned Node.js of the npm registry goes into .cache/node
 #
@@ -38,8 +38,9 @@ build_packages=(
     libssl-dev libsqlite3-dev sqlite3 catch2
     python3 openssl git
 )
-# clang 14 + its runtimes (libFuzzer, sanitizers) for fuzz/run.sh, clang-tidy for the clang-tidy phase.
-test_packages=(chromium nodejs npm curl clang-14 libclang-rt-14-dev clang-tidy-14)
+# clang 14 + its runtimes (libFuzzer, sanitizers) for fuzz/run.sh, clang-tidy for the clang-tidy phase,
+# doxygen for the `lint: doxygen` test (docs/Doxyfile).
+test_packages=(chromium nodejs npm curl clang-14 libclang-rt-14-dev clang-tidy-14 doxygen)
 
 packages=("${build_packages[@]}")
 if ((with_test)); then

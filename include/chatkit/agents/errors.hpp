@@ -23,6 +23,8 @@ namespace chatkit::agents {
 /// Code `error::model_request_failed`.
 class CHATKIT_API ModelHttpError : public Error {
 public:
+    /// `message`, `code` and `type` go to `model_message`, `model_code` and `type`; `what()` reads
+    /// `HTTP <status> (<code>): <message> [request id <id>]` (`connection failed` for status 0).
     ModelHttpError(int status, std::string message, std::string code = {}, std::string type = {},
                    std::string request_id = {});
 
@@ -42,6 +44,7 @@ public:
 /// `response.incomplete` or a mid-stream `{"error":...}` payload. Code `error::model_stream_failed`.
 class CHATKIT_API ModelStreamError : public Error {
 public:
+    /// `what()` reads `<code>: <message>` (just the message when `code` is empty).
     ModelStreamError(std::string code, std::string message, bool after_output = false);
 
     std::string model_code;       ///< the stream's error code (`server_error`, `content_filter`...)
@@ -53,6 +56,7 @@ public:
 /// Code `error::model_protocol_violation`.
 class CHATKIT_API ModelProtocolError : public Error {
 public:
+    /// `message` says what was malformed or missing.
     explicit ModelProtocolError(std::string message)
         : Error(error::model_protocol_violation, std::move(message)) {}
 };
@@ -61,14 +65,16 @@ public:
 /// Message: `Max turns (N) exceeded`. Code `error::max_turns_exceeded`.
 class CHATKIT_API MaxTurnsExceeded : public Error {
 public:
+    /// The message quotes `max_turns`.
     explicit MaxTurnsExceeded(int max_turns);
-    int max_turns;
+    int max_turns;  ///< the limit that was reached
 };
 
 /// The model did something the run cannot accept (an unknown tool, invalid structured output).
 /// Code `error::unexpected_model_behavior`.
 class CHATKIT_API ModelBehaviorError : public Error {
 public:
+    /// `message` names what the model did (e.g. the unknown tool).
     explicit ModelBehaviorError(std::string message)
         : Error(error::unexpected_model_behavior, std::move(message)) {}
 };
@@ -77,31 +83,34 @@ public:
 /// Code `error::agent_misconfigured`.
 class CHATKIT_API UserError : public Error {
 public:
+    /// `message` says what to fix.
     explicit UserError(std::string message) : Error(error::agent_misconfigured, std::move(message)) {}
 };
 
 /// What a guardrail function returns: free-form info and whether the tripwire fired.
 struct GuardrailOutput {
-    boost::json::value output_info;
-    bool tripwire_triggered = false;
+    boost::json::value output_info;   ///< anything the guardrail wants to report (null by default)
+    bool tripwire_triggered = false;  ///< true stops the run with a `...GuardrailTripwire` error
 };
 
 /// An input guardrail's tripwire fired. Message: `Guardrail <name> triggered tripwire`.
 /// Code `error::input_guardrail_triggered`.
 class CHATKIT_API InputGuardrailTripwire : public Error {
 public:
+    /// The message quotes `guardrail_name`.
     InputGuardrailTripwire(std::string guardrail_name, GuardrailOutput output);
-    std::string guardrail_name;
-    GuardrailOutput output;
+    std::string guardrail_name;  ///< the guardrail's name
+    GuardrailOutput output;      ///< what the guardrail returned
 };
 
 /// An output guardrail's tripwire fired. Message: `Guardrail <name> triggered tripwire`.
 /// Code `error::output_guardrail_triggered`.
 class CHATKIT_API OutputGuardrailTripwire : public Error {
 public:
+    /// The message quotes `guardrail_name`.
     OutputGuardrailTripwire(std::string guardrail_name, GuardrailOutput output);
-    std::string guardrail_name;
-    GuardrailOutput output;
+    std::string guardrail_name;  ///< the guardrail's name
+    GuardrailOutput output;      ///< what the guardrail returned
 };
 
 }  // namespace chatkit::agents

@@ -53,21 +53,30 @@ CHATKIT_API std::string_view model_event_type(ModelEventKind kind) noexcept;
 /// - `code`/`message` for `error` events.
 /// `raw` is the original payload when the event was parsed (kept for pass-through and debugging).
 struct ModelStreamEvent {
-    ModelEventKind kind = ModelEventKind::Other;
+    ModelEventKind kind = ModelEventKind::Other;  ///< what the event is; says which fields apply
     std::string type;  ///< exact wire name, e.g. "response.output_text.delta"
-    std::int64_t sequence_number = 0;
+    std::int64_t sequence_number = 0;  ///< the event's `sequence_number` (0 when absent)
+    /// Position of what the event is about: `output_index` in the response's output,
+    /// `content_index` in a message's content, `summary_index` in a reasoning summary,
+    /// `annotation_index` in a text's annotations, `partial_image_index` of an image's partials.
+    /// Set only when the event carries it.
+    ///@{
     std::optional<std::int64_t> output_index, content_index, summary_index, annotation_index,
         partial_image_index;
-    std::string item_id;
-    std::string delta;
-    std::string text;
+    ///@}
+    std::string item_id;  ///< the output item the event belongs to (empty for lifecycle events)
+    std::string delta;    ///< the fragment of a `*.delta` event
+    std::string text;     ///< the full text (`text`, `refusal`, `arguments`) of a `*.done` event
     std::optional<std::string> name;        ///< function_call_arguments.done `name` (newer servers)
     std::string partial_image_b64;          ///< image_generation_call.partial_image
     std::optional<Item> item;               ///< output_item.added / output_item.done
     json::value part;                       ///< content_part.* / reasoning_summary_part.*
     json::value annotation;                 ///< output_text.annotation.added
     std::optional<json::object> response;   ///< response.* lifecycle events
-    std::string code, message;              ///< `error` events
+    /// The `code` and `message` of an `error` event.
+    ///@{
+    std::string code, message;
+    ///@}
     json::object raw;                       ///< original payload, empty when built in code
 
     /// True for `response.completed`, `response.incomplete`, `response.failed` and `error`.

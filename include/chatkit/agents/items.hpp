@@ -29,35 +29,35 @@ namespace json = boost::json;
 
 /// A text part of a user/system/developer message (`{"type":"input_text","text":...}`).
 struct InputText {
-    std::string text;
+    std::string text;  ///< the text
 };
 
 /// An image part of a user message (`input_image`): by URL (often a data URL) or by file id.
 struct InputImage {
-    std::optional<std::string> image_url;
-    std::optional<std::string> file_id;
-    std::string detail = "auto";
+    std::optional<std::string> image_url;  ///< an image URL or a `data:<mime>;base64,...` URL
+    std::optional<std::string> file_id;    ///< an id of the provider's Files API
+    std::string detail = "auto";           ///< `low`, `high` or `auto` (always sent)
 };
 
 /// A file part of a user message (`input_file`).
 struct InputFile {
-    std::optional<std::string> file_id;
-    std::optional<std::string> file_data;
-    std::optional<std::string> file_url;
-    std::optional<std::string> filename;
+    std::optional<std::string> file_id;    ///< an id of the provider's Files API
+    std::optional<std::string> file_data;  ///< the contents as a `data:<mime>;base64,...` URL
+    std::optional<std::string> file_url;   ///< a URL the provider fetches
+    std::optional<std::string> filename;   ///< the name shown to the model
 };
 
 /// A text part of an assistant message (`output_text`), with its annotations as received.
 struct OutputText {
-    std::string text;
-    json::array annotations;
+    std::string text;          ///< the text
+    json::array annotations;   ///< citations and the like, as received (always written)
     /// `logprobs` as received (written back only when present).
     std::optional<json::array> logprobs;
 };
 
 /// A refusal part of an assistant message (`{"type":"refusal","refusal":...}`).
 struct RefusalPart {
-    std::string refusal;
+    std::string refusal;  ///< the model's explanation of the refusal
 };
 
 /// One content part of a message.
@@ -69,43 +69,43 @@ using ContentPart = std::variant<InputText, InputImage, InputFile, OutputText, R
 /// A message (`type: "message"`); `role` is `user`, `assistant`, `system` or `developer`.
 /// Wire order: `id?`, `type`, `status?`, `role`, `content`.
 struct MessageItem {
-    std::optional<std::string> id;
-    std::string role;
-    std::vector<ContentPart> content;
-    std::optional<std::string> status;
+    std::optional<std::string> id;      ///< item id (`msg_...` from a provider; may be unset)
+    std::string role;                   ///< `user`, `assistant`, `system` or `developer`
+    std::vector<ContentPart> content;   ///< the parts, in order
+    std::optional<std::string> status;  ///< `in_progress`, `completed` or `incomplete` when given
 };
 
 /// A function tool call emitted by the model (`type: "function_call"`). `arguments` is the raw
 /// JSON string exactly as the model produced it.
 struct FunctionCallItem {
-    std::optional<std::string> id;
-    std::string call_id;
-    std::string name;
-    std::string arguments;
-    std::optional<std::string> status;
+    std::optional<std::string> id;      ///< the provider's item id (`fc_...`)
+    std::string call_id;                ///< pairs the call with its `FunctionCallOutput`
+    std::string name;                   ///< the tool called
+    std::string arguments;              ///< the raw JSON arguments (may be invalid JSON)
+    std::optional<std::string> status;  ///< `in_progress`, `completed` or `incomplete` when given
 };
 
 /// The result of a function call (`type: "function_call_output"`), matched by `call_id`.
 struct FunctionCallOutput {
-    std::string call_id;
-    std::string output;
-    std::optional<std::string> id;
-    std::optional<std::string> status;
+    std::string call_id;                ///< the `call_id` of the call it answers
+    std::string output;                 ///< the tool's result as text (often JSON)
+    std::optional<std::string> id;      ///< item id, when the provider assigned one
+    std::optional<std::string> status;  ///< item status, when given
 };
 
 /// A reasoning item (`type: "reasoning"`): summary texts (`summary_text` parts), raw reasoning
 /// texts (`reasoning_text` parts) and the opaque encrypted content to pass back.
 struct ReasoningItem {
-    std::string id;
-    std::vector<std::string> summary;
-    std::vector<std::string> content;
-    std::optional<std::string> encrypted_content;
-    std::optional<std::string> status;
+    std::string id;                                ///< the provider's item id (`rs_...`)
+    std::vector<std::string> summary;              ///< the `summary_text` parts, in order
+    std::vector<std::string> content;              ///< the `reasoning_text` parts, in order
+    std::optional<std::string> encrypted_content;  ///< opaque; pass back unchanged (`store: false`)
+    std::optional<std::string> status;             ///< item status, when given
 };
 
 /// Any other item (hosted tool calls, `image_generation_call`, unknown types), kept verbatim.
 struct OpaqueItem {
-    json::object raw;
+    json::object raw;  ///< the item's JSON, written back as is
 };
 
 /// One conversation item: model input or model output.

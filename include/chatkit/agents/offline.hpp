@@ -56,6 +56,7 @@ struct ScriptedTurn {
 class CHATKIT_API ScriptedModel : public Model {
 public:
     ScriptedModel() = default;
+    /// A model that plays `turns` in order.
     explicit ScriptedModel(std::vector<ScriptedTurn> turns);
 
     /// Appends a turn.
@@ -105,6 +106,7 @@ struct DemoModelOptions {
 /// Text streams word by word; usage counts words (input = words of all input messages).
 class CHATKIT_API DemoModel : public Model {
 public:
+    /// Draws the random id token now when `options.id_token` is empty.
     explicit DemoModel(DemoModelOptions options = {});
     task<ModelResponse> stream(ModelRequest const& request, ModelEventHandler const& on_event) override;
 
@@ -117,6 +119,7 @@ private:
 /// the default model (a DemoModel unless given).
 class CHATKIT_API OfflineProvider : public ModelProvider {
 public:
+    /// `default_model` answers unknown and empty names (null: a new `DemoModel`).
     explicit OfflineProvider(std::shared_ptr<Model> default_model = nullptr);
     /// Registers `model` under `name`.
     OfflineProvider& add(std::string name, std::shared_ptr<Model> model);

@@ -35,7 +35,9 @@ struct OpenAIEndpoint {
     std::shared_ptr<Transport> transport;
     /// Per-request connect timeout and longest silence of a stream; unset leaves the transport's
     /// (`ModelSettings::idle_timeout` / `total_timeout` override them per request).
+    ///@{
     std::optional<std::chrono::milliseconds> connect_timeout, idle_timeout;
+    ///@}
     /// Receives one warning per retry (with the `x-request-id`) and truncation notices.
     Logger logger;
 
@@ -48,13 +50,13 @@ struct CompatProfile {
     /// What an assistant message that only carries `tool_calls` sends as `content`.
     enum class ToolCallContent { omit, null, empty_string };
 
-    std::string name = "openai";
+    std::string name = "openai";                             ///< preset name, shown in error messages
     bool send_stream_options = true;                         ///< `stream_options.include_usage`
     std::string max_tokens_field = "max_completion_tokens";  ///< or `max_tokens`
     bool send_parallel_tool_calls = true;                    ///< honour `parallel_tool_calls`
     bool send_strict = true;                                 ///< `strict` in function tools
     bool allow_required_tool_choice = true;                  ///< else `required` is sent as `auto`
-    ToolCallContent assistant_toolcall_content = ToolCallContent::null;
+    ToolCallContent assistant_toolcall_content = ToolCallContent::null;  ///< `content` beside `tool_calls`
     bool images_as_data_urls_only = false;                   ///< reject image URLs that are not `data:`
     bool raw_reasoning_as_summary = true;                    ///< `reasoning(_content)` -> summary events
     std::string system_role = "system";                      ///< role of the instructions message
@@ -93,6 +95,7 @@ public:
     /// The JSON body sent for `request` (exposed for tests and debugging).
     json::object build_body(ModelRequest const& request) const;
 
+    /// The model name sent as `model`.
     std::string const& model() const noexcept { return model_; }
 
 private:
@@ -117,7 +120,9 @@ public:
     /// The JSON body sent for `request`; throws `UserError` for items the API cannot carry.
     json::object build_body(ModelRequest const& request) const;
 
+    /// The model name sent as `model`.
     std::string const& model() const noexcept { return model_; }
+    /// How the server differs from OpenAI's.
     CompatProfile const& profile() const noexcept { return profile_; }
 
 private:
@@ -133,9 +138,10 @@ public:
     /// Which wire API the models speak.
     enum class Api { responses, chat_completions };
 
+    /// How the provider builds its models.
     struct Options {
-        OpenAIEndpoint endpoint;
-        Api api = Api::responses;
+        OpenAIEndpoint endpoint;                          ///< shared by every model (`transport` required)
+        Api api = Api::responses;                         ///< the wire API of every model
         CompatProfile profile = CompatProfile::openai();  ///< Chat Completions only
         std::string default_model = "gpt-4.1-mini";       ///< for an empty model name
     };
@@ -166,6 +172,7 @@ public:
 
     std::shared_ptr<Model> get_model(std::string_view name) override;
 
+    /// The options it was built with.
     Options const& options() const noexcept { return options_; }
     /// The transport every model of this provider sends through.
     std::shared_ptr<Transport> const& transport() const noexcept { return options_.endpoint.transport; }

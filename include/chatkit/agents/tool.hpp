@@ -23,12 +23,17 @@ namespace chatkit::agents {
 
 /// What a tool returns: a string is given to the model verbatim, JSON is serialised.
 struct ToolOutput {
-    std::variant<std::string, json::value> value;
+    std::variant<std::string, json::value> value;  ///< text as is, or JSON to serialise
 
+    /// An empty text output.
     ToolOutput() : value(std::string()) {}
+    /// A text output, given to the model verbatim.
     ToolOutput(std::string s) : value(std::move(s)) {}       // NOLINT: implicit by design
+    /// A text output from a C string (not null).
     ToolOutput(char const* s) : value(std::string(s)) {}     // NOLINT
+    /// A JSON output, serialised for the model.
     ToolOutput(json::value v) : value(std::move(v)) {}       // NOLINT
+    /// A JSON object output, serialised for the model.
     ToolOutput(json::object o) : value(json::value(std::move(o))) {}  // NOLINT
 
     /// The text sent to the model as the `function_call_output`.
@@ -41,6 +46,8 @@ struct ToolOutput {
 /// Type-erased: `RunContext<Ctx>` adds the typed `context()`.
 class RunContextBase {
 public:
+    /// Made by the runner: `user_context` is the `Ctx` of the run and `usage` its running total;
+    /// both must outlive this context and its copies.
     RunContextBase(void* user_context, Usage const* usage, std::string agent_name, int turn)
         : user_(user_context), usage_(usage), agent_name_(std::move(agent_name)), turn_(turn) {}
 
@@ -64,6 +71,7 @@ private:
 template <class Ctx>
 class RunContext : public RunContextBase {
 public:
+    /// Views `base` as typed; its user context must be a `Ctx`.
     explicit RunContext(RunContextBase const& base) : RunContextBase(base) {}
     /// The application's context object.
     Ctx& context() const noexcept { return *static_cast<Ctx*>(user_context()); }
@@ -72,6 +80,7 @@ public:
 /// Per-invocation context of a tool: which call is running, with which raw arguments.
 class ToolContextBase : public RunContextBase {
 public:
+    /// Made by the runner for one call; `cancel_state` is the run's (default: never cancelled).
     ToolContextBase(RunContextBase const& run, std::string tool_name, std::string call_id,
                     std::optional<std::string> item_id, std::string raw_arguments,
                     boost::asio::cancellation_state cancel_state = {})
@@ -107,6 +116,7 @@ private:
 template <class Ctx>
 class ToolContext : public ToolContextBase {
 public:
+    /// Views `base` as typed; its user context must be a `Ctx`.
     explicit ToolContext(ToolContextBase const& base) : ToolContextBase(base) {}
     /// The application's context object.
     Ctx& context() const noexcept { return *static_cast<Ctx*>(user_context()); }
@@ -116,19 +126,21 @@ public:
 /// the tool reads. Code `error::invalid_tool_arguments`.
 class CHATKIT_API ToolArgumentsError : public Error {
 public:
+    /// `message` is what the model is told about its arguments.
     explicit ToolArgumentsError(std::string message)
         : Error(error::invalid_tool_arguments, std::move(message)) {}
 };
 
-/// The SDK's default tool error formatter: `An error occurred while running the tool. Please try
-/// again. Error: <message>`, or for malformed arguments `An error occurred while parsing tool
-/// arguments. Please try again with valid JSON. Error: <message>`.
+/// The SDK's default tool error formatter (the default `FunctionTool::on_error`). Its text is
+/// `An error occurred while running the tool. Please try again. Error: <message>`, or for
+/// malformed arguments `An error occurred while parsing tool arguments. Please try again with valid
+/// JSON. Error: <message>`.
 CHATKIT_API std::optional<std::string> default_tool_error(ToolContextBase& ctx, std::exception_ptr error);
 
 /// A function tool: name, description, JSON schema and the coroutine that runs it.
 struct FunctionTool {
-    std::string name;
-    std::string description;
+    std::string name;          ///< the name the model calls it by
+    std::string description;   ///< when and how to use it, for the model
     json::object parameters;   ///< JSON schema of the arguments object
     bool strict = true;        ///< strict schema mode (see `strict_schema`)
     /// Runs the tool with the parsed arguments object.
@@ -137,7 +149,8 @@ struct FunctionTool {
     std::function<std::optional<std::string>(ToolContextBase&, std::exception_ptr)> on_error = default_tool_error;
     /// Evaluated per turn; empty = always enabled.
     std::function<bool(RunContextBase const&)> is_enabled;
-    /// A call running longer gets the error text `Tool '<name>' timed out after <N> seconds.`
+    /// Longest a call may run (unset: no limit). A call running longer gets the error text
+    /// ``Tool '<name>' timed out after <N> seconds.``
     std::optional<std::chrono::milliseconds> timeout;
     /// A client tool: the runner records the call on the result and ends the run instead of invoking.
     bool is_client_tool = false;
@@ -148,8 +161,8 @@ struct FunctionTool {
 
 /// The outcome of one tool call of a turn (input of `ToolUseBehavior::custom`).
 struct ToolCallResult {
-    std::string tool_name;
-    std::string call_id;
+    std::string tool_name;   ///< the tool that was called
+    std::string call_id;     ///< the `call_id` of the model's call
     ToolOutput output;       ///< what the tool returned (or the error text)
     bool is_error = false;   ///< the output is an error text
 };

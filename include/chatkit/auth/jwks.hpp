@@ -43,6 +43,7 @@ struct JwksOptions {
     std::chrono::seconds default_max_age{600};
     /// Bounds applied to a `max-age` from the issuer (`no-cache`/`no-store` count as the minimum).
     std::chrono::seconds min_max_age{60};
+    /// Upper bound of a `max-age` from the issuer: keys are refetched at least this often.
     std::chrono::seconds max_max_age{86400};
     /// An unknown `kid` triggers a refetch at most once per cooldown (and a failed fetch is not
     /// retried within it either).

@@ -38,7 +38,9 @@ struct Claims {
     /// `aud` as a list (a string `aud` becomes one element).
     std::vector<std::string> audience;
     /// `exp`, `nbf`, `iat` when present.
+    ///@{
     std::optional<std::chrono::system_clock::time_point> expires_at, not_before, issued_at;
+    ///@}
 
     /// The tenant (store owner) key: issuer + subject, as `escape(iss) "|" sub`, where `escape`
     /// percent-encodes `%` (as `%25`) and `|` (as `%7C`) so the first `|` always ends the issuer.

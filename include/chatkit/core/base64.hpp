@@ -42,6 +42,7 @@ enum class Base64Failure {
 struct Base64LenientResult {
     /// The decoded bytes (meaningful when `failure` is `none`).
     std::string bytes;
+    /// Why decoding failed; `none` on success.
     Base64Failure failure = Base64Failure::none;
     /// For `excess_data_character`: the number of data characters read.
     std::size_t data_chars = 0;

@@ -270,8 +270,11 @@ public:
     /// `allow_retry` defaults per code: `stream.error` allows a retry.
     explicit StreamError(std::string code = "stream.error", std::optional<bool> allow_retry = std::nullopt);
 
+    /// The `code` of the error event, e.g. `stream.error`.
     std::string const& code() const noexcept { return code_; }
+    /// The event's `allow_retry`: whether ChatKit.js offers the user a retry.
     bool allow_retry() const noexcept { return allow_retry_; }
+    /// The code, for logs.
     char const* what() const noexcept override { return code_.c_str(); }
 
 private:
@@ -284,11 +287,15 @@ private:
 /// `CustomStreamError`. The message is shown verbatim by ChatKit.js.
 class CHATKIT_API CustomStreamError : public std::exception {
 public:
+    /// `message` is shown to the user as is; no retry is offered unless `allow_retry`.
     explicit CustomStreamError(std::string message, bool allow_retry = false)
         : message_(std::move(message)), allow_retry_(allow_retry) {}
 
+    /// The user-facing message of the error event.
     std::string const& message() const noexcept { return message_; }
+    /// The event's `allow_retry`: whether ChatKit.js offers the user a retry.
     bool allow_retry() const noexcept { return allow_retry_; }
+    /// The message, for logs.
     char const* what() const noexcept override { return message_.c_str(); }
 
 private:
@@ -298,5 +305,9 @@ private:
 
 }  // namespace chatkit
 
+/// \cond
+// Lets a `chatkit::error` convert to `boost::system::error_code` (in `chatkit::category()`).
+// Hidden from Doxygen, which cannot place a specialization in a namespace it has not seen.
 template <>
 struct boost::system::is_error_code_enum<chatkit::error> : std::true_type {};
+/// \endcond

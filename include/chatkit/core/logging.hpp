@@ -15,7 +15,10 @@ enum class LogLevel { debug, info, warning, error };
 ///
 /// The sink must not throw; if it does, the exception is swallowed (logging never breaks a request).
 struct Logger {
+    /// Lines below this level are dropped before the sink is called.
     LogLevel level = LogLevel::warning;
+    /// Receives each line that passes `level` (empty: nothing is logged). Called on the thread that
+    /// logs: with `ServerOptions::threads` above 1, concurrently.
     std::function<void(LogLevel, std::string_view)> sink;
 
     /// Sends `message` to the sink when `l >= level`.

@@ -43,14 +43,20 @@ struct CHATKIT_API Url {
 
 /// One request. `method` is an HTTP method name ("GET", "POST", "DELETE", ...).
 struct HttpRequest {
+    /// The method, an HTTP token (anything else fails with `transport_invalid_request`).
     std::string method = "GET";
     /// An absolute http(s) URL.
     std::string url;
+    /// Request headers; a name or value that cannot be written fails with `transport_invalid_request`.
     Headers headers;
+    /// Request body (empty: none).
     std::string body;
-    /// Per-request overrides of the transport's settings: resolve + connect + TLS handshake time,
-    /// longest silence between received bytes, deadline of the whole request (connect to last byte).
+    /// Per-request overrides of the transport's settings (unset: the transport's own): resolve +
+    /// connect + TLS handshake time, longest silence between received bytes, deadline of the whole
+    /// request (connect to last byte).
+    ///@{
     std::optional<std::chrono::milliseconds> connect_timeout, idle_timeout, total_timeout;
+    ///@}
     /// Per-request override of the largest 2xx body collected in memory (no body handler); a larger
     /// one fails with `transport_body_too_large`.
     std::optional<std::size_t> max_body;
@@ -58,7 +64,7 @@ struct HttpRequest {
 
 /// A response head plus, when it was collected, its body.
 struct HttpResponse {
-    unsigned status = 0;
+    unsigned status = 0;          ///< the HTTP status code, e.g. 200
     Headers headers;              ///< names lower-cased
     std::string body;             ///< empty when streamed to a body handler
     bool body_truncated = false;  ///< a non-2xx body longer than the transport's error-body cap was cut
@@ -133,8 +139,11 @@ public:
     boost::asio::awaitable<HttpResponse> get(std::string url, Headers headers = {});
 
 protected:
+    /// Only derived classes construct a transport.
     Transport() = default;
+    /// Copyable by derived classes only (no slicing through the base).
     Transport(Transport const&) = default;
+    /// Copy assignment, for derived classes only.
     Transport& operator=(Transport const&) = default;
 
     /// The implementation of `send`, with the same contract.

@@ -157,11 +157,11 @@ struct PageContextLimits {
 /// `metadata.page` (see examples/web). Untrusted input: show it to the model, never use it for
 /// authorization.
 struct PageContext {
-    std::string url;
-    std::string title;
-    std::string path;
-    std::string description;
-    std::vector<std::string> headings;
+    std::string url;                    ///< `page.url`: the page's address as the browser reported it
+    std::string title;                  ///< `page.title`: the document title
+    std::string path;                   ///< `page.path`: the URL path
+    std::string description;            ///< `page.description`: e.g. its meta description
+    std::vector<std::string> headings;  ///< `page.headings`: its headings, in page order
 
     /// Whether nothing was sent.
     bool empty() const noexcept;

@@ -45,7 +45,7 @@ public:
     /// @param www_authenticate Value of the `WWW-Authenticate` header sent with the answer, e.g.
     ///        `Bearer error="invalid_token"`; empty sends none.
     ChallengeError(boost::system::error_code ec, std::string message, std::string www_authenticate);
-    /// @copydoc ChallengeError(boost::system::error_code, std::string, std::string)
+    /// The same, from a chatkit error code `e` (`error::unauthorized`, `error::forbidden`...).
     ChallengeError(error e, std::string message, std::string www_authenticate)
         : ChallengeError(make_error_code(e), std::move(message), std::move(www_authenticate)) {}
 

@@ -51,8 +51,8 @@ enum class Order { asc, desc };
 /// One page of a paginated listing.
 template <class T>
 struct Page {
-    std::vector<T> data;
-    bool has_more = false;
+    std::vector<T> data;  ///< The elements of this page, in the requested order.
+    bool has_more = false;  ///< True when more elements follow (ask again with `after`).
     /// Cursor to pass as `after` for the next page (the id of the last element when `has_more`).
     std::optional<std::string> after;
 };

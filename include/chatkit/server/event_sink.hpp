@@ -42,6 +42,8 @@ class stream_engine;
 /// At most one `emit` may be outstanding at a time.
 class CHATKIT_API EventSink {
 public:
+    /// Made by the server for each stream (the engine outlives it); applications receive a sink
+    /// in `respond()`/`action()` and never build one.
     explicit EventSink(detail::stream_engine& engine) noexcept : engine_(&engine) {}
 
     /// Emits one event. Pass a named object or a function's result (see docs on g++ 12 coroutines).

@@ -28,7 +28,9 @@ public:
     Response(unsigned status, std::string json_body);
     /// A streaming answer running `job`.
     explicit Response(std::unique_ptr<detail::stream_job> job);
+    /// Moves the answer (the stream, if any, goes with it: the source is no longer streaming).
     Response(Response&&) noexcept;
+    /// Replaces this answer by moving; a stream this one held and had not run is dropped unrun.
     Response& operator=(Response&&) noexcept;
     ~Response();
 

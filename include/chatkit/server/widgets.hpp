@@ -35,6 +35,8 @@ CHATKIT_API asio::awaitable<void> stream_widget(EventSink& events, std::vector<W
 /// `co_await w.update(state)` for each state, then `co_await w.done()`.
 class CHATKIT_API WidgetStream {
 public:
+    /// Takes the new item's id from `events` now; nothing is emitted before the first `update`.
+    /// `events` must outlive the stream; `copy_text` is what the item's copy button copies.
     explicit WidgetStream(EventSink& events, std::optional<std::string> copy_text = std::nullopt);
 
     /// The first call emits `thread.item.added`; later calls emit the diff to the previous state.

@@ -44,9 +44,9 @@ struct LocalAttachmentOptions {
 
 /// What a direct upload or a completed two-phase upload received.
 struct UploadedFile {
-    std::string name;
-    std::string mime_type;
-    std::string bytes;
+    std::string name;       ///< the client's file name, cleaned (`parse_upload`: `upload` when empty)
+    std::string mime_type;  ///< the declared content type (`application/octet-stream` when none)
+    std::string bytes;      ///< the file's contents
 };
 
 /// Parses a `multipart/form-data` body (`content_type` is the request's `Content-Type`, with its
@@ -65,7 +65,7 @@ CHATKIT_API UploadedFile parse_upload(std::string_view content_type, std::string
 
 /// An attachment created (phase 1) and never uploaded within `pending_max_age`.
 struct AbandonedAttachment {
-    std::string id;
+    std::string id;     ///< the attachment id
     std::string owner;  ///< the owner it was created for (`owner_of(ctx)` of the creating request)
 };
 
@@ -83,9 +83,11 @@ public:
     LocalAttachmentFiles(LocalAttachmentFiles const&) = delete;
     LocalAttachmentFiles& operator=(LocalAttachmentFiles const&) = delete;
 
+    /// The options it was built with (the base URL as set by `set_base_url` is in `base_url()`).
     LocalAttachmentOptions const& options() const noexcept { return options_; }
     /// Sets the absolute base URL of upload and preview URLs (e.g. once the port is known).
     void set_base_url(std::string url);
+    /// The current base URL of upload and preview URLs.
     std::string base_url() const;
 
     /// Returns the canonical `type/subtype` of `mime_type` (what is stored and served). Throws
@@ -166,6 +168,8 @@ public:
     /// The owner (user, tenant) an attachment belongs to, from the request context.
     using OwnerFn = std::function<std::string(Context const&)>;
 
+    /// Stores files under `options.directory` (created when missing); `owner_of` scopes every
+    /// attachment to the owner of the request that created it.
     LocalAttachmentStore(LocalAttachmentOptions options, OwnerFn owner_of)
         : files_(std::move(options)), owner_of_(std::move(owner_of)) {}
 
@@ -201,6 +205,9 @@ public:
     /// `store.delete_attachment(id, context_of(owner))`, then its files; then removes stray files.
     /// Returns the ids removed. When the Store fails for one attachment its files are kept (the next
     /// sweep tries again), the others are still swept, and the first failure is rethrown at the end.
+    /// This store, `store` and `context_of` must outlive the returned awaitable. Cancellation reaches
+    /// the Store's `delete_attachment` in progress and counts as its failure (files kept, the sweep
+    /// goes on, the exception is rethrown at the end).
     asio::awaitable<std::vector<std::string>> sweep(Store<Context>& store, ContextOfOwnerFn const& context_of,
                                                     std::chrono::system_clock::time_point now =
                                                         std::chrono::system_clock::now()) {
@@ -223,6 +230,7 @@ public:
 
     /// The files (URLs, sweep, base URL).
     LocalAttachmentFiles& files() noexcept { return files_; }
+    /// The files (URLs, sweep, base URL), read-only.
     LocalAttachmentFiles const& files() const noexcept { return files_; }
 
 private:

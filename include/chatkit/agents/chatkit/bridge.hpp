@@ -40,8 +40,8 @@ class AgentStreamBridge;
 /// A client tool call requested by a server-side tool (the Python idiom: a tool sets it and the agent
 /// stops at that tool). The bridge emits it as a pending `ClientToolCallItem` at the end of the run.
 struct ClientToolRequest {
-    std::string name;
-    boost::json::object arguments;
+    std::string name;                ///< the client tool to run
+    boost::json::object arguments;   ///< its arguments, as the client receives them
     /// The model's `call_id` of the tool invocation that asked for it (set by `AgentContextBase::client_tool_call`).
     std::optional<std::string> call_id;
     /// The model's item id of that invocation, when known.
@@ -55,6 +55,8 @@ class AgentContextBase;
 /// `thread.item.added`, later ones the `diff_widget` updates, `done` emits `thread.item.done`.
 class CHATKIT_API AgentWidgetStream {
 public:
+    /// Takes the new item's id from `ctx` now; nothing is emitted before the first `update`.
+    /// `ctx` must outlive the stream; `copy_text` is what the item's copy button copies.
     AgentWidgetStream(AgentContextBase& ctx, std::optional<std::string> copy_text = std::nullopt);
 
     /// Emits the first state, or the difference to the previous state.
@@ -77,6 +79,7 @@ private:
 /// Not thread-safe: use it from the run's executor (tools of a run share it).
 class CHATKIT_API AgentContextBase {
 public:
+    /// A context answering in `thread`, which must outlive it.
     explicit AgentContextBase(ThreadMetadata& thread) : thread_(&thread) {}
     virtual ~AgentContextBase();
     AgentContextBase(AgentContextBase const&) = delete;
@@ -84,6 +87,7 @@ public:
 
     /// The thread being answered (changes to title or metadata are saved by the server).
     ThreadMetadata& thread() noexcept { return *thread_; }
+    /// The thread being answered, read-only.
     ThreadMetadata const& thread() const noexcept { return *thread_; }
 
     /// A new id from the store's generator (`thread` → a thread id, otherwise an item id of this thread).
@@ -98,7 +102,7 @@ public:
     /// The generated image being streamed, if any.
     std::optional<GeneratedImageItem> generated_image_item;
 
-    /// Sends any thread event: `progress_update`, `client_effect`, `notice`, `thread.item.*`.
+    /// Sends any thread event: `progress_update`, `client_effect`, `notice` or a `thread.item` event.
     /// A visible `thread.item.added`/`done` first closes an open workflow (client tool calls and
     /// hidden context items do not). Pass a named event or a function's result (g++ 12).
     boost::asio::awaitable<void> stream(ThreadStreamEvent event);
@@ -145,6 +149,7 @@ private:
 template <class Ctx>
 class AgentContext : public AgentContextBase {
 public:
+    /// What `respond()` received; all three must outlive the context (it keeps references).
     AgentContext(ThreadMetadata& thread, Store<Ctx>& store, Ctx& request_context)
         : AgentContextBase(thread), store_(&store), request_context_(&request_context) {}
 
@@ -152,6 +157,7 @@ public:
     Store<Ctx>& store() noexcept { return *store_; }
     /// The request context `respond()` received.
     Ctx& request_context() noexcept { return *request_context_; }
+    /// The request context `respond()` received, read-only.
     Ctx const& request_context() const noexcept { return *request_context_; }
 
     std::string generate_id(StoreItemType type) override {
@@ -195,6 +201,7 @@ public:
     /// Dispatches one raw annotation (a Responses annotation object) to the hooks above.
     boost::asio::awaitable<std::optional<Annotation>> convert_annotation(boost::json::value const& annotation) const;
 
+    /// How many partial images a generation sends, as given to the constructor.
     std::optional<int> partial_images() const noexcept { return partial_images_; }
 
 private:
@@ -262,6 +269,10 @@ private:
 /// Errors: a guardrail tripwire removes every item this stream produced, then propagates; other
 /// errors first finish open items, then propagate (the server turns them into an `error` event).
 /// A client disconnect propagates untouched, so the server stores the partial reply.
+///
+/// Cancellation of the awaiting coroutine reaches the model call and tools in progress and
+/// propagates untouched, like a disconnect. `ctx`, `agent`, `events`, `converter` and
+/// `options.sink` must outlive the returned awaitable.
 template <class Ctx>
 boost::asio::awaitable<RunResult> stream_agent_response(
     AgentContext<Ctx>& ctx, Agent<AgentContext<Ctx>> const& agent, std::vector<Item> input, EventSink& events,
@@ -346,6 +357,7 @@ public:
     /// Converts `items` (oldest first); the result keeps their order. Only the last item counts as
     /// the last message (its quoted text is sent). The hooks are called newest item first, so the
     /// attachment budget goes to the latest messages.
+    /// `items`, `ctx` and the converter must outlive the returned awaitable.
     boost::asio::awaitable<std::vector<Item>> to_agent_input(std::vector<ThreadItem> const& items, Ctx& ctx);
 
     /// Most attachment bytes (as the loader returns them, before base64) one `to_agent_input` call
@@ -356,6 +368,8 @@ public:
     /// The attachment budget.
     std::size_t attachment_budget() const noexcept { return attachment_budget_; }
 
+    /// The message as typed, with its attachments' parts; for the last message, its quoted text as
+    /// a second message; @-mentions (each once) in a context message of their own.
     virtual boost::asio::awaitable<std::vector<Item>> user_message_to_input(UserMessageItem const& item,
                                                                             bool is_last_message, Ctx& ctx);
     /// One attachment as a content part: its bytes through the loader when one is set, it can read
@@ -363,22 +377,32 @@ public:
     virtual boost::asio::awaitable<ContentPart> attachment_to_message_content(Attachment const& attachment, Ctx& ctx);
     /// One @-mention as context for the model. The default throws `error::not_implemented`.
     virtual boost::asio::awaitable<ContentPart> tag_to_message_content(UserMessageTagContent const& tag, Ctx& ctx);
+    /// The assistant's text parts as `output_text` (annotations are not replayed).
     virtual boost::asio::awaitable<std::vector<Item>> assistant_message_to_input(AssistantMessageItem const& item);
     /// Pending calls give nothing (an unanswered call is never sent); completed ones the call and its output.
     virtual boost::asio::awaitable<std::vector<Item>> client_tool_call_to_input(ClientToolCallItem const& item);
+    /// Nothing.
     virtual boost::asio::awaitable<std::vector<Item>> end_of_turn_to_input(EndOfTurnItem const& item);
+    /// A user message saying which widget (id and JSON) was displayed.
     virtual boost::asio::awaitable<std::vector<Item>> widget_to_input(WidgetItem const& item);
+    /// One `task_to_input`-style message per custom task with a title or content; nothing else.
     virtual boost::asio::awaitable<std::vector<Item>> workflow_to_input(WorkflowItem const& item);
+    /// For a custom task with a title or content, a message saying it was performed; else nothing.
     virtual boost::asio::awaitable<std::vector<Item>> task_to_input(TaskItem const& item);
+    /// A message listing each question with its answer (or `unanswered`/`skipped`) and the status.
     virtual boost::asio::awaitable<std::vector<Item>> structured_input_to_input(StructuredInputItem const& item);
     /// String content is wrapped in `<HiddenContext>`; other JSON throws `error::not_implemented`.
     virtual boost::asio::awaitable<std::vector<Item>> hidden_context_to_input(HiddenContextItem const& item);
+    /// The content wrapped in `<HiddenContext>`, as for `hidden_context_to_input`.
     virtual boost::asio::awaitable<std::vector<Item>> sdk_hidden_context_to_input(SDKHiddenContextItem const& item);
+    /// The image as an `input_image` (by its URL) under a line saying the agent generated it;
+    /// nothing while the item has no image.
     virtual boost::asio::awaitable<std::vector<Item>> generated_image_to_input(GeneratedImageItem const& item);
 
 protected:
-    AttachmentLoader<Ctx> loader_;
-    std::size_t attachment_budget_ = 16 * 1024 * 1024;
+    AttachmentLoader<Ctx> loader_;  ///< reads attachment bytes (empty: attachments are described)
+    std::size_t attachment_budget_ = 16 * 1024 * 1024;  ///< see `set_attachment_budget`
+    /// The bytes spent per open `to_agent_input` call; shared by copies of the converter.
     std::shared_ptr<detail::attachment_budgets> budgets_ = std::make_shared<detail::attachment_budgets>();
 };
 

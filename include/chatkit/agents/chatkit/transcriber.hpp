@@ -70,6 +70,7 @@ public:
     /// (non-empty), else null.
     static std::unique_ptr<OpenAITranscriber> from_env_if_configured(std::shared_ptr<Transport> transport);
 
+    /// The options it was built with.
     OpenAITranscriberOptions const& options() const noexcept { return options_; }
 
 private:

@@ -72,10 +72,13 @@ class CHATKIT_API HttpClient : public Transport {
 public:
     /// Throws `chatkit::Error(error::transport_tls_failed)` when `options.ca_file` cannot be loaded.
     explicit HttpClient(HttpClientOptions options = {});
+    /// The copy shares this client's options and connection pool.
     HttpClient(HttpClient const&) = default;
+    /// Makes this client share the other's options and pool.
     HttpClient& operator=(HttpClient const&) = default;
     ~HttpClient() override;
 
+    /// The options it was built with.
     HttpClientOptions const& options() const noexcept;
     /// New connections opened so far (pool reuse does not count).
     std::size_t connections_opened() const noexcept;
