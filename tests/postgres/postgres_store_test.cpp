@@ -131,7 +131,7 @@ TEST_CASE("two stores appending to one thread at once keep a strictly ordered pe
     CHECK(paged == from_a);
 }
 
-TEST_CASE("migrations run once when several stores open a database together; a newer schema is refused",
+TEST_CASE("migrations run once when several stores open a database together, and a newer schema is refused",
           "[postgres][migrations]") {
     if (test::pg::skipped()) return;
     auto const& cluster = *test::pg::shared();
@@ -173,7 +173,7 @@ TEST_CASE("migrations run once when several stores open a database together; a n
 }
 
 TEST_CASE(
-    "a connection killed mid-call fails that call with store_busy; the next call succeeds on a new "
+    "a connection killed mid-call fails that call with store_busy, and the next call succeeds on a new "
     "connection",
     "[postgres][faults]") {
     if (test::pg::skipped()) return;
@@ -471,7 +471,7 @@ TEST_CASE("PostgresStore refuses a database it cannot use, saying why", "[postgr
     }
 }
 
-TEST_CASE("a row edited by hand fails the calls that read it, naming it; the rest stays usable",
+TEST_CASE("a row edited by hand fails the calls that read it, naming it, and the rest stays usable",
           "[postgres]") {
     if (test::pg::skipped()) return;
     auto const& cluster = *test::pg::shared();
