@@ -2,11 +2,13 @@
 """A throwaway PostgreSQL cluster for the tests (and the benchmark), never a system service.
 
     pg_cluster.py start [--dir DIR] [--watch-pid PID | --watch-parent] [--cpu LIST] [--state FILE]
-    pg_cluster.py stop  DIR|STATE_FILE
-    pg_cluster.py stop-server DIR      (pg_ctl stop -m fast; the data stays)
-    pg_cluster.py start-server DIR     (pg_ctl start again, same port)
-    pg_cluster.py createdb DIR NAME
-    pg_cluster.py psql DIR SQL         (runs SQL in the test database, prints the rows)
+    pg_cluster.py stop  CLUSTER
+    pg_cluster.py stop-server CLUSTER      (pg_ctl stop -m fast; the data stays)
+    pg_cluster.py start-server CLUSTER     (pg_ctl start again, same port)
+    pg_cluster.py createdb CLUSTER NAME
+    pg_cluster.py psql CLUSTER SQL         (runs SQL in the test database, prints the rows)
+
+CLUSTER is the cluster's directory or a state file written by `start --state`.
 
 `start` runs `initdb` into a fresh temporary directory (as the unprivileged `postgres` user through
 `runuser` when running as root, as the current user otherwise), writes a test CA, a server
