@@ -46,6 +46,15 @@ struct PostgresOneConnectionFactory {
     }
 };
 
+// Every idle connection is checked with a round trip before each call.
+struct PostgresAlwaysCheckedFactory {
+    std::unique_ptr<Store<Ctx>> make() {
+        auto options = test::pg::options_for(test::pg::shared()->url);
+        options.health_check_after = std::chrono::milliseconds(0);
+        return std::make_unique<PostgresStore<Ctx>>(options, by_user);
+    }
+};
+
 template <class F>
 Error thrown_error(F&& f) {
     try {
@@ -82,6 +91,12 @@ TEST_CASE("PostgresStore keeps the store contract with a pool of one connection"
           "[store][contract][postgres]") {
     if (test::pg::skipped()) return;
     CHECK(test::contract::run_store_contract<PostgresOneConnectionFactory>());
+}
+
+TEST_CASE("PostgresStore keeps the store contract when every connection is checked before each call",
+          "[store][contract][postgres]") {
+    if (test::pg::skipped()) return;
+    CHECK(test::contract::run_store_contract<PostgresAlwaysCheckedFactory>());
 }
 
 TEST_CASE("PostgresStore scopes every method by the owner key", "[postgres][tenancy]") {

@@ -24,6 +24,8 @@
 #include <set>
 #include <thread>
 
+#include <signal.h>
+
 namespace {
 
 namespace asio = boost::asio;
@@ -331,19 +333,52 @@ TEST_CASE("a call that exceeds its timeout fails cleanly with store_busy and lea
         Background background;
         auto first = background.start(store.load_thread("thr_1", alice));
         auto second = background.start(store.load_threads(10, std::nullopt, Order::asc, alice));
+        // The client gives up at call_timeout; the server's statement_timeout (the same) may stop
+        // the statement first. Either way the call fails with store_busy, in about 400 ms.
         auto const e1 = thrown_error([&] { first.get(); });
         CHECK(e1.code() == make_error_code(error::store_busy));
-        CHECK(e1.message() == "PostgresStore: load_thread did not complete within 400 ms");
+        CHECK_THAT(e1.message(),
+                   Catch::Matches("PostgresStore: load_thread (did not complete within 400 ms|failed: "
+                                  "canceling statement due to statement timeout.*)"));
         auto const e2 = thrown_error([&] { second.get(); });
         CHECK(e2.code() == make_error_code(error::store_busy));
-        CHECK(e2.message() == "PostgresStore: load_threads did not complete within 400 ms");
+        CHECK_THAT(e2.message(),
+                   Catch::Matches("PostgresStore: load_threads (did not complete within 400 ms|failed: "
+                                  "canceling statement due to statement timeout.*)"));
     }
     raw.exec("COMMIT");
     CHECK(run(store.load_thread("thr_1", alice)).id == "thr_1");
     auto const stats = store.stats();
     CHECK(stats.open == 1);
     CHECK(stats.waiting == 0);
-    CHECK(stats.closed >= 1);  // the connection caught mid-statement was closed
+}
+
+TEST_CASE("a server that stops answering mid-call: the call gives up at its timeout and the pool moves on",
+          "[postgres][faults]") {
+    if (test::pg::skipped()) return;
+    auto const& cluster = *test::pg::shared();
+    auto options = test::pg::options_for(cluster.url, "ck-frozen-" + test::pg::fresh_schema());
+    options.call_timeout = std::chrono::milliseconds(400);
+    options.pool_size = 1;
+    PostgresStore<Ctx> store(options, by_user);
+    Ctx alice;
+    run(store.save_thread(thread("thr_1", 1), alice));
+    test::pg::Raw raw(cluster.url);
+    auto const pid = raw.value("SELECT pid FROM pg_stat_activity WHERE application_name = '" +
+                               options.application_name + "'");
+    REQUIRE_FALSE(pid.empty());
+
+    // The store's server process is frozen: its socket stays open and silent (a hung server, a
+    // network black hole); no server-side timeout can fire.
+    REQUIRE(::kill(std::stoi(pid), SIGSTOP) == 0);
+    auto const e = thrown_error([&] { run(store.load_thread("thr_1", alice)); });
+    REQUIRE(::kill(std::stoi(pid), SIGCONT) == 0);
+    CHECK(e.code() == make_error_code(error::store_busy));
+    CHECK(e.message() == "PostgresStore: load_thread did not complete within 400 ms");
+    CHECK(store.stats().closed == 1);  // the connection caught mid-statement was closed, not reused
+
+    CHECK(run(store.load_thread("thr_1", alice)).id == "thr_1");
+    CHECK(store.stats().open == 1);
 }
 
 TEST_CASE("a store call never blocks the caller's thread", "[postgres]") {

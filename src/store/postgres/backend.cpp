@@ -342,14 +342,18 @@ struct backend::impl {
     using parser = std::function<R(std::vector<result>&)>;
 
     // Gets the leased slot a working connection: the idle one it holds when it still looks alive
-    // (pinged first when it has been idle for long), else a new one; then prepares the statements.
+    // (checked with a round trip first when it has been idle for long), else a new one; then
+    // prepares the statements.
     asio::awaitable<void> ready(lease& slot) {
         if (connection* c = slot.get()) {
             bool alive = looks_alive(*c);
             if (alive && std::chrono::steady_clock::now() - c->last_used > options.health_check_after) {
                 std::array<query, 1> ping{query(sql::ping)};
                 try {
-                    (void)co_await run(*c, ping);
+                    if (c->prepared)
+                        (void)co_await run(*c, ping);
+                    else
+                        co_await prepare(*c, statements);
                 } catch (connection_lost const&) {
                     alive = false;
                 } catch (server_error const&) {
