@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A throwaway PostgreSQL cluster for the tests (and the benchmark), never a system service.
 
-    pg_cluster.py start [--dir DIR] [--watch-pid PID | --watch-parent] [--cpu LIST] [--state FILE]
+    pg_cluster.py start [--dir DIR] [--watch-pid PID | --watch-parent] [--cpu LIST] [--durable] [--state FILE]
     pg_cluster.py stop  CLUSTER
     pg_cluster.py stop-server CLUSTER      (pg_ctl stop -m fast; the data stays)
     pg_cluster.py start-server CLUSTER     (pg_ctl start again, same port)
@@ -26,7 +26,8 @@ With CHATKIT_SKIP_POSTGRES=1, `start` starts nothing and exits with status 77 (s
 `--watch-pid PID` (or `--watch-parent`) leaves a detached watchdog behind that removes the cluster
 (`pg_ctl stop -m immediate`, then the directory) as soon as PID is gone, so a test that fails or is
 killed never leaves a server running. `stop` does the same at once. `--cpu` pins the server to CPUs
-(taskset list, for the benchmark).
+(taskset list, for the benchmark). Test clusters run without fsync (their data is thrown away);
+`--durable` keeps PostgreSQL's defaults (fsync, synchronous_commit=on), as the benchmark wants.
 
 The server binaries come from $CHATKIT_PG_BINDIR, else the newest /usr/lib/postgresql/*/bin, else
 PATH. When they are missing, this exits with status 3 and says what to install.
@@ -142,11 +143,12 @@ def load(target: str) -> dict:
 
 def pg_ctl_start(info: dict, cpu: str = None) -> bool:
     d = info["dir"]
+    # Throwaway data: no fsync, unless the cluster is --durable. Tests open many pools at once.
+    fast = [] if info.get("durable") else ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    cpu = cpu or info.get("cpu")
     settings = [
         f"-p {info['port']}", f"-k {info['socket_dir']}", "-c listen_addresses=127.0.0.1",
-        # Throwaway data: no fsync. Tests open many pools at once.
-        "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300",
-        "-c shared_buffers=32MB", "-c ssl=on", f"-c ssl_cert_file={d}/server.crt", f"-c ssl_key_file={d}/server.key",
+        *fast, "-c max_connections=300", "-c shared_buffers=32MB", "-c ssl=on", f"-c ssl_cert_file={d}/server.crt", f"-c ssl_key_file={d}/server.key",
         f"-c ssl_ca_file={d}/ca.crt", "-c log_min_messages=warning", "-c logging_collector=off",
     ]
     cmd = [os.path.join(info["bindir"], "pg_ctl"), "-D", os.path.join(d, "data"), "-l", os.path.join(d, "server.log"),
@@ -207,6 +209,7 @@ def start(args: list) -> None:
     watch = None
     cpu = None
     state = None
+    durable = False
     i = 0
     while i < len(args):
         a = args[i]
@@ -221,6 +224,8 @@ def start(args: list) -> None:
         elif a == "--cpu":
             cpu = args[i + 1]
             i += 1
+        elif a == "--durable":
+            durable = True
         elif a == "--state":
             state = args[i + 1]
             i += 1
@@ -247,7 +252,12 @@ def start(args: list) -> None:
         d = tempfile.mkdtemp(prefix="chatkit-pg-")
     os.chmod(d, 0o700)
     password = secrets.token_hex(16)
-    info = describe(d, bindir, 0, password)
+    def describe_all(port: int) -> dict:
+        out = describe(d, bindir, port, password)
+        out.update(durable=durable, cpu=cpu)
+        return out
+
+    info = describe_all(0)
     try:
         os.makedirs(info["socket_dir"])
         make_certificates(d)
@@ -263,7 +273,7 @@ def start(args: list) -> None:
         if watch:
             watchdog(watch, info)
         for _ in range(5):
-            info.update(describe(d, bindir, free_port(), password))
+            info.update(describe_all(free_port()))
             if pg_ctl_start(info, cpu):
                 break
         else:
