@@ -37,6 +37,10 @@ using test::contract::thread;
 
 std::string by_user(Ctx const& c) { return c.user; }
 
+// Arguments of calls that run on another thread or after the statement that started them.
+std::string const thread_id = "thr_1";
+std::optional<std::string> const no_cursor;
+
 template <class F>
 Error thrown_error(F&& f) {
     try {
@@ -56,7 +60,8 @@ std::vector<std::string> ids(Page<ThreadItem> const& page) {
 }
 
 // An io_context running on a thread of its own, for calls that must be in flight while the test
-// thread acts on the database.
+// thread acts on the database. What a call takes by reference must outlive it: name the arguments
+// (thread_id, no_cursor), never pass temporaries.
 struct Background {
     asio::io_context io;
     asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
@@ -192,7 +197,7 @@ TEST_CASE(
     std::future<ThreadMetadata> call;
     {
         Background background;
-        call = background.start(store.load_thread("thr_1", alice));
+        call = background.start(store.load_thread(thread_id, alice));
         auto const pid = test::pg::wait_for_lock_waiter(raw, options.application_name);
         REQUIRE(pid);
         raw.exec("SELECT pg_terminate_backend(" + std::to_string(*pid) + ")");
@@ -296,8 +301,8 @@ TEST_CASE(
         asio::thread_pool pool(3);
         std::vector<std::future<ThreadMetadata>> calls;
         for (int i = 0; i < 3; ++i)
-            calls.push_back(
-                asio::co_spawn(asio::make_strand(pool), store.load_thread("thr_1", alice), asio::use_future));
+            calls.push_back(asio::co_spawn(asio::make_strand(pool), store.load_thread(thread_id, alice),
+                                           asio::use_future));
         for (auto& c : calls)
             c.get();
         pool.join();
@@ -331,8 +336,8 @@ TEST_CASE("a call that exceeds its timeout fails cleanly with store_busy and lea
     {
         // One call holds the only connection, blocked; a second waits for the connection. Both time out.
         Background background;
-        auto first = background.start(store.load_thread("thr_1", alice));
-        auto second = background.start(store.load_threads(10, std::nullopt, Order::asc, alice));
+        auto first = background.start(store.load_thread(thread_id, alice));
+        auto second = background.start(store.load_threads(10, no_cursor, Order::asc, alice));
         // The client gives up at call_timeout; the server's statement_timeout (the same) may stop
         // the statement first. Either way the call fails with store_busy, in about 400 ms.
         auto const e1 = thrown_error([&] { first.get(); });
@@ -442,7 +447,7 @@ TEST_CASE("a write in flight completes even when its caller is cancelled", "[pos
     ThreadItem item = message("m1", "thr_1", 2, "acknowledged or not, written whole");
     std::promise<std::exception_ptr> outcome;
     asio::co_spawn(
-        io, store.add_thread_item("thr_1", item, alice),
+        io, store.add_thread_item(thread_id, item, alice),
         asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) { outcome.set_value(e); }));
     std::thread releaser([&] {
         (void)test::pg::wait_for_lock_waiter(raw, options.application_name);
