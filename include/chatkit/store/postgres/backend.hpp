@@ -74,25 +74,39 @@ public:
     /** The pool's counts. */
     PoolStats stats() const;
 
+    // The Store operations (see chatkit::Store) within `owner`'s partition. Reference arguments must
+    // stay valid until the returned awaitable completes; the awaitable runs on the awaiting
+    // coroutine's executor and is not cancellable (see the class comment).
+
+    /** Store::load_thread. */
     asio::awaitable<ThreadMetadata> load_thread(std::string const& owner, std::string const& thread_id);
+    /** Store::save_thread. */
     asio::awaitable<void> save_thread(std::string const& owner, ThreadMetadata const& thread);
+    /** Store::load_threads. */
     asio::awaitable<Page<ThreadMetadata>> load_threads(std::string const& owner, int limit,
                                                        std::optional<std::string> const& after, Order order);
+    /** Store::load_thread_items. */
     asio::awaitable<Page<ThreadItem>> load_thread_items(std::string const& owner,
                                                         std::string const& thread_id,
                                                         std::optional<std::string> const& after, int limit,
                                                         Order order);
-    /** Upserts an item by id, keeping the position of an existing one; `error::not_found` when the
-     *  thread does not exist for `owner`. */
+    /** Store::add_thread_item and Store::save_item: upserts an item by id, keeping the position of
+     *  an existing one; `error::not_found` when the thread does not exist for `owner`. */
     asio::awaitable<void> save_item(std::string const& owner, std::string const& thread_id,
                                     ThreadItem const& item);
+    /** Store::load_item. */
     asio::awaitable<ThreadItem> load_item(std::string const& owner, std::string const& thread_id,
                                           std::string const& item_id);
+    /** Store::delete_thread. */
     asio::awaitable<void> delete_thread(std::string const& owner, std::string const& thread_id);
+    /** Store::delete_thread_item. */
     asio::awaitable<void> delete_thread_item(std::string const& owner, std::string const& thread_id,
                                              std::string const& item_id);
+    /** Store::save_attachment. */
     asio::awaitable<void> save_attachment(std::string const& owner, Attachment const& attachment);
+    /** Store::load_attachment. */
     asio::awaitable<Attachment> load_attachment(std::string const& owner, std::string const& attachment_id);
+    /** Store::delete_attachment. */
     asio::awaitable<void> delete_attachment(std::string const& owner, std::string const& attachment_id);
 
 private:
