@@ -28,6 +28,8 @@
 #                        and uvloop (Debian: apt-get install python3-uvicorn python3-httptools
 #                        python3-uvloop). When it does not load, its column is skipped.
 #   PEER_PYTHON          interpreter of the Python peer (python3)
+#   PG_PARAMS            extra URL parameters for cpp-postgres, e.g. "pool_size=16" or
+#                        "options=-c%20synchronous_commit%3Doff" (no fsync per commit, as SQLite's NORMAL)
 #   CONFIGS              "cpp cpp-sqlite cpp-postgres python node limit"
 #   SERVER_CPUS=0 LOAD_CPUS=1   taskset pinning (ignored on a 1-CPU machine)
 #   DUR=5 WARMUP=2 CONNS=16 LAT_COUNT=300 HOLD_STREAMS=1000   load runner settings
@@ -165,7 +167,7 @@ server_cmd() {  # config port -> the command line in CMD (run from the directory
       PGSCHEMA=$((PGSCHEMA + 1))
       local url
       url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$PGSTATE")
-      CMD=("$SERVER_BIN" --port "$port" --store postgres --db "$url&schema=bench_$PGSCHEMA") ;;
+      CMD=("$SERVER_BIN" --port "$port" --store postgres --db "$url&schema=bench_$PGSCHEMA${PG_PARAMS:+&$PG_PARAMS}") ;;
     python) CWD=$WORK/peers/python; CMD=(env "PORT=$port" "$PEER_PYTHON" server.py) ;;
     node) CWD=$WORK/peers/node; CMD=(env "PORT=$port" node server.mjs) ;;
     limit) CMD=("$WORK/limit/build/limit-server" --port "$port" --threads 1) ;;
