@@ -9,8 +9,9 @@
 #                  with a fake model provider that fails now and then, for CHATKIT_SOAK_SECONDS of load
 #   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration,
 #                  agents, postgres
-#   tsan           Debug + thread sanitizer in build/tsan; ctest label integration, every test server on
-#                  4 threads (CHATKIT_TEST_SERVER_THREADS=4), suppressions in tests/tsan.supp
+#   tsan           Debug + thread sanitizer in build/tsan; ctest labels integration (every test server on
+#                  4 threads, CHATKIT_TEST_SERVER_THREADS=4) and postgres (PostgresStore's pool and
+#                  connections under multi-threaded io_contexts), suppressions in tests/tsan.supp
 #   conformance    conformance_server against the conformance kit (compare --strict-errors), on the
 #                  memory and SQLite stores
 #   postgres       ctest label postgres in build/release (a throwaway PostgreSQL cluster started by
@@ -216,10 +217,13 @@ phase_tsan() {
         -DCHATKIT_SANITIZE=thread \
         -DCHATKIT_BUILD_EXAMPLES=OFF \
         "${CMAKE_EXTRA[@]}"
-    cmake --build "$TSAN_DIR" -j "$JOBS" --target chatkit_integration_tests
+    local targets=(chatkit_integration_tests)
+    # PostgresStore's tests, when this build has chatkit::postgres.
+    if grep -q '^CHATKIT_WITH_POSTGRES:BOOL=ON' "$TSAN_DIR/CMakeCache.txt"; then targets+=(chatkit_postgres_tests); fi
+    cmake --build "$TSAN_DIR" -j "$JOBS" --target "${targets[@]}"
     export CHATKIT_TEST_SERVER_THREADS=4
     export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 history_size=4"
-    run_ctest --test-dir "$TSAN_DIR" -L '^integration$'
+    run_ctest --test-dir "$TSAN_DIR" -L '^(integration|postgres)$'
 }
 
 phase_fuzz() {
