@@ -208,6 +208,41 @@ TEST_CASE("migrations run once when several stores open a database together, and
     CHECK(raw.value("SELECT count(*) FROM " + options.schema + ".chatkit_threads") == "1");
 }
 
+TEST_CASE("a role with only data rights opens an up-to-date schema, and one that cannot create it is refused",
+          "[postgres][migrations]") {
+    if (test::pg::skipped()) return;
+    auto const& cluster = *test::pg::shared();
+    auto const options = test::pg::options_for(cluster.url);
+    Ctx alice;
+    {
+        PostgresStore<Ctx> owner(options, by_user);  // migrates, as the cluster's superuser
+        run(owner.save_thread(thread("thr_1", 1, "made by the owner"), alice));
+    }
+    test::pg::Raw raw(cluster.url);
+    auto const role = "app_" + test::pg::fresh_schema();
+    auto const& s = options.schema;
+    raw.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'; GRANT USAGE ON SCHEMA " + s + " TO " +
+             role + "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + s + " TO " + role +
+             "; GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + s + " TO " + role);
+    auto app = options;
+    app.user = role;
+    app.password = "app-secret";
+    {
+        PostgresStore<Ctx> store(app, by_user);
+        CHECK(run(store.load_thread("thr_1", alice)).title ==
+              std::optional<std::string>("made by the owner"));
+        run(store.save_thread(thread("thr_2", 2, "made by the app"), alice));
+        ThreadItem item = message("m1", "thr_2", 3);
+        run(store.add_thread_item("thr_2", item, alice));
+        CHECK(run(store.load_item("thr_2", "m1", alice)) == item);
+    }
+    auto fresh = app;
+    fresh.schema = test::pg::fresh_schema();
+    auto const e = thrown_error([&] { PostgresStore<Ctx> store(fresh, by_user); });
+    CHECK(e.code() == make_error_code(error::store_failure));
+    CHECK(e.message().find("permission denied") != std::string::npos);
+}
+
 TEST_CASE(
     "a connection killed mid-call fails that call with store_busy, and the next call succeeds on a new "
     "connection",

@@ -260,21 +260,40 @@ std::string exec(PGconn* pg, std::string const& text, std::vector<std::string> c
     return r.rows() > 0 ? std::string(r.text(0, 0)) : std::string();
 }
 
+// The highest migration applied (0 when there is no chatkit_migrations table in the schema).
+int applied_version(PGconn* pg) {
+    if (exec(pg, "SELECT to_regclass('chatkit_migrations') IS NOT NULL") != "t") return 0;
+    return std::stoi(exec(pg, "SELECT coalesce(max(version), 0) FROM chatkit_migrations"));
+}
+
+void refuse_newer(int version) {
+    if (version > backend::schema_version)
+        fail(error::store_failure, "the database schema is version " + std::to_string(version) +
+                                       ", newer than this chatkit-cpp understands (" +
+                                       std::to_string(backend::schema_version) +
+                                       "); open it with a newer chatkit-cpp");
+}
+
+// Brings the schema to backend::schema_version, or refuses a newer one. A schema that is already
+// current is only read (a role without DDL rights can open it). Otherwise the migration runs in one
+// transaction under an advisory lock, and looks again once it holds it: another instance may have
+// migrated meanwhile.
 void migrate(PGconn* pg, Options const& options) {
+    int version = applied_version(pg);
+    refuse_newer(version);
+    if (version == backend::schema_version) return;
     exec(pg, "BEGIN");
     try {
         exec(pg, migration_lock, {options.schema});
-        if (!options.schema.empty()) exec(pg, "CREATE SCHEMA IF NOT EXISTS " + options.schema);
+        if (!options.schema.empty() &&
+            exec(pg, "SELECT to_regnamespace($1) IS NULL", {options.schema}) == "t")
+            exec(pg, "CREATE SCHEMA " + options.schema);
         exec(pg,
              "CREATE TABLE IF NOT EXISTS chatkit_migrations (version integer PRIMARY KEY, description text "
              "NOT NULL, "
              "applied_at timestamptz NOT NULL DEFAULT now())");
-        int const version = std::stoi(exec(pg, "SELECT coalesce(max(version), 0) FROM chatkit_migrations"));
-        if (version > backend::schema_version)
-            fail(error::store_failure, "the database schema is version " + std::to_string(version) +
-                                           ", newer than this chatkit-cpp understands (" +
-                                           std::to_string(backend::schema_version) +
-                                           "); open it with a newer chatkit-cpp");
+        version = applied_version(pg);
+        refuse_newer(version);
         for (int v = version; v < backend::schema_version; ++v) {
             auto const& m = migrations[static_cast<std::size_t>(v)];
             exec(pg, m.sql);
