@@ -5,12 +5,16 @@ Starts quickstarts A and B with the same `--db postgresql://...` (a throwaway cl
 fixture's, named by CHATKIT_TEST_POSTGRES, or one this script starts and removes). Two users'
 conversations are interleaved and every request alternates between the instances: create on A, add a
 message on B, list on A, rename on B, delete on A; each read is asked of both instances, which must
-answer byte for byte the same. Then A is killed with SIGKILL in the middle of a streamed answer, and B
+answer byte for byte the same. Then both users' messages are sent to one thread through A and B
+at once: every message and every answer is stored exactly once, each answer after its question, and
+both instances list the thread in one order, the same whether read in one page or in small pages,
+forward or backward. Then A is killed with SIGKILL in the middle of a streamed answer, and B
 still serves every item A had acknowledged (each `thread.item.done` received) and goes on with the
 conversation. Prints `N passed, M failed`; exits non-zero on failure, 77 when CHATKIT_SKIP_POSTGRES=1.
 
     quickstart_instances.py QUICKSTART_BINARY
 """
+import concurrent.futures
 import http.client
 import json
 import os
@@ -59,7 +63,7 @@ log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"quickstart-instances
 procs = []
 try:
     with open(log_path, "w") as log:
-        common = ["--host", "127.0.0.1", "--port", "0", "--db", url, "--threads", "2"]
+        common = ["--host", "127.0.0.1", "--port", "0", "--db", url, "--threads", "2", "--uploads-dir", ""]
         proc_a, a = start_server([binary, *common, "--word-delay-ms", "150"], stderr=log, env=clean_env(),
                                  log_path=log_path)
         procs.append(proc_a)
@@ -113,6 +117,54 @@ try:
         status, _ = post(b, {"type": "threads.get_by_id", "params": {"thread_id": alice_thread}}, "alice")
         check(status == 404, "B no longer finds the thread deleted on A")
         read_both(a, b, {"type": "threads.list", "params": {}}, "alice", "alice's threads.list after the delete")
+
+        # Concurrent appends: twelve messages to one thread, half through A and half through B, all
+        # sent at once; the thread's order is one strict sequence both instances agree on.
+        status, body = post(b, {"type": "threads.create", "params": {"input": user_input("busy thread")}}, "alice")
+        check(status == 200, "alice creates a thread on B for the concurrent messages")
+        busy_thread = events(body)[0]["thread"]["id"]
+        sent = [f"concurrent message {n}" for n in range(12)]
+
+        def append(n: int) -> tuple[int, bytes]:
+            return post(a if n % 2 == 0 else b, {"type": "threads.add_user_message",
+                                                 "params": {"thread_id": busy_thread, "input": user_input(sent[n])}},
+                        "alice")
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(sent)) as pool:
+            answers = list(pool.map(append, range(len(sent))))
+        check(all(status == 200 and events(body)[-1]["type"] == "thread.item.done" for status, body in answers),
+              f"all {len(sent)} concurrent messages are answered ({[status for status, _ in answers]})")
+        one_page = read_both(a, b, {"type": "items.list", "params": {"thread_id": busy_thread, "order": "asc", "limit": 100}},
+                             "alice", "the busy thread's items.list")
+        ids = [item["id"] for item in one_page.get("data", [])]
+        order = texts(one_page)
+        check(len(ids) == 2 + 2 * len(sent) and len(set(ids)) == len(ids),
+              f"every message and answer is stored exactly once ({len(ids)} items, {len(set(ids))} distinct)")
+        check(sorted(order) == sorted(["busy thread", "You said: busy thread", *sent, *(f"You said: {m}" for m in sent)]),
+              "the thread holds exactly the messages sent and their answers")
+        check(all(order.index(m) < order.index(f"You said: {m}") for m in sent if m in order and f"You said: {m}" in order),
+              "each answer comes after its question")
+        stamps = [item["created_at"] for item in one_page.get("data", [])]
+        check(stamps == sorted(stamps), "created_at never decreases along the thread")
+
+        def paged(base: str, order_name: str) -> list:
+            seen, after = [], None
+            for _ in range(50):
+                params = {"thread_id": busy_thread, "order": order_name, "limit": 5}
+                if after:
+                    params["after"] = after
+                status, body = post(base, {"type": "items.list", "params": params}, "alice")
+                if status != 200:
+                    return seen + [f"status {status}"]
+                page = json.loads(body)
+                seen += [item["id"] for item in page["data"]]
+                if not page.get("has_more"):
+                    return seen
+                after = page.get("after")
+            return seen + ["too many pages"]
+
+        check(paged(a, "asc") == ids, "pages of 5 through A, oldest first, give the same sequence exactly once")
+        check(paged(b, "desc") == ids[::-1], "pages of 5 through B, newest first, give it reversed")
 
         # SIGKILL A in the middle of a streamed answer; B serves what A acknowledged.
         host, port = a.removeprefix("http://").rsplit(":", 1)

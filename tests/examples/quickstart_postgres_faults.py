@@ -81,7 +81,7 @@ proc = None
 try:
     with open(log_path, "w") as log:
         proc, base = start_server([binary, "--host", "127.0.0.1", "--port", "0", "--word-delay-ms", "150",
-                                   "--db", cluster.url(schema=schema, application_name=app)],
+                                   "--uploads-dir", "", "--db", cluster.url(schema=schema, application_name=app)],
                                   stderr=log, env=clean_env(), log_path=log_path)
         response = request(base, {"type": "threads.create", "params": {"input": user_input("First message")}})
         body = response.read().decode()
