@@ -5,8 +5,8 @@ Starts quickstarts A and B with the same `--db postgresql://...` (a throwaway cl
 fixture's, named by CHATKIT_TEST_POSTGRES, or one this script starts and removes). Two users'
 conversations are interleaved and every request alternates between the instances: create on A, add a
 message on B, list on A, rename on B, delete on A; each read is asked of both instances, which must
-answer byte for byte the same. Then both users' messages are sent to one thread through A and B
-at once: every message and every answer is stored exactly once, each answer after its question, and
+answer byte for byte the same. Then twelve messages are sent to one thread through A and B
+at once: every message and every answer is stored exactly once, each answer after a question, and
 both instances list the thread in one order, the same whether read in one page or in small pages,
 forward or backward. Then A is killed with SIGKILL in the middle of a streamed answer, and B
 still serves every item A had acknowledged (each `thread.item.done` received) and goes on with the
@@ -140,10 +140,14 @@ try:
         order = texts(one_page)
         check(len(ids) == 2 + 2 * len(sent) and len(set(ids)) == len(ids),
               f"every message and answer is stored exactly once ({len(ids)} items, {len(set(ids))} distinct)")
-        check(sorted(order) == sorted(["busy thread", "You said: busy thread", *sent, *(f"You said: {m}" for m in sent)]),
-              "the thread holds exactly the messages sent and their answers")
-        check(all(order.index(m) < order.index(f"You said: {m}") for m in sent if m in order and f"You said: {m}" in order),
-              "each answer comes after its question")
+        # The DemoModel echoes the newest user message of the history it loads, which under concurrent
+        # appends may be another request's message: each answer echoes one asked before it.
+        questions = [t for t in order if not t.startswith("You said: ")]
+        answers = [n for n, t in enumerate(order) if t.startswith("You said: ")]
+        check(sorted(questions) == sorted(["busy thread", *sent]) and len(answers) == 1 + len(sent),
+              f"the thread holds exactly the messages sent and one answer to each ({order})")
+        check(all(order[n].removeprefix("You said: ") in order[:n] for n in answers),
+              "each answer echoes a message stored before it")
         stamps = [item["created_at"] for item in one_page.get("data", [])]
         check(stamps == sorted(stamps), "created_at never decreases along the thread")
 
