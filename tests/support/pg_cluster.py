@@ -94,6 +94,20 @@ def owner_ids() -> tuple:
     return entry.pw_uid, entry.pw_gid
 
 
+def check_reachable(d: str) -> None:
+    """As root, the postgres user must be able to walk down to `d` (a TMPDIR under /root is not)."""
+    if os.geteuid() != 0:
+        return
+    parent = os.path.dirname(os.path.abspath(d))
+    while True:
+        if not os.stat(parent).st_mode & 0o001:
+            fail(f"the postgres user cannot enter {parent} (no search permission for others), so it cannot "
+                 f"reach the cluster directory {d}: set TMPDIR to a directory it can reach, such as /tmp")
+        if parent == "/":
+            return
+        parent = os.path.dirname(parent)
+
+
 def run(cmd: list, **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
     if result.returncode != 0:
@@ -251,6 +265,11 @@ def start(args: list) -> None:
     else:
         d = tempfile.mkdtemp(prefix="chatkit-pg-")
     os.chmod(d, 0o700)
+    try:
+        check_reachable(d)
+    except SystemExit:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
     password = secrets.token_hex(16)
     def describe_all(port: int) -> dict:
         out = describe(d, bindir, port, password)
