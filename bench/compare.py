@@ -5,7 +5,7 @@
 
 Reads OUTDIR/<config>.json (the load runner's JSON_OUT), OUTDIR/<config>.first.json
 (bench/first_request.py) and OUTDIR/<config>.hold.json (an extra hold run, optional) for the
-configs cpp, cpp-sqlite, python, node and limit; a missing config leaves its column empty.
+configs cpp, cpp-sqlite, cpp-postgres, python, node and limit; a missing config leaves its column empty.
 Ratios are ours (cpp) / peer: above 1 is better for rates, below 1 is better for latency and memory.
 """
 import json
@@ -13,8 +13,9 @@ import os
 import sys
 
 out = sys.argv[1]
-CONFIGS = ["cpp", "cpp-sqlite", "python", "node", "limit"]
-LABEL = {"cpp": "C++ (memory)", "cpp-sqlite": "C++ (sqlite)", "python": "Python ref", "node": "Node SDK", "limit": "raw limit"}
+CONFIGS = ["cpp", "cpp-sqlite", "cpp-postgres", "python", "node", "limit"]
+LABEL = {"cpp": "C++ (memory)", "cpp-sqlite": "C++ (sqlite)", "cpp-postgres": "C++ (postgres)", "python": "Python ref",
+         "node": "Node SDK", "limit": "raw limit"}
 
 
 def load(name):

@@ -5,6 +5,9 @@
 # implements the shared bench contract (../shared/bench/CONTRACT.md):
 #   cpp         bench_server --store memory           (this SDK)
 #   cpp-sqlite  bench_server --store sqlite           (this SDK, SqliteStore on a temp file)
+#   cpp-postgres bench_server --store postgres        (this SDK, PostgresStore on a throwaway local
+#                                                     PostgreSQL with its durable defaults, pinned
+#                                                     to LOAD_CPUS; tests/support/pg_cluster.py)
 #   python      the Python reference peer             (openai-chatkit on uvicorn, 1 worker)
 #   node        the Node peer                         (chatkit-node-backend-sdk on Express)
 #   limit       the raw Beast server of pre-serialized replies, 1 thread (the machine's limit)
@@ -25,7 +28,9 @@
 #                        and uvloop (Debian: apt-get install python3-uvicorn python3-httptools
 #                        python3-uvloop). When it does not load, its column is skipped.
 #   PEER_PYTHON          interpreter of the Python peer (python3)
-#   CONFIGS              "cpp cpp-sqlite python node limit"
+#   PG_PARAMS            extra URL parameters for cpp-postgres, e.g. "pool_size=16" or
+#                        "options=-c%20synchronous_commit%3Doff" (no fsync per commit, as SQLite's NORMAL)
+#   CONFIGS              "cpp cpp-sqlite cpp-postgres python node limit"
 #   SERVER_CPUS=0 LOAD_CPUS=1   taskset pinning (ignored on a 1-CPU machine)
 #   DUR=5 WARMUP=2 CONNS=16 LAT_COUNT=300 HOLD_STREAMS=1000   load runner settings
 #   BIG_HOLD=10000 BIG_HOLD_CONFIGS="cpp" BIG_HOLD_N=1 BIG_HOLD_MS=20000   the many-streams memory
@@ -36,12 +41,13 @@
 #   BASE_PORT=18110      ports BASE_PORT..BASE_PORT+4
 #   OUT                  results directory (<build>/results/<utc time>)
 # Needs: cmake, a C++20 compiler, Boost 1.81 (the SDK's own dependencies), wrk, python3 >= 3.10,
+# PostgreSQL 15's server programs for cpp-postgres (postgresql-15; skipped with a message without them),
 # Node >= 18 + npm for the Node peer (npm installs its packages on first use). No PyPI access.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${CHATKIT_SHARED_DIR:-$REPO/../shared}
 BUILD=${CHATKIT_BENCH_BUILD:-$REPO/build/bench-release}
-CONFIGS=${CONFIGS:-"cpp cpp-sqlite python node limit"}
+CONFIGS=${CONFIGS:-"cpp cpp-sqlite cpp-postgres python node limit"}
 SERVER_CPUS=${SERVER_CPUS:-0}
 LOAD_CPUS=${LOAD_CPUS:-1}
 BIG_HOLD=${BIG_HOLD:-10000}
@@ -76,7 +82,7 @@ fi
 
 # 1. builds and installs
 SERVER_BIN=${CHATKIT_BENCH_SERVER:-}
-if has_cfg cpp || has_cfg cpp-sqlite; then
+if has_cfg cpp || has_cfg cpp-sqlite || has_cfg cpp-postgres; then
   if [ -z "$SERVER_BIN" ]; then
     say "building bench_server (Release) in $BUILD"
     cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCHATKIT_BUILD_TESTS=OFF \
@@ -99,6 +105,19 @@ if has_cfg node; then
     say "installing the Node peer's packages (npm ci)"
     (cd "$WORK/peers/node" && npm ci --no-audit --no-fund >"$OUT/npm.log" 2>&1) \
       || { say "npm ci failed ($OUT/npm.log): skipping the Node peer"; CONFIGS=${CONFIGS/node/}; }
+  fi
+fi
+# cpp-postgres: one durable cluster for its runs, on the load CPU (the database is the server's
+# dependency, not the server: it must not take the server's CPU), each server start in a new schema.
+PGSTATE=""
+PGSCHEMA=0
+if has_cfg cpp-postgres; then
+  PGSTATE=$OUT/postgres-cluster.json
+  say "cpp-postgres: starting a throwaway PostgreSQL (durable settings) on cpus '${PIN_LOAD:-any}'"
+  if ! python3 "$REPO/tests/support/pg_cluster.py" start --durable --watch-pid $$ --state "$PGSTATE" \
+      ${PIN_LOAD:+--cpu "$PIN_LOAD"} >"$OUT/postgres-start.log" 2>&1; then
+    say "no PostgreSQL cluster ($(tail -1 "$OUT/postgres-start.log")): skipping cpp-postgres"
+    CONFIGS=${CONFIGS/cpp-postgres/}; PGSTATE=""
   fi
 fi
 PEER_PYTHON=${PEER_PYTHON:-python3}
@@ -129,7 +148,11 @@ stop_server() {
   fi
   SPID=""
 }
-trap stop_server EXIT INT TERM
+stop_postgres() {
+  [ -z "$PGSTATE" ] || python3 "$REPO/tests/support/pg_cluster.py" stop "$PGSTATE" >/dev/null 2>&1 || true
+  PGSTATE=""
+}
+trap 'stop_server; stop_postgres' EXIT INT TERM
 
 DBDIR=""
 server_cmd() {  # config port -> the command line in CMD (run from the directory in CWD)
@@ -140,6 +163,11 @@ server_cmd() {  # config port -> the command line in CMD (run from the directory
     cpp-sqlite)
       rm -rf "$DBDIR"; DBDIR=$(mktemp -d "${TMPDIR:-/tmp}/chatkit-bench-db.XXXXXX")
       CMD=("$SERVER_BIN" --port "$port" --store sqlite --db "$DBDIR/bench.db") ;;
+    cpp-postgres)
+      PGSCHEMA=$((PGSCHEMA + 1))
+      local url
+      url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$PGSTATE")
+      CMD=("$SERVER_BIN" --port "$port" --store postgres --db "$url&schema=bench_$PGSCHEMA${PG_PARAMS:+&$PG_PARAMS}") ;;
     python) CWD=$WORK/peers/python; CMD=(env "PORT=$port" "$PEER_PYTHON" server.py) ;;
     node) CWD=$WORK/peers/node; CMD=(env "PORT=$port" node server.mjs) ;;
     limit) CMD=("$WORK/limit/build/limit-server" --port "$port" --threads 1) ;;
@@ -181,6 +209,7 @@ for cfg in $CONFIGS; do
   sleep 1
 done
 [ -z "$DBDIR" ] || rm -rf "$DBDIR"
+stop_postgres
 
 # 3. the table
 {

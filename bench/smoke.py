@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Smoke test of examples/bench_server against the shared load runner (ctest label `bench`).
 
-    smoke.py BENCH_SERVER [--store memory|sqlite]
+    smoke.py BENCH_SERVER [--store memory|sqlite|postgres]
 
 Starts BENCH_SERVER on port 0, reads its `listening on http://HOST:PORT` line, runs the load
 runner's correctness checks (`ckbench.py check`: every contract event sequence and the store's
 paging, update and delete; its pacing check is a timing assertion and is not held against the server) and a tiny closed-loop latency scenario (`ckbench.py latency`, 2
 connections, 20 `stream 32` replies), then stops the server with SIGTERM and expects a clean exit.
 No timing is asserted. The runner comes from $CHATKIT_SHARED_DIR/bench (default: ../shared beside
-the repository); when it is not there the test is skipped (exit 77).
+the repository); when it is not there the test is skipped (exit 77). With `--store postgres` the
+server uses the throwaway cluster the ctest fixture describes in CHATKIT_TEST_POSTGRES (a schema of
+its own); CHATKIT_SKIP_POSTGRES=1 skips it.
 """
 import json
 import os
@@ -32,8 +34,19 @@ def main() -> int:
     if not os.path.isfile(runner):
         print(f"SKIP: no load runner at {runner} (set CHATKIT_SHARED_DIR)")
         return 77
+    db = None
+    if store == "postgres":
+        if os.environ.get("CHATKIT_SKIP_POSTGRES") == "1":
+            print("SKIPPED: CHATKIT_SKIP_POSTGRES=1")
+            return 77
+        state = os.environ.get("CHATKIT_TEST_POSTGRES")
+        if not state:
+            print("FAIL: --store postgres needs CHATKIT_TEST_POSTGRES (the ctest fixture postgres-cluster-start)")
+            return 1
+        with open(state) as f:
+            db = json.load(f)["url"] + f"&schema=bench_smoke_{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="chatkit-bench-smoke-") as tmp:
-        args = [server, "--port", "0", "--store", store, "--db", os.path.join(tmp, "bench.db")]
+        args = [server, "--port", "0", "--store", store, "--db", db or os.path.join(tmp, "bench.db")]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         try:
             line = proc.stdout.readline().strip()

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what chatkit-cpp needs on Debian bookworm, and only what is missing.
 #
-#   scripts/install-deps.sh          build dependencies (compiler, CMake, Ninja, Boost, OpenSSL, SQLite, Catch2)
+#   scripts/install-deps.sh          build dependencies (compiler, CMake, Ninja, Boost, OpenSSL, SQLite,
+#                                    libpq, Catch2)
 #   scripts/install-deps.sh --test   also what the test suite needs (Chromium, Node.js + npm, curl,
-#                                    clang 14 with libFuzzer, clang-tidy, Doxygen); when the system's Node.js
+#                                    clang 14 with libFuzzer, clang-tidy, Doxygen, the PostgreSQL 15 server
+#                                    the PostgreSQL tests start throwaway clusters of); when the system's Node.js
 #                                    is older than the JavaScript tests need (20.19; bookworm has 18),
 #                                    the pinned Node.js of the npm registry goes into .cache/node
 #
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,9s/^# \{0,1\}//p' "$0"
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
 }
 
 with_test=0
@@ -35,12 +37,13 @@ done
 build_packages=(
     build-essential g++ cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libssl-dev libsqlite3-dev sqlite3 catch2
+    libssl-dev libsqlite3-dev sqlite3 libpq-dev catch2
     python3 openssl git
 )
 # clang 14 + its runtimes (libFuzzer, sanitizers) for fuzz/run.sh, clang-tidy for the clang-tidy phase,
-# doxygen for the `lint: doxygen` test (docs/Doxyfile).
-test_packages=(chromium nodejs npm curl clang-14 libclang-rt-14-dev clang-tidy-14 doxygen)
+# doxygen for the `lint: doxygen` test (docs/Doxyfile), the PostgreSQL server (initdb, pg_ctl; its
+# Debian service is never used) for the postgres phase.
+test_packages=(chromium nodejs npm curl clang-14 libclang-rt-14-dev clang-tidy-14 doxygen postgresql-15)
 
 packages=("${build_packages[@]}")
 if ((with_test)); then

@@ -4,13 +4,20 @@
 # Phases, in order:
 #   deps           scripts/install-deps.sh --test
 #   release-build  RelWithDebInfo, warnings as errors, Ninja, in build/release
-#   release-tests  ctest in build/release (all labels but soak: unit, integration, packaging, ...)
+#   release-tests  ctest in build/release (all labels but soak and postgres: unit, integration, packaging, ...)
 #   soak           ctest label soak in build/release: tests/soak/soak.py against the quickstart on SQLite
 #                  with a fake model provider that fails now and then, for CHATKIT_SOAK_SECONDS of load
-#   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration, agents
-#   tsan           Debug + thread sanitizer in build/tsan; ctest label integration, every test server on
-#                  4 threads (CHATKIT_TEST_SERVER_THREADS=4), suppressions in tests/tsan.supp
-#   conformance    conformance_server against the conformance kit (compare --strict-errors)
+#   asan           Debug + address,undefined sanitizers in build/asan; ctest labels unit, integration,
+#                  agents, postgres
+#   tsan           Debug + thread sanitizer in build/tsan; ctest labels integration (every test server on
+#                  4 threads, CHATKIT_TEST_SERVER_THREADS=4) and postgres (PostgresStore's pool and
+#                  connections under multi-threaded io_contexts), suppressions in tests/tsan.supp
+#   conformance    conformance_server against the conformance kit (compare --strict-errors), on the
+#                  memory and SQLite stores
+#   postgres       ctest label postgres in build/release (a throwaway PostgreSQL cluster started by
+#                  tests/support/pg_cluster.py: the store contract and the PostgreSQL tests of
+#                  PostgresStore, two quickstart instances sharing one database), then the conformance
+#                  kit against conformance_server --store postgres on a cluster of its own
 #   install        cmake --install build/release into a temp prefix, then the tests/cmake/find_package
 #                  consumer built against it
 #   fuzz           fuzz/run.sh: the libFuzzer targets (clang, ASan + UBSan) in build/fuzz, each for
@@ -23,9 +30,10 @@
 # Environment (all optional):
 #   CHATKIT_SKIP_DEPS=1 CHATKIT_SKIP_BUILD=1 CHATKIT_SKIP_TESTS=1 CHATKIT_SKIP_ASAN=1
 #   CHATKIT_SKIP_TSAN=1 CHATKIT_SKIP_CONFORMANCE=1 CHATKIT_SKIP_INSTALL=1 CHATKIT_SKIP_FUZZ=1
-#   CHATKIT_SKIP_TIDY=1 CHATKIT_SKIP_SOAK=1
+#   CHATKIT_SKIP_TIDY=1 CHATKIT_SKIP_SOAK=1 CHATKIT_SKIP_POSTGRES=1
 #                        skip a phase (SKIP_BUILD reuses build/release as it is; SKIP_TESTS skips the
-#                        release ctest run)
+#                        release ctest run; SKIP_POSTGRES also skips the PostgreSQL tests of the asan
+#                        phase, which then say so)
 #   CHATKIT_JOBS=N       build and ctest parallelism (default 2)
 #   CHATKIT_CTEST_ARGS   extra ctest arguments for every ctest run, e.g. "-R protocol"
 #   CHATKIT_CMAKE_ARGS   extra arguments for the release, asan and tsan configure steps
@@ -59,7 +67,8 @@ cd "$ROOT"
 
 JOBS="${CHATKIT_JOBS:-2}"
 : "${CHATKIT_SKIP_TSAN:=0}" "${CHATKIT_SKIP_FUZZ:=0}" "${CHATKIT_SKIP_TIDY:=0}" "${CHATKIT_SKIP_SOAK:=0}"
-export CHATKIT_SKIP_TSAN CHATKIT_SKIP_FUZZ CHATKIT_SKIP_TIDY CHATKIT_SKIP_SOAK
+: "${CHATKIT_SKIP_POSTGRES:=0}"
+export CHATKIT_SKIP_TSAN CHATKIT_SKIP_FUZZ CHATKIT_SKIP_TIDY CHATKIT_SKIP_SOAK CHATKIT_SKIP_POSTGRES
 RELEASE_DIR="build/release"
 ASAN_DIR="build/asan"
 TSAN_DIR="build/tsan"
@@ -177,8 +186,8 @@ phase_release_tests() {
     # shellcheck source=scripts/node-env.sh
     source scripts/node-env.sh
     chatkit_use_node || true
-    # The soak (label soak) has its own phase.
-    run_ctest --test-dir "$RELEASE_DIR" -LE '^soak$'
+    # The soak (label soak) and the PostgreSQL tests (label postgres) have their own phases.
+    run_ctest --test-dir "$RELEASE_DIR" -LE '^(soak|postgres)$'
 }
 
 phase_soak() {
@@ -197,7 +206,7 @@ phase_asan() {
     cmake --build "$ASAN_DIR" -j "$JOBS"
     export ASAN_OPTIONS=detect_leaks=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    run_ctest --test-dir "$ASAN_DIR" -L '^(unit|integration|agents)$'
+    run_ctest --test-dir "$ASAN_DIR" -L '^(unit|integration|agents|postgres)$'
 }
 
 phase_tsan() {
@@ -208,10 +217,13 @@ phase_tsan() {
         -DCHATKIT_SANITIZE=thread \
         -DCHATKIT_BUILD_EXAMPLES=OFF \
         "${CMAKE_EXTRA[@]}"
-    cmake --build "$TSAN_DIR" -j "$JOBS" --target chatkit_integration_tests
+    local targets=(chatkit_integration_tests)
+    # PostgresStore's tests, when this build has chatkit::postgres.
+    if grep -q '^CHATKIT_WITH_POSTGRES:BOOL=ON' "$TSAN_DIR/CMakeCache.txt"; then targets+=(chatkit_postgres_tests); fi
+    cmake --build "$TSAN_DIR" -j "$JOBS" --target "${targets[@]}"
     export CHATKIT_TEST_SERVER_THREADS=4
     export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 history_size=4"
-    run_ctest --test-dir "$TSAN_DIR" -L '^integration$'
+    run_ctest --test-dir "$TSAN_DIR" -L '^(integration|postgres)$'
 }
 
 phase_fuzz() {
@@ -261,6 +273,30 @@ phase_conformance() {
     conformance_run memory "$shared" "$server" --store memory || rc=1
     conformance_run sqlite "$shared" "$server" --store sqlite --db "$db_dir/conformance.db" || rc=1
     rm -rf "$db_dir"
+    return "$rc"
+}
+
+phase_postgres() {
+    local rc=0
+    run_ctest --test-dir "$RELEASE_DIR" -L '^postgres$' || rc=1
+
+    local shared
+    if ! shared="$(find_shared_dir)"; then
+        echo "ERROR: conformance kit not found (see the conformance phase); not run on PostgreSQL" >&2
+        return 1
+    fi
+    local server="$RELEASE_DIR/examples/conformance_server/conformance_server"
+    if [[ ! -x "$server" ]]; then
+        echo "ERROR: $server was not built (is examples/conformance_server in the build?)" >&2
+        return 1
+    fi
+    # A cluster of its own, removed at the end (and by its watchdog if this phase is killed).
+    local state="$STATE_DIR/postgres-conformance.json"
+    python3 tests/support/pg_cluster.py start --watch-pid "$BASHPID" --state "$state" >/dev/null
+    local url
+    url="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$state")"
+    conformance_run postgres "$shared" "$server" --store postgres --db "$url" || rc=1
+    python3 tests/support/pg_cluster.py stop "$state"
     return "$rc"
 }
 
@@ -390,9 +426,11 @@ run_phase asan CHATKIT_SKIP_ASAN phase_asan
 run_phase tsan CHATKIT_SKIP_TSAN phase_tsan
 if ((release_ok)); then
     run_phase conformance CHATKIT_SKIP_CONFORMANCE phase_conformance
+    run_phase postgres CHATKIT_SKIP_POSTGRES phase_postgres
     run_phase install CHATKIT_SKIP_INSTALL phase_install
 else
     skip_phase conformance "release-build failed"
+    skip_phase postgres "release-build failed"
     skip_phase install "release-build failed"
 fi
 run_phase fuzz CHATKIT_SKIP_FUZZ phase_fuzz

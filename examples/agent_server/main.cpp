@@ -15,7 +15,7 @@
 //   * stream_agent_response(): text deltas, reasoning summaries as a "Thought for N seconds"
 //     workflow, annotations; a client disconnect stops the model and keeps the partial answer;
 //   * the history window: the last --history items of the thread, converted by ThreadItemConverter;
-//   * SqliteStore (--db), partitioned by the X-User-Id header;
+//   * SqliteStore (--db FILE) or PostgresStore (--db postgresql://...), partitioned by the X-User-Id header;
 //   * dictation (`input.transcribe`) through OpenAI's transcription API when OPENAI_API_KEY /
 //     OPENAI_BASE_URL is set (model CHATKIT_TRANSCRIBE_MODEL, default gpt-4o-mini-transcribe).
 //
@@ -227,7 +227,8 @@ int main(int argc, char** argv) try {
                       "A ChatKit backend answering with an agent: weather and user-context tools, a "
                       "switch_theme client tool, streamed reasoning, SQLite threads.");
     cli.listener_options()
-        .option("db", "CHATKIT_DB", "./agent_server.db", "SQLite database file (:memory: keeps nothing)")
+        .option("db", "CHATKIT_DB", "./agent_server.db",
+                "an SQLite database file (:memory: keeps nothing) or a postgresql:// URL")
         .option("history", "CHATKIT_HISTORY", "30", "thread items given to the model each turn")
         .flag("verbose", "CHATKIT_VERBOSE", "log failed requests and cancelled streams to stderr");
     cli.parse(argc, argv);

@@ -197,7 +197,7 @@ int main(int argc, char** argv) try {
                       "A JWT-protected ChatKit backend: threads in SQLite, one partition per token issuer + `sub`.\n"
                       "Development tokens: auth_server issue-token --sub alice (see issue-token --help).");
     cli.listener_options()
-        .option("db", "CHATKIT_DB", "./auth_server.db", "SQLite database file")
+        .option("db", "CHATKIT_DB", "./auth_server.db", "an SQLite database file or a postgresql:// URL")
         .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "",
                 "keep attachment bytes in DIR, serve the authenticated /attachments upload routes and sweep "
                 "abandoned uploads every 10 minutes")

@@ -10,7 +10,8 @@
 // (N ≤ 100000, MS ≤ 60000). Run it, then point the runner at it (bench/run.sh does all of this):
 //   bench_server --port 0                       # prints "listening on http://127.0.0.1:PORT"
 //   ../shared/bench/load/run.sh http://127.0.0.1:PORT/chatkit
-// `--store memory` (default) keeps threads in memory; `--store sqlite` uses SqliteStore on `--db`.
+// `--store memory` (default) keeps threads in memory; `--store sqlite` uses SqliteStore on `--db FILE`,
+// `--store postgres` PostgresStore on `--db postgresql://...`.
 #include "../common/cli.hpp"
 #include "../common/store.hpp"
 
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -149,18 +151,20 @@ unsigned long count_option(examples::Cli const& cli, std::string const& name) {
 int main(int argc, char** argv) try {
     examples::Cli cli("bench_server", "The ChatKit bench contract (../shared/bench/CONTRACT.md): canned streamed replies.");
     cli.listener_options()
-        .option("store", "CHATKIT_STORE", "memory", "where threads live: memory or sqlite")
-        .option("db", "CHATKIT_DB", "bench_server.db", "SQLite database file for --store sqlite")
+        .option("store", "CHATKIT_STORE", "memory", "where threads live: memory, sqlite or postgres")
+        .option("db", "CHATKIT_DB", "bench_server.db",
+                "the SQLite file for --store sqlite, the postgresql:// URL for --store postgres")
         .option("max-connections", "CHATKIT_MAX_CONNECTIONS", "20000", "connections served at once");
     cli.parse(argc, argv);
-    if (cli.get("store") != "memory" && cli.get("store") != "sqlite") cli.fail("--store must be memory or sqlite");
     raise_fd_limit();
 
     std::unique_ptr<chatkit::Store<Context>> store;
-    if (cli.get("store") == "memory")
-        store = std::make_unique<chatkit::InMemoryStore<Context>>();
-    else
-        store = examples::open_store<Context>(cli.get("db"), [](Context const&) { return std::string(); }).store;
+    try {
+        store = examples::open_store<Context>(cli.get("store"), cli.get("db"), [](Context const&) { return std::string(); })
+                    .store;
+    } catch (std::invalid_argument const& e) {
+        cli.fail(e.what());
+    }
     BenchServer app({.store = *store});
 
     chatkit::http::ServerOptions options = cli.server_options();

@@ -6,7 +6,8 @@
 //
 // Each request's tenant comes from the X-Conformance-Tenant header ("default" when absent or empty);
 // stores are partitioned by it. `--store memory` (default) keeps everything in memory; `--store sqlite`
-// uses the database `--db` names (the kit passes with both).
+// uses SqliteStore on `--db FILE`, `--store postgres` PostgresStore on `--db postgresql://...` (the kit
+// passes with all three).
 #include "app.hpp"
 
 #include "../common/cli.hpp"
@@ -17,24 +18,26 @@
 
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 
 int main(int argc, char** argv) try {
     examples::Cli cli("conformance_server", "The ChatKit conformance kit's scripted server (CONTRACT.md).");
     cli.listener_options()
-        .option("store", "CHATKIT_STORE", "memory", "where threads live: memory or sqlite")
-        .option("db", "CHATKIT_DB", "conformance.db", "SQLite database file for --store sqlite")
+        .option("store", "CHATKIT_STORE", "memory", "where threads live: memory, sqlite or postgres")
+        .option("db", "CHATKIT_DB", "conformance.db",
+                "the SQLite file for --store sqlite, the postgresql:// URL for --store postgres")
         .flag("verbose", "CHATKIT_VERBOSE", "log request failures and cancelled streams to stderr");
     cli.parse(argc, argv);
-    if (cli.get("store") != "memory" && cli.get("store") != "sqlite") cli.fail("--store must be memory or sqlite");
 
     std::function<std::string(conformance::Context const&)> const tenant_of = [](conformance::Context const& ctx) {
         return ctx.tenant;
     };
     std::unique_ptr<chatkit::Store<conformance::Context>> store;
-    if (cli.get("store") == "memory")
-        store = std::make_unique<chatkit::InMemoryStore<conformance::Context>>(tenant_of);
-    else
-        store = examples::open_store(cli.get("db"), tenant_of).store;
+    try {
+        store = examples::open_store<conformance::Context>(cli.get("store"), cli.get("db"), tenant_of).store;
+    } catch (std::invalid_argument const& e) {
+        cli.fail(e.what());
+    }
     conformance::ConformanceServer app(*store, cli.is_set("verbose") ? chatkit::Logger::stderr_logger(chatkit::LogLevel::info)
                                                                      : chatkit::Logger{});
 

@@ -12,7 +12,8 @@
 //   * changing the thread in respond() (the title, from the first user message): the engine saves
 //     it and sends thread.updated;
 //   * a per-request context built from the HTTP request (the user id in `X-User-Id`), by which the
-//     store is partitioned;
+//     store is partitioned; the store is SQLite (`--db FILE`, the default ./chatkit.db) or PostgreSQL
+//     (`--db postgresql://...`, which several quickstarts behind one load balancer can share);
 //   * a widget (send a message containing "widget") whose button's action the server answers
 //     (action() streams a reply; sync_action() updates the widget's counter);
 //   * attachments (on by default, in ./uploads; `--uploads-dir ""` turns them off): a
@@ -372,7 +373,9 @@ int main(int argc, char** argv) try {
                       "A ChatKit backend with an echo assistant that streams its answers, and a browser "
                       "playground at http://HOST:PORT/.");
     cli.listener_options()
-        .option("db", "CHATKIT_DB", "./chatkit.db", "SQLite database file for threads (:memory: keeps them in memory)")
+        .option("db", "CHATKIT_DB", "./chatkit.db",
+                "where threads live: an SQLite file, :memory: (kept in memory), or a postgresql:// URL "
+                "(shared by every quickstart on that database; docs/store.md)")
         .option("static-dir", "CHATKIT_STATIC_DIR", playground, "directory served at / (the playground)")
         .option("word-delay-ms", "CHATKIT_WORD_DELAY_MS", "30", "pause before each streamed word, in ms")
         .option("uploads-dir", "CHATKIT_UPLOADS_DIR", "./uploads",

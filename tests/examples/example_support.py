@@ -68,3 +68,60 @@ def stop_server(proc: subprocess.Popen, timeout: float = 20) -> int:
 def user_input(text: str) -> dict:
     """The `input` of threads.create / threads.add_user_message for a plain text message."""
     return {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
+
+
+# --- PostgreSQL (tests of the examples on PostgresStore) -------------------------------------------
+
+PG_CLUSTER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "pg_cluster.py")
+
+
+def skip_without_postgres(what: str) -> None:
+    """Exits 77 (ctest: skipped), saying so, when CHATKIT_SKIP_POSTGRES=1."""
+    if os.environ.get("CHATKIT_SKIP_POSTGRES") == "1":
+        print(f"SKIPPED: CHATKIT_SKIP_POSTGRES=1 ({what} not tested)")
+        raise SystemExit(77)
+
+
+class PostgresCluster:
+    """The ctest fixture's cluster (CHATKIT_TEST_POSTGRES names its description), or a throwaway one
+    started here (tests/support/pg_cluster.py; removed by `close()`, or by its watchdog when this
+    process dies). `info` holds url, bindir, socket_dir, port, user, password, database."""
+
+    def __init__(self) -> None:
+        import json
+        import sys
+        state = os.environ.get("CHATKIT_TEST_POSTGRES")
+        self.own = not state
+        if state:
+            with open(state) as f:
+                self.info = json.load(f)
+            return
+        out = subprocess.run([sys.executable, PG_CLUSTER_SCRIPT, "start", "--watch-pid", str(os.getpid())],
+                             stdout=subprocess.PIPE, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"no PostgreSQL cluster: pg_cluster.py start failed with status {out.returncode}")
+        self.info = json.loads(out.stdout)
+
+    def url(self, **params: str) -> str:
+        """The cluster's URL with extra query parameters (schema=..., application_name=...)."""
+        return self.info["url"] + "".join(f"&{k}={v}" for k, v in params.items())
+
+    def sql(self, statement: str) -> str:
+        """Runs SQL in the test database (psql over the Unix socket); its rows, one per line."""
+        return subprocess.run(self.psql_command(), input=statement, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PGPASSWORD=self.info["password"]), check=True).stdout
+
+    def session(self) -> subprocess.Popen:
+        """A psql session reading SQL from its stdin (to hold a transaction open between requests)."""
+        return subprocess.Popen(self.psql_command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                env=dict(os.environ, PGPASSWORD=self.info["password"]))
+
+    def psql_command(self) -> list:
+        i = self.info
+        return [os.path.join(i["bindir"], "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                "-h", i["socket_dir"], "-p", str(i["port"]), "-U", i["user"], "-d", i["database"]]
+
+    def close(self) -> None:
+        import sys
+        if self.own:
+            subprocess.run([sys.executable, PG_CLUSTER_SCRIPT, "stop", self.info["dir"]])

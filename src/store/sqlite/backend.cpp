@@ -18,6 +18,7 @@
 // the rowid it seeks on created_at alone and then scans every row with that created_at).
 
 #include <chatkit/protocol/json.hpp>
+#include <chatkit/store/detail/rows.hpp>
 #include <chatkit/store/sqlite/backend.hpp>
 
 #include <boost/asio/thread_pool.hpp>
@@ -67,8 +68,15 @@ std::string describe(sqlite3* db, int rc) {
     return text;
 }
 
-std::int64_t micros(Timestamp t) { return static_cast<std::int64_t>(t.time_since_epoch().count()); }
-Timestamp timestamp(std::int64_t us) { return Timestamp{std::chrono::microseconds(us)}; }
+using store_detail::micros;
+using store_detail::row_text;
+using store_detail::set_created_at;
+using store_detail::timestamp;
+
+template <class T>
+T parse_row(std::string_view data, std::string const& what) {
+    return store_detail::parse_row<T>(data, "SqliteStore", what);
+}
 
 // One prepared statement, prepared once per connection and reused.
 class statement {
@@ -381,43 +389,6 @@ void migrate(connection& c) {
         sqlite3_exec(c.db, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
-}
-
-// Parses a stored row; a row that does not parse is a store failure naming the row, never a crash.
-// Rows are read with the same parser and nesting limit as requests (max_json_depth), so whatever
-// a request could carry into a row reads back.
-template <class T>
-T parse_row(std::string_view data, std::string const& what) {
-    JsonValue value;
-    try {
-        value = parse_json(data);
-    } catch (Error const& e) {
-        fail(what + " has corrupt data: " + e.message());
-    }
-    try {
-        return from_json<T>(value);
-    } catch (Error const& e) {
-        fail(what + " has unreadable data: " + e.message());
-    } catch (std::exception const& e) {
-        fail(what + " has unreadable data: " + e.what());
-    }
-}
-
-// The stored form of an object. A row that would nest deeper than parse_row reads is refused
-// before it is written (invalid_request), so one odd item cannot make its thread unreadable.
-template <class T>
-std::string row_text(T const& object, char const* what) {
-    std::string data = to_json_text(object, JsonMode::store);
-    if (json_text_depth(data) > max_json_depth)
-        throw_error(error::invalid_request, std::string(what) + " nests deeper than " +
-                                                std::to_string(max_json_depth) + " levels and was not saved");
-    return data;
-}
-
-// The indexed created_at column is the truth for ordering; make the loaded object agree with it
-// (the JSON form may be written in local time, which a change of time zone would shift).
-void set_created_at(ThreadItem& item, std::int64_t us) {
-    std::visit([us](auto& i) { i.created_at = timestamp(us); }, item);
 }
 
 void check_limit(int limit) {

@@ -1,0 +1,665 @@
+// chatkit-cpp: the PostgreSQL core of PostgresStore.
+//
+// Layout (schema version 1; the versions applied are the rows of chatkit_migrations):
+//
+//   chatkit_threads     (owner, id) primary key; created_at (µs since the Unix epoch), seq (from the
+//                       sequence chatkit_thread_seq, kept by updates), item_seq (the last sequence
+//                       number given to an item of the thread), data (ThreadMetadata as store JSON).
+//                       Unique index (owner, created_at, seq).
+//   chatkit_items       (owner, thread_id, id) primary key; created_at, seq (per-thread insertion
+//                       number, kept by upserts), data (the item as store JSON). Foreign key
+//                       (owner, thread_id) -> chatkit_threads ON DELETE CASCADE. Unique index
+//                       (owner, thread_id, created_at, seq).
+//   chatkit_attachments (owner, id) primary key; data (the Attachment as store JSON, metadata included).
+//
+// JSON is kept as text, byte for byte as written (jsonb would reorder keys and renormalise numbers,
+// and the protocol's bytes must come back unchanged); ids and owners use the "C" collation.
+//
+// Pages are keyset scans: the cursor row's (created_at, seq) is looked up by id in the same
+// statement, then the order index is entered right after it and `limit + 1` rows are read; a
+// second statement in the same pipeline (one round trip) tells an unknown cursor from the end.
+//
+// A new item takes the next number of its thread with `UPDATE chatkit_threads SET item_seq =
+// item_seq + 1 ... RETURNING`, which locks the thread's row until the insert commits: two
+// instances appending to one thread at once are serialised there, so a thread's items have
+// distinct, increasing numbers in commit order.
+
+#include "connection.hpp"
+#include "pool.hpp"
+
+#include <chatkit/protocol/json.hpp>
+#include <chatkit/store/detail/rows.hpp>
+#include <chatkit/store/postgres/backend.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chatkit::postgres::detail {
+namespace {
+
+constexpr char const* store_name = "PostgresStore";
+
+[[noreturn]] void fail(error code, std::string message) {
+    throw_error(code, "PostgresStore: " + std::move(message));
+}
+
+// The schema, one entry per version: migrations[v] turns version v into v + 1, in the transaction
+// that holds the migration lock. Never edit a released entry; append one and bump
+// backend::schema_version (later features — run logs, usage counters — add their tables this way).
+struct migration {
+    char const* description;
+    char const* sql;
+};
+
+constexpr migration migrations[] = {
+    {"threads, items and attachments", R"sql(
+    CREATE SEQUENCE chatkit_thread_seq;
+    CREATE TABLE chatkit_threads (
+        owner      text COLLATE "C" NOT NULL,
+        id         text COLLATE "C" NOT NULL,
+        created_at bigint NOT NULL,
+        seq        bigint NOT NULL,
+        item_seq   bigint NOT NULL DEFAULT 0,
+        data       text   NOT NULL,
+        PRIMARY KEY (owner, id)
+    );
+    CREATE UNIQUE INDEX chatkit_threads_by_order ON chatkit_threads (owner, created_at, seq);
+    CREATE TABLE chatkit_items (
+        owner      text COLLATE "C" NOT NULL,
+        thread_id  text COLLATE "C" NOT NULL,
+        id         text COLLATE "C" NOT NULL,
+        created_at bigint NOT NULL,
+        seq        bigint NOT NULL,
+        data       text   NOT NULL,
+        PRIMARY KEY (owner, thread_id, id),
+        FOREIGN KEY (owner, thread_id) REFERENCES chatkit_threads (owner, id) ON DELETE CASCADE
+    );
+    CREATE UNIQUE INDEX chatkit_items_by_order ON chatkit_items (owner, thread_id, created_at, seq);
+    CREATE TABLE chatkit_attachments (
+        owner text COLLATE "C" NOT NULL,
+        id    text COLLATE "C" NOT NULL,
+        data  text NOT NULL,
+        PRIMARY KEY (owner, id)
+    );
+    )sql"},
+};
+static_assert(std::size(migrations) == backend::schema_version);
+
+// The advisory lock the migrations run under: ("CKPG", hash of the schema name).
+constexpr char const* migration_lock = "SELECT pg_advisory_xact_lock(1129009223, hashtext($1))";
+
+// Every statement a call uses, prepared once per connection.
+namespace sql {
+constexpr char const* ping = "ck_ping";
+constexpr char const* thread_get = "ck_thread_get";
+constexpr char const* thread_put = "ck_thread_put";
+constexpr char const* thread_del = "ck_thread_del";
+constexpr char const* thread_exists = "ck_thread_exists";
+constexpr char const* threads_first_asc = "ck_threads_first_asc";
+constexpr char const* threads_first_desc = "ck_threads_first_desc";
+constexpr char const* threads_after_asc = "ck_threads_after_asc";
+constexpr char const* threads_after_desc = "ck_threads_after_desc";
+constexpr char const* item_get = "ck_item_get";
+constexpr char const* item_put = "ck_item_put";
+constexpr char const* item_del = "ck_item_del";
+constexpr char const* item_exists = "ck_item_exists";
+constexpr char const* items_first_asc = "ck_items_first_asc";
+constexpr char const* items_first_desc = "ck_items_first_desc";
+constexpr char const* items_after_asc = "ck_items_after_asc";
+constexpr char const* items_after_desc = "ck_items_after_desc";
+constexpr char const* attachment_get = "ck_attachment_get";
+constexpr char const* attachment_put = "ck_attachment_put";
+constexpr char const* attachment_del = "ck_attachment_del";
+}  // namespace sql
+
+#define CK_THREAD_CURSOR \
+    "WITH c AS (SELECT created_at, seq FROM chatkit_threads WHERE owner = $1 AND id = $2) "
+#define CK_ITEM_CURSOR \
+    "WITH c AS (SELECT created_at, seq FROM chatkit_items WHERE owner = $1 AND thread_id = $2 AND id = $3) "
+
+constexpr statement_text statements[] = {
+    {sql::ping, "SELECT 1"},
+    {sql::thread_get, "SELECT created_at, data FROM chatkit_threads WHERE owner = $1 AND id = $2"},
+    {sql::thread_put,
+     "INSERT INTO chatkit_threads (owner, id, created_at, seq, data) "
+     "VALUES ($1, $2, $3, nextval('chatkit_thread_seq'), $4) "
+     "ON CONFLICT (owner, id) DO UPDATE SET created_at = excluded.created_at, data = excluded.data"},
+    {sql::thread_del, "DELETE FROM chatkit_threads WHERE owner = $1 AND id = $2"},
+    {sql::thread_exists, "SELECT 1 FROM chatkit_threads WHERE owner = $1 AND id = $2"},
+    {sql::threads_first_asc,
+     "SELECT id, created_at, data FROM chatkit_threads WHERE owner = $1 ORDER BY created_at, seq LIMIT $2"},
+    {sql::threads_first_desc,
+     "SELECT id, created_at, data FROM chatkit_threads WHERE owner = $1 ORDER BY created_at DESC, seq DESC "
+     "LIMIT $2"},
+    {sql::threads_after_asc,
+     CK_THREAD_CURSOR "SELECT id, created_at, data FROM chatkit_threads WHERE owner = $1 "
+                      "AND (created_at, seq) > ((SELECT created_at FROM c), (SELECT seq FROM c)) "
+                      "ORDER BY created_at, seq LIMIT $3"},
+    {sql::threads_after_desc,
+     CK_THREAD_CURSOR "SELECT id, created_at, data FROM chatkit_threads WHERE owner = $1 "
+                      "AND (created_at, seq) < ((SELECT created_at FROM c), (SELECT seq FROM c)) "
+                      "ORDER BY created_at DESC, seq DESC LIMIT $3"},
+    {sql::item_get,
+     "SELECT created_at, data FROM chatkit_items WHERE owner = $1 AND thread_id = $2 AND id = $3"},
+    // An existing item is updated in place (keeping its number); a new one takes its thread's next
+    // number, which also checks that the thread exists for the owner. Returns 1, or 0 when the
+    // thread does not exist.
+    {sql::item_put,
+     "WITH updated AS ("
+     "  UPDATE chatkit_items SET created_at = $4, data = $5 WHERE owner = $1 AND thread_id = $2 AND id = $3 "
+     "  RETURNING 1), "
+     "numbered AS ("
+     "  UPDATE chatkit_threads SET item_seq = item_seq + 1 WHERE owner = $1 AND id = $2 "
+     "  AND NOT EXISTS (SELECT 1 FROM updated) RETURNING item_seq), "
+     "inserted AS ("
+     "  INSERT INTO chatkit_items (owner, thread_id, id, created_at, seq, data) "
+     "  SELECT $1::text, $2::text, $3::text, $4::bigint, item_seq, $5::text FROM numbered "
+     "  ON CONFLICT (owner, thread_id, id) DO UPDATE SET created_at = excluded.created_at, data = "
+     "excluded.data "
+     "  RETURNING 1) "
+     "SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)"},
+    {sql::item_del, "DELETE FROM chatkit_items WHERE owner = $1 AND thread_id = $2 AND id = $3"},
+    {sql::item_exists, "SELECT 1 FROM chatkit_items WHERE owner = $1 AND thread_id = $2 AND id = $3"},
+    {sql::items_first_asc,
+     "SELECT id, created_at, data FROM chatkit_items WHERE owner = $1 AND thread_id = $2 "
+     "ORDER BY created_at, seq LIMIT $3"},
+    {sql::items_first_desc,
+     "SELECT id, created_at, data FROM chatkit_items WHERE owner = $1 AND thread_id = $2 "
+     "ORDER BY created_at DESC, seq DESC LIMIT $3"},
+    {sql::items_after_asc,
+     CK_ITEM_CURSOR "SELECT id, created_at, data FROM chatkit_items WHERE owner = $1 AND thread_id = $2 "
+                    "AND (created_at, seq) > ((SELECT created_at FROM c), (SELECT seq FROM c)) "
+                    "ORDER BY created_at, seq LIMIT $4"},
+    {sql::items_after_desc,
+     CK_ITEM_CURSOR "SELECT id, created_at, data FROM chatkit_items WHERE owner = $1 AND thread_id = $2 "
+                    "AND (created_at, seq) < ((SELECT created_at FROM c), (SELECT seq FROM c)) "
+                    "ORDER BY created_at DESC, seq DESC LIMIT $4"},
+    {sql::attachment_get, "SELECT data FROM chatkit_attachments WHERE owner = $1 AND id = $2"},
+    {sql::attachment_put,
+     "INSERT INTO chatkit_attachments (owner, id, data) VALUES ($1, $2, $3) "
+     "ON CONFLICT (owner, id) DO UPDATE SET data = excluded.data"},
+    {sql::attachment_del, "DELETE FROM chatkit_attachments WHERE owner = $1 AND id = $2"},
+};
+
+#undef CK_THREAD_CURSOR
+#undef CK_ITEM_CURSOR
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+bool retryable(std::string const& state) { return state == "40001" || state == "40P01"; }
+
+// The chatkit error for a statement the server refused.
+[[noreturn]] void raise(server_error const& e, std::string const& what) {
+    std::string const& s = e.sqlstate;
+    std::string const detail = what + " failed: " + e.what() + (s.empty() ? "" : " (SQLSTATE " + s + ")");
+    if (retryable(s)) fail(error::store_busy, detail + "; gave up after the configured retries");
+    // Connection trouble, a server shutting down or starting, too many connections, out of memory,
+    // a lock or statement timeout: the client may retry shortly.
+    if (s.starts_with("08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "53300" || s == "53200" ||
+        s == "57014" || s == "55P03" || s == "25P03" || s == "55006")
+        fail(error::store_busy, detail);
+    if (s == "53100") fail(error::store_full, detail);
+    if (s == "22021" || s == "22P05")
+        throw_error(error::invalid_request,
+                    "The text cannot be stored (it is not valid UTF-8 for the database)");
+    if (s == "54000") throw_error(error::invalid_request, "An id or value is too large to be stored");
+    fail(error::store_failure, detail);
+}
+
+// PostgreSQL text cannot hold NUL characters (libpq would cut the parameter at the first one).
+bool storable(std::string const& text) noexcept { return text.find('\0') == std::string::npos; }
+
+void check_storable(std::string const& text, char const* what) {
+    if (!storable(text))
+        throw_error(error::invalid_request,
+                    std::string(what) + " holds a NUL character and cannot be stored");
+}
+
+void check_limit(int limit) {
+    if (limit < 0) throw_error(error::invalid_request, "limit must not be negative");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema migration (blocking, in the constructor, before any call)
+
+// Runs SQL without parameters on a blocking connection.
+std::string exec(PGconn* pg, std::string const& text, std::vector<std::string> const& params = {}) {
+    std::vector<char const*> values;
+    for (auto const& p : params)
+        values.push_back(p.c_str());
+    result r(params.empty() ? PQexec(pg, text.c_str())
+                            : PQexecParams(pg, text.c_str(), static_cast<int>(values.size()), nullptr,
+                                           values.data(), nullptr, nullptr, 0));
+    if (r.status() != PGRES_COMMAND_OK && r.status() != PGRES_TUPLES_OK) {
+        if (PQstatus(pg) != CONNECTION_OK) throw connection_lost(last_error(pg));
+        throw server_error(r.sqlstate(), r.error_message());
+    }
+    return r.rows() > 0 ? std::string(r.text(0, 0)) : std::string();
+}
+
+// The highest migration applied (0 when there is no chatkit_migrations table in the schema).
+int applied_version(PGconn* pg) {
+    if (exec(pg, "SELECT to_regclass('chatkit_migrations') IS NOT NULL") != "t") return 0;
+    return std::stoi(exec(pg, "SELECT coalesce(max(version), 0) FROM chatkit_migrations"));
+}
+
+void refuse_newer(int version) {
+    if (version > backend::schema_version)
+        fail(error::store_failure, "the database schema is version " + std::to_string(version) +
+                                       ", newer than this chatkit-cpp understands (" +
+                                       std::to_string(backend::schema_version) +
+                                       "); open it with a newer chatkit-cpp");
+}
+
+// Brings the schema to backend::schema_version, or refuses a newer one. A schema that is already
+// current is only read (a role without DDL rights can open it). Otherwise the migration runs in one
+// transaction under an advisory lock, and looks again once it holds it: another instance may have
+// migrated meanwhile.
+void migrate(PGconn* pg, Options const& options) {
+    int version = applied_version(pg);
+    refuse_newer(version);
+    if (version == backend::schema_version) return;
+    exec(pg, "BEGIN");
+    try {
+        exec(pg, migration_lock, {options.schema});
+        if (!options.schema.empty() &&
+            exec(pg, "SELECT to_regnamespace($1) IS NULL", {options.schema}) == "t")
+            exec(pg, "CREATE SCHEMA " + options.schema);
+        exec(pg,
+             "CREATE TABLE IF NOT EXISTS chatkit_migrations (version integer PRIMARY KEY, description text "
+             "NOT NULL, "
+             "applied_at timestamptz NOT NULL DEFAULT now())");
+        version = applied_version(pg);
+        refuse_newer(version);
+        for (int v = version; v < backend::schema_version; ++v) {
+            auto const& m = migrations[static_cast<std::size_t>(v)];
+            exec(pg, m.sql);
+            exec(pg, "INSERT INTO chatkit_migrations (version, description) VALUES ($1, $2)",
+                 {std::to_string(v + 1), m.description});
+        }
+        exec(pg, "COMMIT");
+    } catch (...) {
+        PQclear(PQexec(pg, "ROLLBACK"));
+        throw;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+template <class T>
+T parse_row(std::string_view data, std::string const& what) {
+    return store_detail::parse_row<T>(data, store_name, what);
+}
+
+ThreadMetadata thread_from(result const& r, int row, int created_column, int data_column,
+                           std::string const& id) {
+    auto thread = parse_row<ThreadMetadata>(r.text(row, data_column), "thread " + id);
+    thread.created_at = store_detail::timestamp(r.int64(row, created_column));
+    return thread;
+}
+
+ThreadItem item_from(result const& r, int row, int created_column, int data_column, std::string const& id,
+                     std::string const& thread_id) {
+    auto item = parse_row<ThreadItem>(r.text(row, data_column), "item " + id + " of thread " + thread_id);
+    store_detail::set_created_at(item, r.int64(row, created_column));
+    return item;
+}
+
+// A page from `limit + 1` rows (id, created_at, data).
+template <class T, class Parse>
+Page<T> page_from(result const& r, int limit, Parse parse) {
+    Page<T> page;
+    for (int row = 0; row < r.rows(); ++row) {
+        if (static_cast<int>(page.data.size()) == limit) {
+            page.has_more = true;
+            break;
+        }
+        page.data.push_back(parse(row));
+    }
+    return page;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+
+struct backend::impl {
+    Options options;
+    pool connections;
+    // PQconnectStartParams resolves the host name, which blocks: it runs here.
+    asio::thread_pool blocking{1};
+
+    explicit impl(Options o) : options(std::move(o)), connections(options.pool_size, options.max_idle) {}
+    ~impl() { blocking.join(); }
+
+    template <class R>
+    using parser = std::function<R(std::vector<result>&)>;
+
+    // Gets the leased slot a working connection: the idle one it holds when it still looks alive
+    // (checked with a round trip first when it has been idle for long), else a new one; then
+    // prepares the statements.
+    asio::awaitable<void> ready(lease& slot) {
+        if (connection* c = slot.get()) {
+            bool alive = looks_alive(*c);
+            if (alive && std::chrono::steady_clock::now() - c->last_used > options.health_check_after) {
+                std::array<query, 1> ping{query(sql::ping)};
+                try {
+                    if (c->prepared)
+                        (void)co_await run(*c, ping);
+                    else
+                        co_await prepare(*c, statements);
+                } catch (connection_lost const&) {
+                    alive = false;
+                } catch (server_error const&) {
+                    alive = false;
+                }
+            }
+            if (!alive) slot.drop();
+        }
+        if (!slot.get()) {
+            auto fresh = co_await connect(options, blocking.get_executor());
+            connections.note_opened();
+            slot.fill(std::move(fresh));
+        }
+        if (!slot.get()->prepared) co_await prepare(*slot.get(), statements);
+    }
+
+    // One call: a connection, the statements in one round trip, serialization failures retried.
+    template <class R>
+    asio::awaitable<R> attempts(std::string const& what, std::vector<query> const& queries,
+                                parser<R> const& parse) {
+        for (int attempt = 0;; ++attempt) {
+            std::string lost;
+            std::optional<server_error> refused;
+            std::vector<result> results;
+            {
+                lease slot = co_await connections.acquire();
+                try {
+                    co_await ready(slot);
+                    results = co_await run(*slot.get(), queries);
+                } catch (connection_lost const& e) {
+                    lost = e.what();
+                } catch (server_error const& e) {
+                    refused = e;
+                }
+            }
+            if (!lost.empty()) fail(error::store_busy, what + ": the database connection failed: " + lost);
+            if (refused) {
+                if (retryable(refused->sqlstate) && attempt < options.serialization_retries) {
+                    co_await pause_before_retry(attempt);
+                    continue;
+                }
+                raise(*refused, what);
+            }
+            co_return parse(results);
+        }
+    }
+
+    // 1, 2, 4... ms plus as much jitter, so that two transactions that collided do not collide again.
+    static asio::awaitable<void> pause_before_retry(int attempt) {
+        thread_local std::minstd_rand random{std::random_device{}()};
+        auto const base = std::chrono::milliseconds(1 << std::min(attempt, 8));
+        std::uniform_int_distribution<long> jitter(0, base.count());
+        auto const executor = co_await asio::this_coro::executor;
+        asio::steady_timer timer(executor, base + std::chrono::milliseconds(jitter(random)));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+
+    // Runs a call within call_timeout. It is shielded from the caller's cancellation: it ends with
+    // its result, its error or the timeout (which interrupts it: a connection caught mid-statement
+    // is closed, a waiting one left in line).
+    template <class R>
+    asio::awaitable<R> call(std::string what, std::vector<query> queries, parser<R> parse) {
+        auto const executor = co_await asio::this_coro::executor;
+        asio::steady_timer timer(executor, options.call_timeout);
+        auto group = asio::experimental::make_parallel_group(
+            asio::co_spawn(executor, attempts<R>(what, queries, parse), asio::deferred),
+            timer.async_wait(asio::deferred));
+        auto token = asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable);
+        auto outcome = co_await group.async_wait(asio::experimental::wait_for_one(), std::move(token));
+        if (std::get<0>(outcome)[0] == 1)
+            fail(error::store_busy,
+                 what + " did not complete within " + std::to_string(options.call_timeout.count()) + " ms");
+        if (auto failure = std::get<1>(outcome)) std::rethrow_exception(failure);
+        co_return std::move(std::get<2>(outcome));
+    }
+};
+
+backend::backend(Options options) {
+    validate(options);
+    impl_ = std::make_unique<impl>(std::move(options));
+    auto const& o = impl_->options;
+    std::unique_ptr<connection> first;
+    try {
+        first = connect_blocking(o);
+        check_encoding(*first);
+        migrate(first->native(), o);
+        setup(*first);
+    } catch (connection_lost const& e) {
+        fail(error::store_failure, "cannot use " + o.describe() + ": " + e.what());
+    } catch (server_error const& e) {
+        fail(error::store_failure, "cannot migrate the schema of " + o.describe() + ": " + e.what() +
+                                       (e.sqlstate.empty() ? "" : " (SQLSTATE " + e.sqlstate + ")"));
+    }
+    impl_->connections.adopt(std::move(first));
+}
+
+backend::~backend() = default;
+
+Options const& backend::options() const noexcept { return impl_->options; }
+
+PoolStats backend::stats() const {
+    auto const c = impl_->connections.counts();
+    return {c.open, c.idle, c.waiting, c.opened, c.closed};
+}
+
+asio::awaitable<ThreadMetadata> backend::load_thread(std::string const& owner, std::string const& thread_id) {
+    if (!storable(owner) || !storable(thread_id))
+        throw_error(error::not_found, "Thread " + thread_id + " not found");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::thread_get).text(owner).text(thread_id)));
+    impl::parser<ThreadMetadata> parse = [&thread_id](std::vector<result>& r) {
+        if (r[0].rows() == 0) throw_error(error::not_found, "Thread " + thread_id + " not found");
+        return thread_from(r[0], 0, 0, 1, thread_id);
+    };
+    co_return co_await impl_->call<ThreadMetadata>("load_thread", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<void> backend::save_thread(std::string const& owner, ThreadMetadata const& thread) {
+    check_storable(owner, "the owner key");
+    check_storable(thread.id, "the thread id");
+    std::string const data = store_detail::row_text(thread, "the thread");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::thread_put)
+                                    .text(owner)
+                                    .text(thread.id)
+                                    .number(store_detail::micros(thread.created_at))
+                                    .text(data)));
+    impl::parser<bool> parse = [](std::vector<result>&) { return true; };
+    co_await impl_->call<bool>("save_thread", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<Page<ThreadMetadata>> backend::load_threads(std::string const& owner, int limit,
+                                                            std::optional<std::string> const& after,
+                                                            Order order) {
+    check_limit(limit);
+    bool const asc = order == Order::asc;
+    bool const cursor = after && !after->empty();
+    if (cursor && (!storable(*after) || !storable(owner)))
+        throw_error(error::not_found, "Thread " + *after + " not found");
+    if (!storable(owner)) co_return Page<ThreadMetadata>{};
+    std::int64_t const rows = static_cast<std::int64_t>(limit) + 1;
+    std::vector<query> queries;
+    if (cursor) {
+        queries.push_back(std::move(query(sql::thread_exists).text(owner).text(*after)));
+        queries.push_back(std::move(query(asc ? sql::threads_after_asc : sql::threads_after_desc)
+                                        .text(owner)
+                                        .text(*after)
+                                        .number(rows)));
+    } else {
+        queries.push_back(std::move(
+            query(asc ? sql::threads_first_asc : sql::threads_first_desc).text(owner).number(rows)));
+    }
+    impl::parser<Page<ThreadMetadata>> parse = [&](std::vector<result>& r) {
+        if (cursor && r[0].rows() == 0) throw_error(error::not_found, "Thread " + *after + " not found");
+        auto const& rows_result = r.back();
+        auto page = page_from<ThreadMetadata>(rows_result, limit, [&](int row) {
+            return thread_from(rows_result, row, 1, 2, std::string(rows_result.text(row, 0)));
+        });
+        if (page.has_more && !page.data.empty()) page.after = page.data.back().id;
+        return page;
+    };
+    co_return co_await impl_->call<Page<ThreadMetadata>>("load_threads", std::move(queries),
+                                                         std::move(parse));
+}
+
+asio::awaitable<Page<ThreadItem>> backend::load_thread_items(std::string const& owner,
+                                                             std::string const& thread_id,
+                                                             std::optional<std::string> const& after,
+                                                             int limit, Order order) {
+    check_limit(limit);
+    bool const asc = order == Order::asc;
+    bool const cursor = after && !after->empty();
+    bool const possible = storable(owner) && storable(thread_id);
+    if (cursor && (!storable(*after) || !possible))
+        throw_error(error::not_found, "Item " + *after + " not found");
+    if (!possible) co_return Page<ThreadItem>{};
+    std::int64_t const rows = static_cast<std::int64_t>(limit) + 1;
+    std::vector<query> queries;
+    if (cursor) {
+        queries.push_back(std::move(query(sql::item_exists).text(owner).text(thread_id).text(*after)));
+        queries.push_back(std::move(query(asc ? sql::items_after_asc : sql::items_after_desc)
+                                        .text(owner)
+                                        .text(thread_id)
+                                        .text(*after)
+                                        .number(rows)));
+    } else {
+        queries.push_back(std::move(query(asc ? sql::items_first_asc : sql::items_first_desc)
+                                        .text(owner)
+                                        .text(thread_id)
+                                        .number(rows)));
+    }
+    impl::parser<Page<ThreadItem>> parse = [&](std::vector<result>& r) {
+        if (cursor && r[0].rows() == 0) throw_error(error::not_found, "Item " + *after + " not found");
+        auto const& rows_result = r.back();
+        auto page = page_from<ThreadItem>(rows_result, limit, [&](int row) {
+            return item_from(rows_result, row, 1, 2, std::string(rows_result.text(row, 0)), thread_id);
+        });
+        if (page.has_more && !page.data.empty()) page.after = item_id(page.data.back());
+        return page;
+    };
+    co_return co_await impl_->call<Page<ThreadItem>>("load_thread_items", std::move(queries),
+                                                     std::move(parse));
+}
+
+asio::awaitable<void> backend::save_item(std::string const& owner, std::string const& thread_id,
+                                         ThreadItem const& item) {
+    check_storable(owner, "the owner key");
+    check_storable(thread_id, "the thread id");
+    std::string const& id = item_id(item);
+    check_storable(id, "the item id");
+    std::string const data = store_detail::row_text(item, "the item");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::item_put)
+                                    .text(owner)
+                                    .text(thread_id)
+                                    .text(id)
+                                    .number(store_detail::micros(item_created_at(item)))
+                                    .text(data)));
+    impl::parser<bool> parse = [&thread_id](std::vector<result>& r) {
+        if (r[0].rows() == 0 || r[0].int64(0, 0) == 0)
+            throw_error(error::not_found, "Thread " + thread_id + " not found");
+        return true;
+    };
+    co_await impl_->call<bool>("save_item", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<ThreadItem> backend::load_item(std::string const& owner, std::string const& thread_id,
+                                               std::string const& item_id_) {
+    if (!storable(owner) || !storable(thread_id) || !storable(item_id_))
+        throw_error(error::not_found, "Item " + item_id_ + " not found in thread " + thread_id);
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::item_get).text(owner).text(thread_id).text(item_id_)));
+    impl::parser<ThreadItem> parse = [&](std::vector<result>& r) {
+        if (r[0].rows() == 0)
+            throw_error(error::not_found, "Item " + item_id_ + " not found in thread " + thread_id);
+        return item_from(r[0], 0, 0, 1, item_id_, thread_id);
+    };
+    co_return co_await impl_->call<ThreadItem>("load_item", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<void> backend::delete_thread(std::string const& owner, std::string const& thread_id) {
+    if (!storable(owner) || !storable(thread_id)) co_return;
+    std::vector<query> queries;
+    // The items go with it (ON DELETE CASCADE), in the same statement.
+    queries.push_back(std::move(query(sql::thread_del).text(owner).text(thread_id)));
+    impl::parser<bool> parse = [](std::vector<result>&) { return true; };
+    co_await impl_->call<bool>("delete_thread", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<void> backend::delete_thread_item(std::string const& owner, std::string const& thread_id,
+                                                  std::string const& item_id_) {
+    if (!storable(owner) || !storable(thread_id) || !storable(item_id_)) co_return;
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::item_del).text(owner).text(thread_id).text(item_id_)));
+    impl::parser<bool> parse = [](std::vector<result>&) { return true; };
+    co_await impl_->call<bool>("delete_thread_item", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<void> backend::save_attachment(std::string const& owner, Attachment const& attachment) {
+    check_storable(owner, "the owner key");
+    check_storable(attachment.id, "the attachment id");
+    std::string const data = store_detail::row_text(attachment, "the attachment");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::attachment_put).text(owner).text(attachment.id).text(data)));
+    impl::parser<bool> parse = [](std::vector<result>&) { return true; };
+    co_await impl_->call<bool>("save_attachment", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<Attachment> backend::load_attachment(std::string const& owner,
+                                                     std::string const& attachment_id) {
+    if (!storable(owner) || !storable(attachment_id))
+        throw_error(error::not_found, "File " + attachment_id + " not found");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::attachment_get).text(owner).text(attachment_id)));
+    impl::parser<Attachment> parse = [&attachment_id](std::vector<result>& r) {
+        if (r[0].rows() == 0) throw_error(error::not_found, "File " + attachment_id + " not found");
+        return parse_row<Attachment>(r[0].text(0, 0), "attachment " + attachment_id);
+    };
+    co_return co_await impl_->call<Attachment>("load_attachment", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<void> backend::delete_attachment(std::string const& owner, std::string const& attachment_id) {
+    if (!storable(owner) || !storable(attachment_id)) co_return;
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::attachment_del).text(owner).text(attachment_id)));
+    impl::parser<bool> parse = [](std::vector<result>&) { return true; };
+    co_await impl_->call<bool>("delete_attachment", std::move(queries), std::move(parse));
+}
+
+}  // namespace chatkit::postgres::detail
