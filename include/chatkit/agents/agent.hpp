@@ -14,6 +14,8 @@
 
 namespace chatkit::agents {
 
+class McpServer;  // <chatkit/agents/mcp.hpp>
+
 /// Whether tool results go back to the model or end the run.
 struct ToolUseBehavior {
     enum class Kind {
@@ -88,6 +90,9 @@ struct Agent {
     std::optional<std::string> handoff_description;
     std::variant<std::monostate, std::string, InstructionsFn> instructions;
     std::vector<FunctionTool> tools;
+    /// MCP servers whose tools are offered too, listed before every turn with the run's credentials
+    /// (see <chatkit/agents/mcp.hpp>). A server that cannot list its tools is left out of that turn.
+    std::vector<std::shared_ptr<McpServer>> mcp_servers;
     /// A model name resolved by `RunOptions::provider`, or a model instance; unset = the run's default.
     std::variant<std::monostate, std::string, std::shared_ptr<Model>> model;
     ModelSettings model_settings;
