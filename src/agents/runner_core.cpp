@@ -102,11 +102,17 @@ task<void> run_all(std::size_t n, std::size_t cap, std::function<task<void>(std:
             if (cs.cancelled() != asio::cancellation_type::none) {
                 caller_cancelled = true;
                 st.cancel_all();
-                co_await asio::this_coro::reset_cancellation_state();
+                // Wait for the jobs to end without throwing at every co_await, but keep the
+                // cancellation state: the caller (the ChatKit engine) reads it to tell a
+                // cancelled stream from a failed one.
+                co_await asio::this_coro::throw_if_cancelled(false);
             }
         }
     }
-    if (caller_cancelled) throw_aborted();
+    if (caller_cancelled) {
+        co_await asio::this_coro::throw_if_cancelled(true);
+        throw_aborted();
+    }
     if (st.error) std::rethrow_exception(st.error);
 }
 
