@@ -390,21 +390,15 @@ std::shared_ptr<McpServer> McpServer::create(McpServerOptions options) {
 McpServer::McpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 McpServer::~McpServer() {
-    // Sessions not in use are closed from detached coroutines (their executors still run them when
-    // the application's io_context does); busy ones close when their call ends.
-    std::vector<SessionPtr> idle;
-    {
-        std::lock_guard lock(impl_->mutex);
-        for (auto& [key, s] : impl_->sessions) {
-            s->cached = false;
-            if (s->in_use == 0) {
-                s->closed = true;
-                idle.push_back(s);
-            }
-        }
-        impl_->sessions.clear();
+    // Nothing is posted from here: the executors that opened the sessions may be gone already (an
+    // application's McpServer often outlives its io_context). Sessions are abandoned without DELETE
+    // (close() sends it); change listeners see their session closed at their next chunk and end.
+    std::lock_guard lock(impl_->mutex);
+    for (auto& [key, s] : impl_->sessions) {
+        s->cached = false;
+        s->closed = true;
     }
-    for (auto& s : idle) impl_->close_in_background(s);
+    impl_->sessions.clear();
 }
 
 McpServerOptions const& McpServer::options() const noexcept { return impl_->options; }

@@ -102,6 +102,10 @@ public:
 
     task<void> body(std::string_view chunk) {
         if (answered_) throw StreamDone{};
+        if (!want_) {  // the change listener ends at the first chunk after its session closed
+            std::lock_guard lock(impl_->mutex);
+            if (session_->closed) throw StreamDone{};
+        }
         auto const& limits = impl_->options.limits;
         if (mode_ == Mode::invalid) {
             throw McpError(McpError::Kind::protocol,

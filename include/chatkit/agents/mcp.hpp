@@ -221,6 +221,14 @@ public:
 ///
 /// @par Thread safety
 /// One server may be used from any number of coroutines and threads at once.
+///
+/// @par Executors and lifetimes
+/// A session's background work (its change listener, its `DELETE` when it is evicted or expires, a
+/// `notifications/cancelled`) runs on a strand of the executor of the request that opened it; that
+/// execution context must run until `close()` has completed. Call `close()` before the application
+/// stops its io_context (e.g. from `http::Server::on_stop`). Destroying a server posts nothing: its
+/// sessions are abandoned without `DELETE` (the MCP server expires them) and its change listeners end
+/// at their next keep-alive or after `timeouts.listen_idle`.
 class CHATKIT_API McpServer {
 public:
     /// Checks the options (a transport, an absolute http(s) URL, a valid name and protocol version,
@@ -255,7 +263,10 @@ public:
     void invalidate_tools_cache() noexcept;
 
     /// Closes every session (`DELETE`, change listeners stopped) and waits for the deletions,
-    /// each bounded by `timeouts.request`. Later use opens new sessions.
+    /// each bounded by `timeouts.request`; a session busy with a call is closed when the call ends.
+    /// Later use opens new sessions.
+    /// @par Cancellation
+    /// Honours the awaiting coroutine's cancellation slot (the deletions still pending are skipped).
     task<void> close();
 
     /// Sessions currently kept (for tests and monitoring).
