@@ -86,9 +86,12 @@ public:
         head_ = h;
         mode_ = Mode::invalid;
         if (auto ct = h.header("content-type")) {
-            if (auto media = parse_media_type(*ct)) {
-                if (media->essence() == "application/json") mode_ = Mode::json;
-                else if (media->essence() == "text/event-stream") mode_ = Mode::sse;
+            boost::system::error_code ec;
+            std::string why;
+            MediaType const media = parse_media_type(*ct, ec, why);
+            if (!ec) {
+                if (media.essence() == "application/json") mode_ = Mode::json;
+                else if (media.essence() == "text/event-stream") mode_ = Mode::sse;
             }
         }
     }
@@ -382,11 +385,11 @@ task<void> listen(std::shared_ptr<McpServer::Impl> impl, SessionPtr s) {
         bool failed = false;
         try {
             head = co_await exchange(*impl, std::move(request), reader, "the change stream", o.timeouts.listen_idle);
+        } catch (McpError const& e) {  // before system_error, its base
+            failed = e.kind != McpError::Kind::timeout;  // an idle stream is reopened quietly
         } catch (boost::system::system_error const& e) {
             if (is_aborted(e)) co_return;
             failed = true;
-        } catch (McpError const& e) {
-            failed = e.kind != McpError::Kind::timeout;  // an idle stream is reopened quietly
         } catch (StreamDone const&) {
         } catch (SessionExpired const&) {
             failed = true;

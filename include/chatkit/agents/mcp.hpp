@@ -180,7 +180,10 @@ struct McpTool {
 };
 
 /// The error of an MCP operation. Its message is what the model is told when a call fails, so it
-/// never contains a header value or a response body beyond the server's own error message.
+/// never contains a header value or a response body beyond the server's own error message. Its
+/// code is one of the agents block of `chatkit::error`, one per `Kind` (`mcp_misconfigured`,
+/// `mcp_unreachable`, `mcp_timeout`, `mcp_http_error`, `mcp_protocol_violation`, `mcp_rpc_error`,
+/// `mcp_tool_error`).
 class CHATKIT_API McpError : public Error {
 public:
     /// What failed.
@@ -193,8 +196,23 @@ public:
         rpc,        ///< the server answered with a JSON-RPC error
         tool,       ///< the tool ran and reported an error (`isError`)
     };
+    /// An error of kind `what` (its code is `code_of(what)`).
     McpError(Kind what, std::string message, int status = 0, std::int64_t code = 0)
-        : Error(std::move(message)), kind(what), http_status(status), rpc_code(code) {}
+        : Error(code_of(what), std::move(message)), kind(what), http_status(status), rpc_code(code) {}
+
+    /// The `chatkit::error` code of a kind.
+    static constexpr error code_of(Kind what) noexcept {
+        switch (what) {
+            case Kind::config: return error::mcp_misconfigured;
+            case Kind::transport: return error::mcp_unreachable;
+            case Kind::timeout: return error::mcp_timeout;
+            case Kind::http: return error::mcp_http_error;
+            case Kind::protocol: return error::mcp_protocol_violation;
+            case Kind::rpc: return error::mcp_rpc_error;
+            case Kind::tool: return error::mcp_tool_error;
+        }
+        return error::mcp_protocol_violation;
+    }
 
     Kind kind;
     int http_status = 0;       ///< `http`: the status
