@@ -32,6 +32,7 @@
 #include <chatkit/agents/mcp.hpp>
 #include <chatkit/agents/offline.hpp>
 #include <chatkit/agents/openai.hpp>
+#include <chatkit/http/bearer.hpp>
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
 #include <chatkit/server/server.hpp>
@@ -40,12 +41,15 @@
 #include <boost/asio/detached.hpp>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,19 +61,13 @@ namespace json = boost::json;
 namespace agents = chatkit::agents;
 using namespace chatkit;
 
-/// The token of an `Authorization: Bearer <token>` header (RFC 6750 characters, at most 4 KiB);
-/// empty without the header, 400 for anything else.
+/// The token of the request's `Authorization: Bearer <token>` header; empty without one. A
+/// malformed or doubled header answers 401 (`http::extract_token` checks it).
 std::string bearer_token_of(http::RequestInfo const& request) {
-    std::string_view const header = request.header("Authorization");
-    if (header.empty()) return {};
-    constexpr std::string_view scheme = "bearer ";
-    bool ok = header.size() > scheme.size() && header.size() <= scheme.size() + 4096;
-    for (std::size_t i = 0; ok && i < scheme.size(); ++i)
-        ok = std::tolower(static_cast<unsigned char>(header[i])) == scheme[i];
-    std::string_view const token = ok ? header.substr(scheme.size()) : std::string_view();
-    for (char c : token)
-        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~+/=").find(c) != std::string_view::npos);
-    if (!ok) throw http::HttpError(400, "Authorization must be 'Bearer <token>'");
+    boost::system::error_code ec;
+    std::string_view const token = auth::extract_token(request, auth::BearerOptions{}, ec);
+    if (ec == chatkit::error::missing_token) return {};
+    if (ec) throw chatkit::Error(ec);
     return std::string(token);
 }
 
@@ -90,7 +88,6 @@ Context make_context(http::RequestInfo const& request) {
         if (user.size() > 128) throw chatkit::Error(chatkit::error::invalid_request, "X-User-Id is too long");
         ctx.user_id = std::string(user);
     }
-    ctx.bearer_token = bearer_token_of(request);
     if (request.request) {
         auto const& metadata = request.request->metadata;
         if (auto const* name = metadata.if_contains("user_name"); name && name->is_string())
@@ -211,13 +208,19 @@ public:
                        "&subject_token_type=" + form_escape("urn:ietf:params:oauth:token-type:access_token") +
                        "&audience=" + form_escape(audience_);
         request.total_timeout = std::chrono::seconds(10);
+        request.max_body = 64 * 1024;
         HttpResponse response = co_await transport_->send(std::move(request));
-        if (!response.ok()) throw std::runtime_error("token exchange refused (HTTP " + std::to_string(response.status) + ")");
-        json::value answer = json::parse(response.body);
-        std::string token(answer.at("access_token").as_string());
+        if (!response.ok())
+            throw Error(error::upstream_failure, "token exchange refused (HTTP " + std::to_string(response.status) + ")");
+        boost::system::error_code ec;
+        json::value const answer = json::parse(response.body, ec);
+        json::value const* token_value = ec || !answer.is_object() ? nullptr : answer.get_object().if_contains("access_token");
+        if (!token_value || !token_value->is_string() || token_value->get_string().empty())
+            throw Error(error::upstream_failure, "token exchange answered without an access_token");
+        std::string token(token_value->get_string());
         auto lifetime = std::chrono::seconds(300);
-        if (auto const* e = answer.as_object().if_contains("expires_in"); e && e->is_int64())
-            lifetime = std::chrono::seconds(e->get_int64());
+        if (auto const* e = answer.get_object().if_contains("expires_in"); e && e->is_int64())
+            lifetime = std::chrono::seconds(std::clamp<std::int64_t>(e->get_int64(), 0, 86400));
         remember(subject_token, token, lifetime);
         headers.emplace_back("Authorization", "Bearer " + token);
         co_return headers;
@@ -411,7 +414,13 @@ int main(int argc, char** argv) try {
                      .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
                     model.model, history, mcp_servers);
 
-    http::Server<Context> server(app, cli.server_options(), make_context);
+    // With MCP servers, each request's own bearer token is kept for them (a malformed one is 401).
+    auto context_factory = [read_bearer = !mcp_servers.empty()](http::RequestInfo const& request) {
+        Context ctx = make_context(request);
+        if (read_bearer) ctx.bearer_token = bearer_token_of(request);
+        return ctx;
+    };
+    http::Server<Context> server(app, cli.server_options(), context_factory);
     // MCP sessions are closed (DELETE) while the server's threads still run.
     server.on_stop([&server, mcp_servers] {
         asio::co_spawn(server.context(), close_all(mcp_servers), asio::detached);
