@@ -89,11 +89,12 @@ try:
     check(not any(e.get("event") == "foreign-token" for e in log), "no session was used with another user's token")
 
     # A bound argument: user_id comes from X-User-Id, the model never fills it.
-    status, events = chat(base, "lookup my orders", {"Authorization": "Bearer token-alice", "X-User-Id": "alice"})
+    status, events = chat(base, "lookup my open orders", {"Authorization": "Bearer token-alice", "X-User-Id": "alice"})
     lookups = [e for e in peer_log() if e.get("event") == "tool" and e.get("tool") == "lookup_orders"]
-    check(status == 200 and len(lookups) == 1 and lookups[0]["args"]["user_id"] == "alice",
-          f"lookup_orders got user_id from X-User-Id (calls {lookups})")
-    check("A-1" in answer_of(events), f"the orders reach the answer ({answer_of(events)!r})")
+    check(status == 200 and len(lookups) == 1 and lookups[0]["args"] == {"user_id": "alice", "status": "open"},
+          f"lookup_orders got user_id from X-User-Id, status from the model (calls {lookups})")
+    answer = answer_of(events)
+    check("A-2" in answer and "A-1" not in answer, f"alice's open orders reach the answer ({answer!r})")
 
     # No token: the MCP server refuses (401), its tools are left out of the turn, the user gets an answer.
     status, events = chat(base, "whoami, please?", {"X-User-Id": "carol"})
