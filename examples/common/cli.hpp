@@ -8,6 +8,8 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,13 +46,24 @@ public:
         specs_.push_back({std::move(name), std::move(env), "", std::move(help), true});
         return *this;
     }
+    /// Declares an option that may be given several times (`--name A --name B`); its environment
+    /// variable holds the values separated by spaces. Read with `all()`.
+    Cli& repeatable(std::string name, std::string env, std::string help) {
+        specs_.push_back({std::move(name), std::move(env), "", std::move(help), false, true});
+        return *this;
+    }
 
     /// Parses argv; prints help and exits 0 for `--help`, prints an error and exits 2 for bad usage.
     void parse(int argc, char** argv) {
         for (auto const& spec : specs_) {
             char const* env = spec.env.empty() ? nullptr : std::getenv(spec.env.c_str());
             values_[spec.name] = env ? env : spec.fallback;
+            if (spec.repeated && env) {
+                std::istringstream words(env);
+                for (std::string word; words >> word;) lists_[spec.name].push_back(word);
+            }
         }
+        std::set<std::string> given;  // repeatable options given on the command line replace the environment's
         for (int i = 1; i < argc; ++i) {
             std::string arg = argv[i];
             if (arg == "--help" || arg == "-h") {
@@ -75,11 +88,20 @@ public:
                 value = argv[++i];
             }
             values_[name] = *value;
+            if (spec->repeated) {
+                if (given.insert(name).second) lists_[name].clear();
+                lists_[name].push_back(*value);
+            }
         }
     }
 
     /// The value of an option.
     std::string const& get(std::string const& name) const { return values_.at(name); }
+    /// Every value of a `repeatable()` option, in order.
+    std::vector<std::string> all(std::string const& name) const {
+        auto it = lists_.find(name);
+        return it == lists_.end() ? std::vector<std::string>{} : it->second;
+    }
     /// The value of a flag.
     bool is_set(std::string const& name) const {
         auto const& v = values_.at(name);
@@ -117,6 +139,7 @@ private:
     struct Spec {
         std::string name, env, fallback, help;
         bool is_flag;
+        bool repeated = false;
     };
 
     Spec const* find(std::string const& name) const {
@@ -128,7 +151,7 @@ private:
     void print_help(std::ostream& out) const {
         out << "usage: " << program_ << " [options]\n\n" << summary_ << "\n\noptions:\n";
         for (auto const& spec : specs_) {
-            std::string left = "  --" + spec.name + (spec.is_flag ? "" : " VALUE");
+            std::string left = "  --" + spec.name + (spec.is_flag ? "" : spec.repeated ? " VALUE..." : " VALUE");
             out << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << spec.help;
             if (!spec.is_flag && !spec.fallback.empty()) out << " (default " << spec.fallback << ")";
             if (!spec.env.empty()) out << " [env " << spec.env << "]";
@@ -140,6 +163,7 @@ private:
     std::string program_, summary_;
     std::vector<Spec> specs_;
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> lists_;
 };
 
 }  // namespace examples

@@ -393,17 +393,39 @@ std::string place_in(std::string const& text) {
     return words.empty() ? std::string() : words.back();
 }
 
+// DemoModel's arguments for `tool` from the message `text`: an `enum` property gets the value the
+// message names (else its first value when required, else nothing), strings the place or the text,
+// numbers the first number, booleans false.
 json::object demo_arguments(ToolSpec const& tool, std::string const& text) {
     json::object args;
     auto const* props = tool.parameters.if_contains("properties");
     if (!props || !props->is_object()) return args;
+    auto const* required = tool.parameters.if_contains("required");
+    auto const is_required = [&](std::string_view key) {
+        if (!required || !required->is_array()) return false;
+        auto const& names = required->get_array();
+        return std::any_of(names.begin(), names.end(), [&](json::value const& n) { return n.is_string() && n.get_string() == key; });
+    };
+    auto const words = words_of(lower(text));
     for (auto const& kv : props->get_object()) {
         std::string type;
-        if (kv.value().is_object())
+        json::array const* choices = nullptr;
+        if (kv.value().is_object()) {
             if (auto const* t = kv.value().get_object().if_contains("type"); t && t->is_string())
                 type = std::string(t->get_string());
+            if (auto const* e = kv.value().get_object().if_contains("enum"); e && e->is_array()) choices = &e->get_array();
+        }
         std::string const key(kv.key());
-        if (type == "string" || type.empty()) {
+        if (choices && !choices->empty()) {
+            // An enum: the value the message names, else the first one when required, else left out.
+            json::value const* named = nullptr;
+            for (auto const& c : *choices)
+                if (!named && c.is_string() &&
+                    std::find(words.begin(), words.end(), lower(std::string(c.get_string()))) != words.end())
+                    named = &c;
+            if (named) args[key] = *named;
+            else if (is_required(key)) args[key] = choices->front();
+        } else if (type == "string" || type.empty()) {
             static std::set<std::string> const places{"city", "location", "place", "where", "country", "town"};
             args[key] = places.contains(lower(key)) ? place_in(text) : text;
         } else if (type == "integer" || type == "number") {

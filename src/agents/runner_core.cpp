@@ -1,4 +1,5 @@
 // chatkit-cpp agents: the compiled turn loop of the Runner (Agents SDK semantics, AGENTS.md §1.3-1.7).
+#include <chatkit/agents/mcp.hpp>
 #include <chatkit/agents/runner.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -101,11 +102,17 @@ task<void> run_all(std::size_t n, std::size_t cap, std::function<task<void>(std:
             if (cs.cancelled() != asio::cancellation_type::none) {
                 caller_cancelled = true;
                 st.cancel_all();
-                co_await asio::this_coro::reset_cancellation_state();
+                // Wait for the jobs to end without throwing at every co_await, but keep the
+                // cancellation state: the caller (the ChatKit engine) reads it to tell a
+                // cancelled stream from a failed one.
+                co_await asio::this_coro::throw_if_cancelled(false);
             }
         }
     }
-    if (caller_cancelled) throw_aborted();
+    if (caller_cancelled) {
+        co_await asio::this_coro::throw_if_cancelled(true);
+        throw_aborted();
+    }
     if (st.error) std::rethrow_exception(st.error);
 }
 
@@ -323,10 +330,22 @@ task<RunResult> run_core(std::shared_ptr<AgentView const> agent, std::vector<Ite
         std::vector<EnabledHandoff> handoffs;
         for (std::size_t i = 0; i < agent->handoff_count(); ++i) {
             if (!agent->handoff_enabled(i, run_ctx)) continue;
-            auto spec = agent->handoff_spec(i);
-            request.tools.push_back(spec);
-            handoffs.push_back({i, std::move(spec)});
+            handoffs.push_back({i, agent->handoff_spec(i)});
         }
+        // MCP tools, listed with this run's credentials; kept alive until the turn's calls are done.
+        std::vector<FunctionTool> mcp_tools;
+        if (!agent->mcp_servers().empty()) {
+            std::vector<McpListing> listings = co_await list_mcp_tools(agent->mcp_servers(), run_ctx);
+            std::vector<std::string> taken;
+            for (auto const* t : tools) taken.push_back(t->name);
+            for (auto const& h : handoffs) taken.push_back(h.spec.name);
+            mcp_tools = mcp_function_tools(listings, taken);
+            for (auto const& t : mcp_tools) {
+                tools.push_back(&t);
+                request.tools.push_back(t.spec());
+            }
+        }
+        for (auto const& h : handoffs) request.tools.push_back(h.spec);
 
         auto resolved = resolve_model(*agent, opts);
         request.model = resolved.name;

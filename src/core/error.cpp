@@ -72,6 +72,13 @@ public:
             case error::input_guardrail_triggered: return "input guardrail tripwire triggered";
             case error::output_guardrail_triggered: return "output guardrail tripwire triggered";
             case error::invalid_tool_arguments: return "invalid tool arguments";
+            case error::mcp_misconfigured: return "MCP server misconfigured";
+            case error::mcp_unreachable: return "MCP server unreachable";
+            case error::mcp_timeout: return "MCP request timed out";
+            case error::mcp_http_error: return "MCP server answered an HTTP error";
+            case error::mcp_protocol_violation: return "MCP server violated the protocol";
+            case error::mcp_rpc_error: return "MCP server answered a JSON-RPC error";
+            case error::mcp_tool_error: return "MCP tool reported an error";
             // transport
             case error::transport_invalid_url: return "invalid URL";
             case error::transport_invalid_request: return "request cannot be sent";
@@ -122,7 +129,7 @@ bool is_opaque_internal(error e) noexcept {
         case error::invalid_jwks: return true;
         default:
             return static_cast<int>(e) >= static_cast<int>(error::model_request_failed) &&
-                   static_cast<int>(e) <= static_cast<int>(error::invalid_tool_arguments);
+                   static_cast<int>(e) <= static_cast<int>(error::mcp_tool_error);
     }
 }
 

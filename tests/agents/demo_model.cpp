@@ -62,6 +62,28 @@ TEST_CASE("demo: a message naming a tool calls it with arguments from the text",
     CHECK(c.events.back().type == "response.completed");
 }
 
+TEST_CASE("demo: an enum argument is the value the message names, else the first when required, else left out",
+          "[agents][demo]") {
+    ag::ToolSpec orders;
+    orders.name = "lookup_orders";
+    orders.parameters = json::parse(R"({"type":"object","properties":{
+        "status":{"type":"string","enum":["open","shipped"]},
+        "sort":{"type":"string","enum":["newest","oldest"]},
+        "region":{"type":"string","enum":["eu","us"]}},"required":["region"]})").as_object();
+    auto arguments_for = [&](std::string const& text) {
+        ag::DemoModel model(fixed_ids());
+        ag::ModelRequest req;
+        req.tools.push_back(orders);
+        req.input.emplace_back(ag::user_message(text));
+        auto c = collect(model, req);
+        REQUIRE(c.response.output.size() == 1);
+        return json::parse(std::get<ag::FunctionCallItem>(c.response.output[0]).arguments);
+    };
+    CHECK(arguments_for("lookup my Shipped orders") == json::parse(R"({"status":"shipped","region":"eu"})"));
+    CHECK(arguments_for("lookup orders in the US, oldest first") ==
+          json::parse(R"({"sort":"oldest","region":"us"})"));
+}
+
 TEST_CASE("demo: after a tool output it answers quoting the output", "[agents][demo]") {
     ag::DemoModel model(fixed_ids());
     ag::ModelRequest req;

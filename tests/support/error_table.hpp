@@ -88,6 +88,13 @@ inline std::vector<ErrorAnswer> const& documented_errors() {
         {error::input_guardrail_triggered, 500, "internal", internal},
         {error::output_guardrail_triggered, 500, "internal", internal},
         {error::invalid_tool_arguments, 500, "internal", internal},
+        {error::mcp_misconfigured, 500, "internal", internal},
+        {error::mcp_unreachable, 500, "internal", internal},
+        {error::mcp_timeout, 500, "internal", internal},
+        {error::mcp_http_error, 500, "internal", internal},
+        {error::mcp_protocol_violation, 500, "internal", internal},
+        {error::mcp_rpc_error, 500, "internal", internal},
+        {error::mcp_tool_error, 500, "internal", internal},
         // transport: an outgoing request failed below HTTP; the message names hosts, so it is fixed
         {error::transport_invalid_url, 502, "upstream_error", upstream},
         {error::transport_invalid_request, 502, "upstream_error", upstream},

@@ -3,6 +3,7 @@
 #include "support/error_table.hpp"
 
 #include <chatkit/agents/errors.hpp>
+#include <chatkit/agents/mcp.hpp>
 #include <chatkit/agents/tool.hpp>
 #include <chatkit/core/error.hpp>
 
@@ -55,6 +56,7 @@ TEST_CASE("code values are stable: core from 1, auth from 100, agents from 200, 
     CHECK(static_cast<int>(error::ambiguous_credentials) == 131);
     CHECK(static_cast<int>(error::model_request_failed) == 200);
     CHECK(static_cast<int>(error::invalid_tool_arguments) == 208);
+    CHECK(static_cast<int>(error::mcp_tool_error) == 215);
     CHECK(static_cast<int>(error::transport_invalid_url) == 300);
     CHECK(static_cast<int>(error::transport_body_too_large) == 308);
 }
@@ -102,6 +104,13 @@ TEST_CASE("every agent exception is a chatkit::Error with its own code and reada
     CHECK(code_of(ag::InputGuardrailTripwire("g", {})) == error::input_guardrail_triggered);
     CHECK(code_of(ag::OutputGuardrailTripwire("g", {})) == error::output_guardrail_triggered);
     CHECK(code_of(ag::ToolArgumentsError("x")) == error::invalid_tool_arguments);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::config, "x")) == error::mcp_misconfigured);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::transport, "x")) == error::mcp_unreachable);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::timeout, "x")) == error::mcp_timeout);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::http, "x", 503)) == error::mcp_http_error);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::protocol, "x")) == error::mcp_protocol_violation);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::rpc, "x", 0, -32602)) == error::mcp_rpc_error);
+    CHECK(code_of(ag::McpError(ag::McpError::Kind::tool, "x")) == error::mcp_tool_error);
     // A client never reads a model provider's text.
     CHECK(chatkit::client_message(http) == "Internal server error");
     CHECK(chatkit::http_status(http.code()) == 500);

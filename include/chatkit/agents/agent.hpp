@@ -14,6 +14,8 @@
 
 namespace chatkit::agents {
 
+class McpServer;  // <chatkit/agents/mcp.hpp>
+
 /// Whether tool results go back to the model or end the run.
 struct ToolUseBehavior {
     /// Which rule applies (build one with the static functions below).
@@ -100,6 +102,9 @@ struct Agent {
     /// The system prompt: none, fixed text, or computed before every model call.
     std::variant<std::monostate, std::string, InstructionsFn> instructions;
     std::vector<FunctionTool> tools;  ///< function tools the model may call
+    /// MCP servers whose tools are offered too, listed before every turn with the run's credentials
+    /// (see <chatkit/agents/mcp.hpp>). A server that cannot list its tools is left out of that turn.
+    std::vector<std::shared_ptr<McpServer>> mcp_servers;
     /// A model name resolved by `RunOptions::provider`, or a model instance; unset = the run's default.
     std::variant<std::monostate, std::string, std::shared_ptr<Model>> model;
     ModelSettings model_settings;  ///< settings of this agent's model calls (a run may overlay them)

@@ -121,6 +121,11 @@ public:
     virtual std::optional<std::string> static_instructions() const = 0;
     virtual task<std::string> dynamic_instructions(RunContextBase const& ctx) const = 0;
     virtual std::vector<FunctionTool> const& tools() const = 0;
+    /// The agent's MCP servers (none by default).
+    virtual std::vector<std::shared_ptr<McpServer>> const& mcp_servers() const {
+        static std::vector<std::shared_ptr<McpServer>> const none;
+        return none;
+    }
     virtual std::variant<std::monostate, std::string, std::shared_ptr<Model>> const& model() const = 0;
     virtual ModelSettings const& model_settings() const = 0;
     virtual std::optional<OutputSchema> const& output_type() const = 0;

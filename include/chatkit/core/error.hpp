@@ -173,6 +173,23 @@ enum class error {
     output_guardrail_triggered,
     /// `agents::ToolArgumentsError`: a tool call's arguments are not what the tool reads.
     invalid_tool_arguments,
+    /// `agents::McpError` (`Kind::config`): an MCP server's options or the header provider's
+    /// headers are invalid.
+    mcp_misconfigured,
+    /// `agents::McpError` (`Kind::transport`): the MCP server could not be reached or the
+    /// connection failed.
+    mcp_unreachable,
+    /// `agents::McpError` (`Kind::timeout`): an MCP request took longer than its timeout.
+    mcp_timeout,
+    /// `agents::McpError` (`Kind::http`): the MCP server answered with an HTTP error status.
+    mcp_http_error,
+    /// `agents::McpError` (`Kind::protocol`): the MCP server's answer is not valid MCP (JSON-RPC,
+    /// SSE, content type, protocol version, sizes).
+    mcp_protocol_violation,
+    /// `agents::McpError` (`Kind::rpc`): the MCP server answered with a JSON-RPC error.
+    mcp_rpc_error,
+    /// `agents::McpError` (`Kind::tool`): the MCP tool ran and reported an error (`isError`).
+    mcp_tool_error,
 
     // --- transport (chatkit/core/transport.hpp) -----------------------------------------------
     // Transport (core/transport.hpp): an outgoing HTTP request failed below HTTP, with no usable

@@ -24,6 +24,7 @@ public:
         return call_instructions(std::get<2>(agent_.instructions), RunContext<Ctx>(ctx), agent_);
     }
     std::vector<FunctionTool> const& tools() const override { return agent_.tools; }
+    std::vector<std::shared_ptr<McpServer>> const& mcp_servers() const override { return agent_.mcp_servers; }
     std::variant<std::monostate, std::string, std::shared_ptr<Model>> const& model() const override {
         return agent_.model;
     }
