@@ -99,8 +99,9 @@ struct DemoModelOptions {
 /// An offline, deterministic model for demos and smoke tests (no network):
 /// - the last input is a user message mentioning a tool's name → one call of that tool, with
 ///   arguments derived from the text: each required string property `city`/`location`/`place`
-///   gets the word after "in" (`"weather in Paris?"` → `{"city":"Paris"}`), other string
-///   properties get the whole message; no schema properties → `{}`;
+///   gets the word after "in" (`"weather in Paris?"` → `{"city":"Paris"}`), a property with an
+///   `enum` gets the value the message names (else the first value when required, else nothing),
+///   other string properties get the whole message; no schema properties → `{}`;
 /// - the last input is a `function_call_output` → `The <tool> tool says: <output>`;
 /// - otherwise → `You said: <text of the last user message>`.
 /// Text streams word by word; usage counts words (input = words of all input messages).
