@@ -397,6 +397,8 @@ int main(int argc, char** argv) try {
                 "an OAuth token endpoint (RFC 8693): MCP servers get a token exchanged for the caller's");
     cli.parse(argc, argv);
     int const history = static_cast<int>(cli.positive("history"));
+    if (!cli.get("mcp-token-exchange").empty() && cli.all("mcp-url").empty())
+        cli.fail("--mcp-token-exchange is for MCP servers: give at least one --mcp-url");
 
     auto const store = examples::open_store<Context>(cli.get("db"), [](Context const& c) { return c.user_id; });
     auto const transport = std::make_shared<http::HttpClient>();  // one pool for the model and dictation

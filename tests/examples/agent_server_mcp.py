@@ -61,6 +61,10 @@ def answer_of(events: list) -> str:
 help_run = subprocess.run([binary, "--help"], capture_output=True, text=True, env=clean_env(), timeout=30)
 check(help_run.returncode == 0 and "--mcp-url" in help_run.stdout and "CHATKIT_MCP_URL" in help_run.stdout,
       "--help lists --mcp-url and its environment variable")
+lone_exchange = subprocess.run([binary, "--port", "0", "--db", ":memory:", "--mcp-token-exchange", "http://127.0.0.1:9/token"],
+                               capture_output=True, text=True, env=clean_env(), timeout=30)
+check(lone_exchange.returncode == 2 and "--mcp-url" in lone_exchange.stderr and "listening on" not in lone_exchange.stdout,
+      "--mcp-token-exchange without --mcp-url is refused at start-up (exit 2, names --mcp-url)")
 
 urllib.request.urlopen(urllib.request.Request(peer + "/control/reset", b"{}", {"Content-Type": "application/json"}),
                        timeout=10).read()
