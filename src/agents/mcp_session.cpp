@@ -350,7 +350,7 @@ task<void> wait_for(milliseconds delay) {
 task<void> send_cancelled(std::shared_ptr<McpServer::Impl> impl, SessionPtr s, std::int64_t id, std::string reason) {
     json::object params;
     params["requestId"] = id;
-    params["reason"] = std::move(reason);
+    params["reason"] = reason;
     json::object message;
     message["jsonrpc"] = "2.0";
     message["method"] = "notifications/cancelled";

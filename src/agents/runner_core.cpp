@@ -337,6 +337,7 @@ task<RunResult> run_core(std::shared_ptr<AgentView const> agent, std::vector<Ite
         if (!agent->mcp_servers().empty()) {
             std::vector<McpListing> listings = co_await list_mcp_tools(agent->mcp_servers(), run_ctx);
             std::vector<std::string> taken;
+            taken.reserve(tools.size() + handoffs.size());
             for (auto const* t : tools) taken.push_back(t->name);
             for (auto const& h : handoffs) taken.push_back(h.spec.name);
             mcp_tools = mcp_function_tools(listings, taken);

@@ -81,7 +81,12 @@ struct McpFixture : Fixture {
         std::vector<std::string> out;
         for (auto const& r : mock.requests()) {
             std::string all = r.body;
-            for (auto const& [name, value] : r.headers) all += "\n" + name + ": " + value;
+            for (auto const& [name, value] : r.headers) {
+                all += '\n';
+                all += name;
+                all += ": ";
+                all += value;
+            }
             out.push_back(std::move(all));
         }
         return out;
@@ -250,6 +255,7 @@ TEST_CASE_METHOD(McpFixture, "mcp agents: two servers with the same tool name: t
     CHECK(last_text(result) == "The catalog knows you.");
     auto tools = offered(0);
     std::vector<std::string> tool_names;
+    tool_names.reserve(tools.size());
     for (auto const& [name, f] : tools) tool_names.push_back(name);
     CHECK(tools.count("whoami") == 1);           // the accounts server's, listed first
     CHECK(tools.count("catalog__whoami") == 1);  // the catalog's, prefixed

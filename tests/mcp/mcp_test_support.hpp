@@ -81,7 +81,7 @@ public:
     }
     asio::awaitable<void> add_tool(std::string name) {
         json::object body;
-        body["name"] = std::move(name);
+        body["name"] = name;
         co_await control("POST", "/control/add-tool", std::move(body));
     }
 
@@ -160,6 +160,7 @@ inline agents::McpServerOptions catalog_options(Peer const& peer) {
 
 inline std::vector<std::string> names(std::vector<agents::McpTool> const& tools) {
     std::vector<std::string> out;
+    out.reserve(tools.size());
     for (auto const& t : tools) out.push_back(t.name);
     return out;
 }

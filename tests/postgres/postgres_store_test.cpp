@@ -24,7 +24,7 @@
 #include <set>
 #include <thread>
 
-#include <signal.h>
+#include <csignal>
 
 namespace {
 
@@ -173,6 +173,7 @@ TEST_CASE("migrations run once when several stores open a database together, and
     auto const& cluster = *test::pg::shared();
     auto const options = test::pg::options_for(cluster.url);
     std::vector<std::thread> openers;
+    openers.reserve(6);
     std::atomic<int> opened{0};
     std::atomic<int> failed{0};
     for (int i = 0; i < 6; ++i)
@@ -364,6 +365,7 @@ TEST_CASE(
     {
         asio::thread_pool pool(3);
         std::vector<std::future<ThreadMetadata>> calls;
+        calls.reserve(3);
         for (int i = 0; i < 3; ++i)
             calls.push_back(asio::co_spawn(asio::make_strand(pool), store.load_thread(thread_id, alice),
                                            asio::use_future));

@@ -248,6 +248,7 @@ void check_limit(int limit) {
 // Runs SQL without parameters on a blocking connection.
 std::string exec(PGconn* pg, std::string const& text, std::vector<std::string> const& params = {}) {
     std::vector<char const*> values;
+    values.reserve(params.size());
     for (auto const& p : params)
         values.push_back(p.c_str());
     result r(params.empty() ? PQexec(pg, text.c_str())
@@ -408,7 +409,12 @@ struct backend::impl {
                     refused = e;
                 }
             }
-            if (!lost.empty()) fail(error::store_busy, what + ": the database connection failed: " + lost);
+            if (!lost.empty()) {
+                std::string message = what;
+                message += ": the database connection failed: ";
+                message += lost;
+                fail(error::store_busy, std::move(message));
+            }
             if (refused) {
                 if (retryable(refused->sqlstate) && attempt < options.serialization_retries) {
                     co_await pause_before_retry(attempt);

@@ -205,7 +205,10 @@ std::string Options::describe() const {
     if (!schema.empty()) shown.emplace_back("schema", schema);
     char sep = '?';
     for (auto const& [k, v] : shown) {
-        out += sep + k + "=" + v;
+        out += sep;
+        out += k;
+        out += '=';
+        out += v;
         sep = '&';
     }
     return out;
