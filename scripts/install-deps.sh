@@ -194,8 +194,29 @@ apt=("${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 log "apt-get update"
 "${apt[@]}" update -q
 
+# Installing postgresql-15 normally creates and starts Debian's "main" cluster on port 5432. The tests
+# never use it (they run throwaway clusters of their own), so for the length of this install a
+# postgresql-common drop-in says not to create it. The drop-in is removed afterwards, so a PostgreSQL
+# installed later by hand behaves as Debian intends.
+no_main_cluster=""
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+    no_main_cluster=/etc/postgresql-common/createcluster.d/zz-chatkit-install-deps.conf
+    if [[ -e "$no_main_cluster" ]]; then
+        no_main_cluster=""
+    else
+        "${sudo_cmd[@]}" mkdir -p "$(dirname "$no_main_cluster")"
+        echo "create_main_cluster = false" | "${sudo_cmd[@]}" tee "$no_main_cluster" >/dev/null
+        trap '"${sudo_cmd[@]}" rm -f "$no_main_cluster"' EXIT
+        log "postgresql-15: no 'main' cluster will be created (the tests make their own)"
+    fi
+fi
+
 log "apt-get install ${missing[*]}"
 "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}"
+if [[ -n "$no_main_cluster" ]]; then
+    "${sudo_cmd[@]}" rm -f "$no_main_cluster"
+    trap - EXIT
+fi
 
 still_missing=()
 for pkg in "${missing[@]}"; do
