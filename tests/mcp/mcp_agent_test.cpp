@@ -50,15 +50,7 @@ asio::awaitable<test::Result> chat(test::TestServer& server, std::string text, s
     result.status = response.status();
     result.streaming = response.is_streaming();
     result.body = co_await response.collect();
-    std::string_view rest = result.body;
-    while (!rest.empty()) {
-        auto const end = rest.find("\n\n");
-        if (end == std::string_view::npos || !rest.starts_with("data: ")) throw std::runtime_error("bad SSE framing");
-        std::string frame(rest.substr(6, end - 6));
-        result.events.push_back(json::parse(frame));
-        result.frames.push_back(std::move(frame));
-        rest.remove_prefix(end + 2);
-    }
+    test::split_sse_frames(result);
     co_return result;
 }
 

@@ -20,6 +20,18 @@ json::object args(std::string const& key, json::value value) {
     return o;
 }
 
+/// Awaits `call` and returns the McpError it threw, or nothing when it threw none.
+template <class T>
+asio::awaitable<std::optional<McpError>> mcp_error_of(asio::awaitable<T> call) {
+    std::optional<McpError> error;
+    try {
+        co_await std::move(call);
+    } catch (McpError const& e) {
+        error = e;
+    }
+    co_return error;
+}
+
 bool has(std::vector<std::string> const& v, std::string const& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 }  // namespace
@@ -220,23 +232,13 @@ TEST_CASE("mcp: failures are McpErrors naming the server, never a header value",
         Contexts a(alice);
 
         auto accounts = agents::McpServer::create(accounts_options(peer));
-        std::optional<McpError> tool_error;
-        try {
-            co_await accounts->call_tool(a.tool, "fail", json::object());
-        } catch (McpError const& e) {
-            tool_error = e;
-        }
+        std::optional<McpError> tool_error = co_await mcp_error_of(accounts->call_tool(a.tool, "fail", json::object()));
         REQUIRE(tool_error);
         CHECK(tool_error->kind == McpError::Kind::tool);
         CHECK(std::string(tool_error->what()) == "the ledger is closed for maintenance");
 
         auto catalog = agents::McpServer::create(catalog_options(peer));
-        std::optional<McpError> rpc_error;
-        try {
-            co_await catalog->call_tool(a.tool, "rpc_fail", json::object());
-        } catch (McpError const& e) {
-            rpc_error = e;
-        }
+        std::optional<McpError> rpc_error = co_await mcp_error_of(catalog->call_tool(a.tool, "rpc_fail", json::object()));
         REQUIRE(rpc_error);
         CHECK(rpc_error->kind == McpError::Kind::rpc);
         CHECK(rpc_error->rpc_code == -32603);
@@ -245,12 +247,7 @@ TEST_CASE("mcp: failures are McpErrors naming the server, never a header value",
         auto broken_options = accounts_options(peer, "broken");
         broken_options.url = peer.url() + "/broken";
         auto broken = agents::McpServer::create(broken_options);
-        std::optional<McpError> http_error;
-        try {
-            co_await broken->list_tools(a.run);
-        } catch (McpError const& e) {
-            http_error = e;
-        }
+        std::optional<McpError> http_error = co_await mcp_error_of(broken->list_tools(a.run));
         REQUIRE(http_error);
         CHECK(http_error->kind == McpError::Kind::http);
         CHECK(http_error->http_status == 500);
@@ -259,12 +256,7 @@ TEST_CASE("mcp: failures are McpErrors naming the server, never a header value",
         auto refused_options = accounts_options(peer, "refused");
         refused_options.url = "http://127.0.0.1:9/mcp";  // discard port: nothing listens
         auto refused = agents::McpServer::create(refused_options);
-        std::optional<McpError> transport_error;
-        try {
-            co_await refused->call_tool(a.tool, "whoami", json::object());
-        } catch (McpError const& e) {
-            transport_error = e;
-        }
+        std::optional<McpError> transport_error = co_await mcp_error_of(refused->call_tool(a.tool, "whoami", json::object()));
         REQUIRE(transport_error);
         CHECK(transport_error->kind == McpError::Kind::transport);
         CHECK(std::string(transport_error->what()) == "MCP server refused could not be reached (connection failed)");
@@ -272,12 +264,7 @@ TEST_CASE("mcp: failures are McpErrors naming the server, never a header value",
         auto no_token_options = accounts_options(peer, "anonymous");
         no_token_options.header_provider = {};
         auto anonymous = agents::McpServer::create(no_token_options);
-        std::optional<McpError> refused_credentials;
-        try {
-            co_await anonymous->list_tools(a.run);
-        } catch (McpError const& e) {
-            refused_credentials = e;
-        }
+        std::optional<McpError> refused_credentials = co_await mcp_error_of(anonymous->list_tools(a.run));
         REQUIRE(refused_credentials);
         CHECK(refused_credentials->http_status == 401);
         CHECK(std::string(refused_credentials->what()) == "MCP server anonymous refused the credentials of this request (HTTP 401)");
@@ -288,12 +275,7 @@ TEST_CASE("mcp: failures are McpErrors naming the server, never a header value",
             co_return headers;
         };
         auto reserved = agents::McpServer::create(reserved_options);
-        std::optional<McpError> config_error;
-        try {
-            co_await reserved->list_tools(a.run);
-        } catch (McpError const& e) {
-            config_error = e;
-        }
+        std::optional<McpError> config_error = co_await mcp_error_of(reserved->list_tools(a.run));
         REQUIRE(config_error);
         CHECK(config_error->kind == McpError::Kind::config);
         auto injected_options = accounts_options(peer, "injected");
@@ -302,12 +284,7 @@ TEST_CASE("mcp: failures are McpErrors naming the server, never a header value",
             co_return headers;
         };
         auto injected = agents::McpServer::create(injected_options);
-        std::optional<McpError> injected_error;
-        try {
-            co_await injected->list_tools(a.run);
-        } catch (McpError const& e) {
-            injected_error = e;
-        }
+        std::optional<McpError> injected_error = co_await mcp_error_of(injected->list_tools(a.run));
         REQUIRE(injected_error);
         CHECK(std::string(injected_error->what()).find("token") == std::string::npos);  // the value is never echoed
         co_await accounts->close();
@@ -325,12 +302,7 @@ TEST_CASE("mcp: a tool call past its timeout fails and the server is told to can
         auto server = agents::McpServer::create(options);
         User alice;
         Contexts a(alice);
-        std::optional<McpError> timeout;
-        try {
-            co_await server->call_tool(a.tool, "slow", args("seconds", 20));
-        } catch (McpError const& e) {
-            timeout = e;
-        }
+        std::optional<McpError> timeout = co_await mcp_error_of(server->call_tool(a.tool, "slow", args("seconds", 20)));
         REQUIRE(timeout);
         CHECK(timeout->kind == McpError::Kind::timeout);
         CHECK(std::string(timeout->what()) == "MCP server accounts did not answer tools/call within 500 ms");

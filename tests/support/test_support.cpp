@@ -20,6 +20,18 @@ std::vector<std::string> Result::detailed_types() const {
     return out;
 }
 
+void split_sse_frames(Result& result) {
+    std::string_view rest = result.body;
+    while (!rest.empty()) {
+        auto const end = rest.find("\n\n");
+        if (end == std::string_view::npos || !rest.starts_with("data: ")) throw std::runtime_error("bad SSE framing");
+        std::string frame(rest.substr(6, end - 6));
+        result.events.push_back(json::parse(frame));
+        result.frames.push_back(std::move(frame));
+        rest.remove_prefix(end + 2);
+    }
+}
+
 Result call(TestServer& server, std::string const& body, Ctx ctx) {
     auto response = run(server.process(body, std::move(ctx)));
     Result result;
@@ -31,15 +43,7 @@ Result call(TestServer& server, std::string const& body, Ctx ctx) {
         return result;
     }
     result.body = run(response.collect());
-    std::string_view rest = result.body;
-    while (!rest.empty()) {
-        auto const end = rest.find("\n\n");
-        if (end == std::string_view::npos || !rest.starts_with("data: ")) throw std::runtime_error("bad SSE framing");
-        std::string frame(rest.substr(6, end - 6));
-        result.events.push_back(json::parse(frame));
-        result.frames.push_back(std::move(frame));
-        rest.remove_prefix(end + 2);
-    }
+    split_sse_frames(result);
     return result;
 }
 

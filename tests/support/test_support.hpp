@@ -123,6 +123,9 @@ struct Result {
     std::vector<std::string> detailed_types() const;
 };
 
+/// Splits `result.body` (a whole SSE stream) into `frames` and parsed `events`; throws on bad framing.
+void split_sse_frames(Result& result);
+
 /// Sends one request body (JSON text) through `process()` and runs the stream when there is one.
 Result call(TestServer& server, std::string const& body, Ctx ctx = {});
 /// Same with a string literal.
