@@ -8,6 +8,9 @@
 #include <chatkit/store/local_attachment_store.hpp>
 #include <chatkit/store/sqlite/store.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -216,4 +219,67 @@ TEST_CASE("mount_attachments: sweeping needs context_of_owner; nothing is mounte
                                                        {.sweep_interval = std::chrono::seconds(0)}),
                       Catch::Contains("after start()"));
     server.stop();
+}
+
+namespace {
+
+/// A SqliteStore on a slow day: `delete_attachment` first waits (cancellably) 20 s. Counts calls.
+class SlowDeleteStore final : public chatkit::SqliteStore<TestContext> {
+public:
+    using SqliteStore::SqliteStore;
+    int delete_calls = 0;
+
+    asio::awaitable<void> delete_attachment(std::string const& attachment_id, TestContext const& ctx) override {
+        ++delete_calls;
+        asio::steady_timer slow(co_await asio::this_coro::executor, std::chrono::seconds(20));
+        co_await slow.async_wait(asio::use_awaitable);
+        co_await SqliteStore::delete_attachment(attachment_id, ctx);
+    }
+};
+
+/// A sweep run by a caller that handles cancellation itself (`throw_if_cancelled(false)`, as
+/// long-running loops do): after a cancellation, later `co_await`s in its coroutines do not throw.
+asio::awaitable<std::vector<std::string>> sweep_handling_cancellation(
+    chatkit::LocalAttachmentStore<TestContext>& attachments, chatkit::Store<TestContext>& store,
+    std::chrono::system_clock::time_point now) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    chatkit::LocalAttachmentStore<TestContext>::ContextOfOwnerFn const contexts = context_of;
+    co_return co_await attachments.sweep(store, contexts, now);
+}
+
+/// Runs a sweep and cancels it after `after`, as a stopping server does. Returns 1 when the stop came
+/// first, 0 when the sweep finished.
+asio::awaitable<std::size_t> sweep_then_stop(chatkit::LocalAttachmentStore<TestContext>& attachments,
+                                             chatkit::Store<TestContext>& store,
+                                             std::chrono::system_clock::time_point now,
+                                             std::chrono::milliseconds after) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer stop(co_await asio::this_coro::executor, after);
+    auto sweep = sweep_handling_cancellation(attachments, store, now);
+    auto wait = stop.async_wait(asio::use_awaitable);
+    auto const winner = co_await (std::move(sweep) || std::move(wait));
+    co_return winner.index();
+}
+
+}  // namespace
+
+TEST_CASE("attachments: a cancelled sweep stops at the Store call in progress and leaves the rest for next time",
+          "[integration][attachments][sqlite]") {
+    SweepDir dir;
+    chatkit::SqliteOptions options;
+    options.path = (dir.path / "chatkit.db").string();
+    SlowDeleteStore store(options, owner_of);
+    chatkit::LocalAttachmentStore<TestContext> attachments(file_options(dir), owner_of);
+    auto const alice_pending = create(attachments, store, "alice", "a.png");
+    auto const bob_pending = create(attachments, store, "bob", "b.png");
+    auto const later = std::chrono::system_clock::now() + std::chrono::seconds(120);
+
+    CHECK(run_sync(sweep_then_stop(attachments, store, later, std::chrono::milliseconds(100))) == 1);
+    // One Store call was in progress when the stop came; the sweep went no further.
+    CHECK(store.delete_calls == 1);
+    // Both abandoned attachments are intact on both sides, for the next sweep.
+    CHECK(has_record(store, alice_pending, "alice"));
+    CHECK(has_record(store, bob_pending, "bob"));
+    CHECK(attachments.files().exists(alice_pending, "alice"));
+    CHECK(attachments.files().exists(bob_pending, "bob"));
 }

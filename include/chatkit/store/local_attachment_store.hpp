@@ -6,6 +6,9 @@
 #include <chatkit/core/error.hpp>
 #include <chatkit/store/store.hpp>
 
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -206,19 +209,26 @@ public:
     /// Returns the ids removed. When the Store fails for one attachment its files are kept (the next
     /// sweep tries again), the others are still swept, and the first failure is rethrown at the end.
     /// This store, `store` and `context_of` must outlive the returned awaitable. Cancellation reaches
-    /// the Store's `delete_attachment` in progress and counts as its failure (files kept, the sweep
-    /// goes on, the exception is rethrown at the end).
+    /// the Store's `delete_attachment` in progress and stops the sweep there: that attachment's files
+    /// are kept, the attachments after it are left for the next sweep, and the call ends with the
+    /// exception the cancelled `delete_attachment` threw.
     asio::awaitable<std::vector<std::string>> sweep(Store<Context>& store, ContextOfOwnerFn const& context_of,
                                                     std::chrono::system_clock::time_point now =
                                                         std::chrono::system_clock::now()) {
         std::vector<std::string> removed;
         std::exception_ptr failure;
         for (auto const& abandoned : files_.abandoned(now)) {
+            std::exception_ptr this_failure;
             try {
                 Context const ctx = context_of(abandoned.owner);
                 co_await store.delete_attachment(abandoned.id, ctx);
             } catch (...) {
-                if (!failure) failure = std::current_exception();
+                this_failure = std::current_exception();
+            }
+            if (this_failure) {
+                auto const state = co_await asio::this_coro::cancellation_state;
+                if (state.cancelled() != asio::cancellation_type::none) std::rethrow_exception(this_failure);
+                if (!failure) failure = this_failure;
                 continue;
             }
             if (files_.remove_if_abandoned(abandoned.id, now)) removed.push_back(abandoned.id);
