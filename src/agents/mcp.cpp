@@ -5,6 +5,9 @@
 #include <chatkit/core/media_type.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
@@ -349,7 +352,17 @@ task<void> close_all(std::shared_ptr<McpServer::Impl> impl) {
         }
         impl->sessions.clear();
     }
-    for (auto& s : all) co_await impl->close_session(s);
+    if (all.empty()) co_return;
+    // All deletions at once: a slow or hung MCP server costs one request timeout, not one per session.
+    // Cancelling close() cancels the group, which cancels every deletion still in flight.
+    using CloseOp = decltype(asio::co_spawn(all.front()->executor, impl->close_session(all.front()), asio::deferred));
+    std::vector<CloseOp> ops;
+    ops.reserve(all.size());
+    for (auto& s : all) ops.push_back(asio::co_spawn(s->executor, impl->close_session(s), asio::deferred));
+    auto group = asio::experimental::make_parallel_group(std::move(ops));
+    auto [order, failures] = co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (auto const& failure : failures)
+        if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <set>
+
 using namespace mcp_test;
 using agents::McpError;
 
@@ -97,6 +99,38 @@ TEST_CASE("mcp: two users at once get two sessions, each call carrying its own t
         CHECK(sessions[0].at("user") != sessions[1].at("user"));
         CHECK(entries(log, "event", "foreign-token").empty());  // no request used another user's session
         co_await server->close();
+    }());
+}
+
+TEST_CASE("mcp: close() deletes every user's session at the same time, so a slow server costs one wait",
+          "[mcp][client]") {
+    asio::io_context io;
+    Peer peer;
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await peer.reset();
+        auto options = accounts_options(peer);
+        options.timeouts.request = std::chrono::seconds(5);
+        auto server = agents::McpServer::create(options);
+        User alice{"alice"}, bob{"bob"}, carol{"carol"};
+        Contexts a(alice), b(bob), c(carol);
+        co_await server->list_tools(a.run);
+        co_await server->list_tools(b.run);
+        co_await server->list_tools(c.run);
+        CHECK(server->session_count() == 3);
+        // The peer answers no DELETE until all three are waiting: deleting one after the other
+        // would leave the first waiting until its timeout.
+        co_await peer.delete_barrier(3);
+        co_await server->close();
+        CHECK(server->session_count() == 0);
+        json::array log = co_await peer.log();
+        auto const deletes = entries(log, "event", "delete");
+        REQUIRE(deletes.size() == 3);
+        std::set<std::string> users;
+        for (auto const& d : deletes) users.insert(std::string(d.at("user").as_string()));
+        CHECK(users == std::set<std::string>{"alice", "bob", "carol"});
+        auto const released = entries(log, "event", "delete-released");
+        REQUIRE(released.size() == 1);
+        CHECK(released[0].at("together") == true);
     }());
 }
 

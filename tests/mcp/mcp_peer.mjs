@@ -20,6 +20,8 @@
 //   POST /control/reset            clears the log, the barrier and added tools
 //   POST /control/expire-sessions  closes every session: their ids now get 404
 //   POST /control/barrier {"count":N}  whoami calls wait until N of them are running (at most 10 s)
+//   POST /control/delete-barrier {"count":N}  DELETEs wait until N of them have arrived (at most
+//                                  10 s), then log `delete-released` with `together` true/false
 //   POST /control/add-tool {"name":S}  registers tool S on every open /mcp session
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -43,6 +45,7 @@ const port = args.includes('--port') ? Number(args[args.indexOf('--port') + 1]) 
 
 let log = [];
 let barrier = { count: 0, waiting: [] };
+let deleteBarrier = { count: 0, waiting: [] };
 let addedTools = [];
 const record = entry => log.push({ time: Date.now(), ...entry });
 
@@ -69,6 +72,29 @@ async function passBarrier() {
             barrier.waiting = [];
         }
         setTimeout(resolve, 10000);
+    });
+}
+
+// Holds a DELETE until `deleteBarrier.count` DELETEs are waiting (released together) or 10 s passed.
+async function passDeleteBarrier() {
+    if (deleteBarrier.count <= 1) return;
+    await new Promise(resolve => {
+        const entry = {};
+        const timer = setTimeout(() => {
+            deleteBarrier.waiting = deleteBarrier.waiting.filter(w => w !== entry);
+            record({ event: 'delete-released', together: false });
+            resolve();
+        }, 10000);
+        entry.release = () => {
+            clearTimeout(timer);
+            resolve();
+        };
+        deleteBarrier.waiting.push(entry);
+        if (deleteBarrier.waiting.length >= deleteBarrier.count) {
+            record({ event: 'delete-released', together: true, count: deleteBarrier.waiting.length });
+            for (const w of deleteBarrier.waiting) w.release();
+            deleteBarrier.waiting = [];
+        }
     });
 }
 
@@ -221,7 +247,10 @@ function mcpEndpoint(path, makeServer, transportOptions) {
                 res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message: 'session belongs to another user' }, id: null });
                 return;
             }
-            if (req.method === 'DELETE') record({ event: 'delete', session: sid, user });
+            if (req.method === 'DELETE') {
+                record({ event: 'delete', session: sid, user });
+                await passDeleteBarrier();
+            }
             await session.transport.handleRequest(req, res, body);
             return;
         }
@@ -258,6 +287,7 @@ app.get('/control/log', (req, res) => res.json(log));
 app.post('/control/reset', (req, res) => {
     log = [];
     barrier = { count: 0, waiting: [] };
+    deleteBarrier = { count: 0, waiting: [] };
     addedTools = [];
     res.json({ ok: true });
 });
@@ -270,6 +300,10 @@ app.post('/control/expire-sessions', async (req, res) => {
 });
 app.post('/control/barrier', (req, res) => {
     barrier = { count: Number(req.body?.count ?? 0), waiting: [] };
+    res.json({ ok: true });
+});
+app.post('/control/delete-barrier', (req, res) => {
+    deleteBarrier = { count: Number(req.body?.count ?? 0), waiting: [] };
     res.json({ ok: true });
 });
 app.post('/control/add-tool', (req, res) => {

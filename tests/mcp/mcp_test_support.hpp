@@ -79,6 +79,11 @@ public:
         body["count"] = count;
         co_await control("POST", "/control/barrier", std::move(body));
     }
+    asio::awaitable<void> delete_barrier(int count) {
+        json::object body;
+        body["count"] = count;
+        co_await control("POST", "/control/delete-barrier", std::move(body));
+    }
     asio::awaitable<void> add_tool(std::string name) {
         json::object body;
         body["name"] = name;

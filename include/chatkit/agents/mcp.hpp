@@ -281,11 +281,12 @@ public:
     /// Forgets every cached tool list (the next turn lists again).
     void invalidate_tools_cache() noexcept;
 
-    /// Closes every session (`DELETE`, change listeners stopped) and waits for the deletions,
-    /// each bounded by `timeouts.request`; a session busy with a call is closed when the call ends.
-    /// Later use opens new sessions.
+    /// Closes every session (`DELETE`, change listeners stopped) and waits for the deletions, which
+    /// run at the same time, each bounded by `timeouts.request` (so a hung server delays it by one
+    /// request timeout); a session busy with a call is closed when the call ends. Later use opens
+    /// new sessions.
     /// @par Cancellation
-    /// Honours the awaiting coroutine's cancellation slot (the deletions still pending are skipped).
+    /// Honours the awaiting coroutine's cancellation slot (the deletions in flight are cancelled).
     task<void> close();
 
     /// Sessions currently kept (for tests and monitoring).
