@@ -14,7 +14,8 @@
 //     `onClientTool`) and posts the result, and the agent continues;
 //   * stream_agent_response(): text deltas, reasoning summaries as a "Thought for N seconds"
 //     workflow, annotations; a client disconnect stops the model and keeps the partial answer;
-//   * the history window: the last --history items of the thread, converted by ThreadItemConverter;
+//   * the history window: the last --history items of the thread, converted by ThreadItemConverter
+//     and cut to whole turns that fit --context-tokens minus the reply's and the agent's own share;
 //   * SqliteStore (--db FILE) or PostgresStore (--db postgresql://...), partitioned by the X-User-Id header;
 //   * dictation (`input.transcribe`) through OpenAI's transcription API when OPENAI_API_KEY /
 //     OPENAI_BASE_URL is set (model CHATKIT_TRANSCRIBE_MODEL, default gpt-4o-mini-transcribe);
@@ -308,7 +309,7 @@ std::string title_from(UserMessageItem const& input) {
 
 class AgentServer final : public ChatKitServer<Context> {
 public:
-    AgentServer(Options options, std::shared_ptr<agents::Model> model, int history,
+    AgentServer(Options options, std::shared_ptr<agents::Model> model, int history, std::size_t context_tokens,
                 std::vector<std::shared_ptr<agents::McpServer>> mcp_servers)
         : ChatKitServer<Context>(std::move(options)), history_(history) {
         //[make_agent
@@ -325,6 +326,14 @@ public:
             agent_.mcp_servers = std::move(mcp_servers);
             std::get<std::string>(agent_.instructions) += " Use the tools of the connected MCP servers when they fit.";
         }
+        //[history_budget
+        // History gets the model's context window minus the reply's share and the instructions'.
+        agents::HistoryBudget budget;
+        budget.context_tokens = context_tokens;
+        budget.reply_tokens = static_cast<std::size_t>(agent_.model_settings.max_tokens.value_or(4096));
+        budget.reserved_tokens = 2000 + std::get<std::string>(agent_.instructions).size() / 4;  // tools, instructions
+        converter_.set_history_budget(budget);
+        //]
     }
 
 protected:
@@ -389,6 +398,8 @@ int main(int argc, char** argv) try {
         .option("db", "CHATKIT_DB", "./agent_server.db",
                 "an SQLite database file (:memory: keeps nothing) or a postgresql:// URL")
         .option("history", "CHATKIT_HISTORY", "30", "thread items given to the model each turn")
+        .option("context-tokens", "CHATKIT_CONTEXT_TOKENS", "128000",
+                "the model's context window: history is cut to the whole turns that fit in it")
         .flag("verbose", "CHATKIT_VERBOSE", "log failed requests and cancelled streams to stderr")
         .repeatable("mcp-url", "CHATKIT_MCP_URL",
                     "an MCP server (Streamable HTTP) whose tools the agent uses, called with the caller's own "
@@ -397,6 +408,7 @@ int main(int argc, char** argv) try {
                 "an OAuth token endpoint (RFC 8693): MCP servers get a token exchanged for the caller's");
     cli.parse(argc, argv);
     int const history = static_cast<int>(cli.positive("history"));
+    std::size_t const context_tokens = cli.positive("context-tokens");
     if (!cli.get("mcp-token-exchange").empty() && cli.all("mcp-url").empty())
         cli.fail("--mcp-token-exchange is for MCP servers: give at least one --mcp-url");
 
@@ -415,7 +427,7 @@ int main(int argc, char** argv) try {
     AgentServer app({.store = *store.store,
                      .transcriber = transcriber.get(),
                      .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
-                    model.model, history, mcp_servers);
+                    model.model, history, context_tokens, mcp_servers);
 
     // With MCP servers, each request's own bearer token is kept for them (a malformed one is 401).
     auto context_factory = [read_bearer = !mcp_servers.empty()](http::RequestInfo const& request) {

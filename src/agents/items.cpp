@@ -310,4 +310,50 @@ std::string message_refusal(MessageItem const& message) {
     return out;
 }
 
+namespace {
+
+constexpr std::size_t item_overhead = 4;       // role/type framing of one item or part
+constexpr std::size_t image_tokens = 1105;     // the most a high-detail image costs
+constexpr std::size_t low_image_tokens = 85;   // a `detail: "low"` image
+
+std::size_t text_tokens(std::size_t bytes) { return (bytes + 3) / 4; }
+
+/// The decoded size of the base64 payload of a `data:` URL (or of plain base64).
+std::size_t decoded_bytes(std::string_view data) {
+    if (auto const comma = data.find(','); data.starts_with("data:") && comma != std::string_view::npos)
+        data.remove_prefix(comma + 1);
+    return data.size() / 4 * 3;
+}
+
+std::size_t part_tokens(ContentPart const& part) {
+    if (auto const* t = std::get_if<InputText>(&part)) return text_tokens(t->text.size());
+    if (auto const* o = std::get_if<OutputText>(&part)) return text_tokens(o->text.size());
+    if (auto const* r = std::get_if<RefusalPart>(&part)) return text_tokens(r->refusal.size());
+    if (auto const* image = std::get_if<InputImage>(&part)) return image->detail == "low" ? low_image_tokens : image_tokens;
+    auto const& file = std::get<InputFile>(part);
+    return file.file_data ? text_tokens(decoded_bytes(*file.file_data)) : image_tokens;
+}
+
+}  // namespace
+
+std::size_t estimate_tokens(Item const& item) {
+    std::size_t tokens = item_overhead;
+    if (auto const* m = std::get_if<MessageItem>(&item)) {
+        for (auto const& part : m->content) tokens += item_overhead + part_tokens(part);
+    } else if (auto const* call = std::get_if<FunctionCallItem>(&item)) {
+        tokens += text_tokens(call->call_id.size() + call->name.size() + call->arguments.size());
+    } else if (auto const* output = std::get_if<FunctionCallOutput>(&item)) {
+        tokens += text_tokens(output->call_id.size() + output->output.size());
+    } else if (auto const* reasoning = std::get_if<ReasoningItem>(&item)) {
+        std::size_t bytes = 0;
+        for (auto const& text : reasoning->summary) bytes += text.size();
+        for (auto const& text : reasoning->content) bytes += text.size();
+        if (reasoning->encrypted_content) bytes += decoded_bytes(*reasoning->encrypted_content);
+        tokens += text_tokens(bytes);
+    } else {
+        tokens += text_tokens(json::serialize(std::get<OpaqueItem>(item).raw).size());
+    }
+    return tokens;
+}
+
 }  // namespace chatkit::agents

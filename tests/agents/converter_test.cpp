@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 namespace agents = chatkit::agents;
 namespace json = boost::json;
 namespace asio = boost::asio;
@@ -407,4 +409,148 @@ TEST_CASE("converter: load_recent_items gives the last N items of the thread, ol
     CHECK(item_id(items[2]) == "msg_5");
     auto input = convert(items);
     CHECK(input == json::array{user_json("m3"), user_json("m4"), user_json("m5")});
+}
+
+namespace {
+
+/// A thread of `count` items: turns of a user question, every third turn a completed client tool
+/// call, an assistant reply of varying length, every fourth turn an end-of-turn marker.
+std::vector<ThreadItem> long_thread(std::size_t count) {
+    std::vector<ThreadItem> items;
+    items.reserve(count);
+    auto add = [&](ThreadItem item) {
+        if (items.size() < count) items.push_back(std::move(item));
+    };
+    for (int turn = 0; items.size() < count; ++turn) {
+        std::string const n = std::to_string(turn);
+        add(user("msg_u" + n, "question " + n + " " + std::string(static_cast<std::size_t>(turn * 37 % 400), 'q')));
+        if (turn % 3 == 0) {
+            ClientToolCallItem call = at("tc_" + n, ClientToolCallItem{});
+            call.status = ToolCallStatus::completed;
+            call.call_id = "call_" + n;
+            call.name = "lookup";
+            call.arguments = json::object{{"q", turn}};
+            call.output = json::object{{"rows", std::string(static_cast<std::size_t>(turn * 11 % 300), 'r')}};
+            add(call);
+        }
+        AssistantMessageItem reply = at("msg_a" + n, AssistantMessageItem{});
+        reply.content.push_back({{}, "answer " + n + " " + std::string(static_cast<std::size_t>(turn * 53 % 900), 'a')});
+        add(reply);
+        if (turn % 4 == 0) add(at("eot_" + n, EndOfTurnItem{}));
+    }
+    return items;
+}
+
+bool is_question(json::value const& item) {
+    return item.at("type") == "message" && item.at("role") == "user" && text_of(item).starts_with("question ");
+}
+
+std::size_t tokens_of(std::vector<agents::Item> const& items, std::size_t from = 0, std::size_t to = SIZE_MAX) {
+    std::size_t total = 0;
+    for (std::size_t i = from; i < std::min(to, items.size()); ++i) total += agents::estimate_tokens(items[i]);
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("converter: a history budget windows a 10,000-item thread by whole turns, newest first",
+          "[agents][converter]") {
+    InMemoryStore<Ctx> store;
+    Ctx ctx;
+    ThreadMetadata thread;
+    thread.id = "thr_1";
+    thread.created_at = chatkit::now();
+    auto const written = long_thread(10000);
+    test::run([&]() -> asio::awaitable<void> {
+        co_await store.save_thread(thread, ctx);
+        for (auto const& item : written) co_await store.add_thread_item(thread.id, item, ctx);
+    }());
+    auto const items = test::run(agents::load_recent_items(store, thread.id, 10000, ctx));
+    REQUIRE(items.size() == 10000);
+
+    agents::ThreadItemConverter<Ctx> unbounded;
+    auto const everything = test::run(unbounded.to_agent_input(items, ctx));
+    json::array const all = to_wire(everything);
+
+    agents::ThreadItemConverter<Ctx> converter;
+    agents::HistoryBudget budget;
+    budget.context_tokens = 8000;
+    budget.reply_tokens = 1000;
+    budget.reserved_tokens = 500;
+    converter.set_history_budget(budget);
+    CHECK(converter.history_budget().history_tokens() == 6500);
+    auto const window = test::run(converter.to_agent_input(items, ctx));
+    json::array const kept = to_wire(window);
+
+    // Within the budget, and not trivially: a good part of it is used.
+    CHECK(tokens_of(window) <= 6500);
+    CHECK(tokens_of(window) > 6500 / 2);
+    // The newest items of the whole conversion, unchanged, starting at a turn.
+    REQUIRE(!kept.empty());
+    REQUIRE(kept.size() < all.size());
+    std::size_t const start = all.size() - kept.size();
+    for (std::size_t i = 0; i < kept.size(); ++i) REQUIRE(kept[i] == all[start + i]);
+    CHECK(is_question(kept[0]));
+    // The turn just before the window did not fit.
+    std::size_t previous = start;
+    while (previous > 0 && !is_question(all[--previous])) {}
+    REQUIRE(is_question(all[previous]));
+    CHECK(tokens_of(everything, previous, start) + tokens_of(window) > 6500);
+    // Every tool call has its output and every output its call.
+    std::set<std::string> calls, outputs;
+    for (auto const& item : kept) {
+        if (item.at("type") == "function_call") calls.insert(std::string(item.at("call_id").as_string()));
+        if (item.at("type") == "function_call_output") outputs.insert(std::string(item.at("call_id").as_string()));
+    }
+    CHECK(!calls.empty());
+    CHECK(calls == outputs);
+}
+
+TEST_CASE("converter: the newest turn is kept whole even over the budget; no budget keeps everything",
+          "[agents][converter]") {
+    auto const items = long_thread(35);  // its newest turn: a question, a client tool call, the reply, end of turn
+    Ctx ctx;
+    agents::ThreadItemConverter<Ctx> unbounded;
+    json::array const all = to_wire(test::run(unbounded.to_agent_input(items, ctx)));
+
+    agents::ThreadItemConverter<Ctx> tiny;
+    agents::HistoryBudget budget;
+    budget.context_tokens = 100;
+    budget.reply_tokens = 4096;  // more than the window: only the newest turn is left
+    tiny.set_history_budget(budget);
+    CHECK(tiny.history_budget().history_tokens() == 0);
+    json::array const newest = to_wire(test::run(tiny.to_agent_input(items, ctx)));
+    std::size_t last_question = all.size();
+    while (!is_question(all[--last_question])) {}
+    REQUIRE(newest.size() == all.size() - last_question);
+    for (std::size_t i = 0; i < newest.size(); ++i) CHECK(newest[i] == all[last_question + i]);
+    REQUIRE(newest.size() == 4);  // the question, the call, its output, the reply
+    CHECK(newest[1].at("type") == "function_call");
+    CHECK(newest[2].at("type") == "function_call_output");
+    CHECK(newest[3].at("role") == "assistant");
+
+    agents::ThreadItemConverter<Ctx> roomy;
+    budget.context_tokens = 10'000'000;
+    budget.reply_tokens = 0;
+    roomy.set_history_budget(budget);
+    CHECK(to_wire(test::run(roomy.to_agent_input(items, ctx))) == all);
+}
+
+TEST_CASE("converter: token estimates count text by bytes, images and files by their kind", "[agents][converter]") {
+    CHECK(agents::estimate_tokens(agents::user_message("")) == 8);                // item + part framing
+    CHECK(agents::estimate_tokens(agents::user_message(std::string(400, 'x'))) == 108);
+    agents::MessageItem picture;
+    picture.role = "user";
+    picture.content.push_back(agents::InputImage{std::string("data:image/png;base64,") + std::string(40000, 'A'), {}, "low"});
+    CHECK(agents::estimate_tokens(picture) == 8 + 85);
+    std::get<agents::InputImage>(picture.content[0]).detail = "auto";
+    CHECK(agents::estimate_tokens(picture) == 8 + 1105);
+    agents::MessageItem file;
+    file.role = "user";
+    file.content.push_back(agents::InputFile{{}, std::string("data:application/pdf;base64,") + std::string(4000, 'A'), {}, "a.pdf"});
+    CHECK(agents::estimate_tokens(file) == 8 + 750);  // 3,000 decoded bytes
+    agents::FunctionCallOutput output;
+    output.call_id = "call_1";
+    output.output = std::string(94, 'o');
+    CHECK(agents::estimate_tokens(output) == 4 + 25);
 }

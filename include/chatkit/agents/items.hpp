@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -135,6 +136,14 @@ CHATKIT_API std::vector<Item> items_from_json(json::array const& items);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// A rough count of the tokens `item` takes in a model's context, for windowing history without a
+/// tokenizer: a text is one token per 4 bytes (rounded up), plus 4 per item and per content part.
+/// An image is 85 tokens with `detail: "low"` and 1,105 otherwise (the most a high-detail image
+/// costs on OpenAI's vision models); a file given as data counts its decoded bytes as text, one given
+/// by id or URL counts 1,105. Reasoning counts its texts and its encrypted content (decoded); any
+/// other item its JSON text.
+CHATKIT_API std::size_t estimate_tokens(Item const& item);
 
 /// The wire `type` of an item (`message`, `function_call`, ..., or the opaque item's own type).
 CHATKIT_API std::string item_type(Item const& item);

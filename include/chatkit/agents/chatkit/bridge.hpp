@@ -343,6 +343,21 @@ private:
 /// form in which the reference replays client tool arguments and outputs to the model.
 CHATKIT_API std::string python_json_dumps(boost::json::value const& value);
 
+/// How much history `ThreadItemConverter::to_agent_input` may give the model, in estimated tokens
+/// (`ThreadItemConverter::estimate_tokens`): the model's context window minus what the reply and
+/// the rest of the request need. With `context_tokens == 0` (the default) there is no token budget.
+struct HistoryBudget {
+    std::size_t context_tokens = 0;   ///< the model's context window, in tokens (0: no budget)
+    std::size_t reply_tokens = 0;     ///< kept free for the reply (the request's `max_output_tokens`)
+    std::size_t reserved_tokens = 0;  ///< kept free for the instructions and the tools' schemas
+
+    /// The tokens left for history (0 when the reservations take the whole window).
+    std::size_t history_tokens() const noexcept {
+        std::size_t const reserved = reply_tokens + reserved_tokens;
+        return context_tokens > reserved ? context_tokens - reserved : 0;
+    }
+};
+
 /// Converts thread items (the conversation so far) into model input items (AGENTS.md §2.3), with
 /// the reference's model-visible texts. Every conversion is a virtual hook; override to change one.
 template <class Ctx>
@@ -357,6 +372,13 @@ public:
     /// Converts `items` (oldest first); the result keeps their order. Only the last item counts as
     /// the last message (its quoted text is sent). The hooks are called newest item first, so the
     /// attachment budget goes to the latest messages.
+    ///
+    /// With a history budget (`set_history_budget`) the result is windowed by whole turns: a turn
+    /// is a user message with every item after it up to the next user message (items before the
+    /// first user message form a turn of their own). Turns are taken newest first while their
+    /// estimated tokens fit `history_tokens()`; the first older turn that does not fit ends the
+    /// window, and nothing older is converted. The newest turn is always kept whole, even when it
+    /// alone is over the budget. A turn is never cut, so a tool call always comes with its output.
     /// `items`, `ctx` and the converter must outlive the returned awaitable.
     boost::asio::awaitable<std::vector<Item>> to_agent_input(std::vector<ThreadItem> const& items, Ctx& ctx);
 
@@ -367,6 +389,15 @@ public:
     void set_attachment_budget(std::size_t bytes) noexcept { attachment_budget_ = bytes; }
     /// The attachment budget.
     std::size_t attachment_budget() const noexcept { return attachment_budget_; }
+
+    /// Windows `to_agent_input`'s result by estimated tokens (see there). Default: no token budget.
+    void set_history_budget(HistoryBudget budget) noexcept { history_budget_ = budget; }
+    /// The history budget.
+    HistoryBudget history_budget() const noexcept { return history_budget_; }
+
+    /// The estimated tokens of one converted item, for the history budget. The default is
+    /// `agents::estimate_tokens`; override it to use a real tokenizer.
+    virtual std::size_t estimate_tokens(Item const& item) const { return agents::estimate_tokens(item); }
 
     /// The message as typed, with its attachments' parts; for the last message, its quoted text as
     /// a second message; @-mentions (each once) in a context message of their own.
@@ -402,6 +433,7 @@ public:
 protected:
     AttachmentLoader<Ctx> loader_;  ///< reads attachment bytes (empty: attachments are described)
     std::size_t attachment_budget_ = 16 * 1024 * 1024;  ///< see `set_attachment_budget`
+    HistoryBudget history_budget_;                        ///< see `set_history_budget`
     /// The bytes spent per open `to_agent_input` call; shared by copies of the converter.
     std::shared_ptr<detail::attachment_budgets> budgets_ = std::make_shared<detail::attachment_budgets>();
 };

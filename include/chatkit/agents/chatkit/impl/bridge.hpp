@@ -5,6 +5,7 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <exception>
 
 namespace chatkit::agents {
@@ -65,6 +66,12 @@ boost::asio::awaitable<std::vector<Item>> ThreadItemConverter<Ctx>::to_agent_inp
     detail::attachment_budgets::scope const budget_scope(*budgets_, &ctx);
     // Newest first, so the attachment budget favours the latest messages; assembled oldest first.
     std::vector<std::vector<Item>> converted(items.size());
+    std::size_t const history_tokens =
+        history_budget_.context_tokens == 0 ? 0 : std::max<std::size_t>(history_budget_.history_tokens(), 1);
+    std::size_t first_kept = 0;   // the oldest item in the window
+    std::size_t kept_tokens = 0;  // the estimated tokens of the turns taken so far
+    std::size_t turn_tokens = 0;  // those of the turn being read (newest item first)
+    bool have_turn = false;       // the newest turn has been taken
     for (std::size_t i = items.size(); i-- > 0;) {
         ThreadItem const& item = items[i];
         bool const is_last = i + 1 == items.size();
@@ -91,10 +98,18 @@ boost::asio::awaitable<std::vector<Item>> ThreadItemConverter<Ctx>::to_agent_inp
             into = co_await sdk_hidden_context_to_input(*sdk_hidden);
         else if (auto const* image = std::get_if<GeneratedImageItem>(&item))
             into = co_await generated_image_to_input(*image);
+        if (history_tokens == 0) continue;
+        for (auto const& converted_item : into) turn_tokens += estimate_tokens(converted_item);
+        if (i != 0 && !std::holds_alternative<UserMessageItem>(item)) continue;  // the turn goes on
+        if (have_turn && kept_tokens + turn_tokens > history_tokens) break;  // this turn does not fit
+        first_kept = i;  // the window now starts with this turn
+        kept_tokens += turn_tokens;
+        turn_tokens = 0;
+        have_turn = true;
     }
     std::vector<Item> out;
-    for (auto& part : converted)
-        for (auto& c : part) out.push_back(std::move(c));
+    for (std::size_t i = first_kept; i < converted.size(); ++i)
+        for (auto& c : converted[i]) out.push_back(std::move(c));
     co_return out;
 }
 
