@@ -23,6 +23,8 @@
 #   CHATKIT_SHARED_DIR   the shared folder holding bench/ (<repo>/../shared)
 #   CHATKIT_BENCH_BUILD  build directory (<repo>/build/bench-release)
 #   CHATKIT_BENCH_SERVER a prebuilt bench_server to use instead of building one
+#   CHATKIT_HOLD_LOAD    the big hold's load tool (<build>/bench/chatkit_hold_load, built with
+#                        bench_server; without it the runner's Python client holds the streams)
 #   CHATKIT_PYTHON_SRC   a chatkit-python checkout for the Python peer (else an installed
 #                        openai-chatkit); the peer also needs pydantic 2 and uvicorn with httptools
 #                        and uvloop (Debian: apt-get install python3-uvicorn python3-httptools
@@ -82,13 +84,14 @@ fi
 
 # 1. builds and installs
 SERVER_BIN=${CHATKIT_BENCH_SERVER:-}
+HOLD_BIN=${CHATKIT_HOLD_LOAD:-$BUILD/bench/chatkit_hold_load}
 if has_cfg cpp || has_cfg cpp-sqlite || has_cfg cpp-postgres; then
   if [ -z "$SERVER_BIN" ]; then
     say "building bench_server (Release) in $BUILD"
     cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCHATKIT_BUILD_TESTS=OFF \
       -DCHATKIT_BUILD_EXAMPLES=ON ${CMAKE_GENERATOR:+-G "$CMAKE_GENERATOR"} >"$OUT/cmake.log" 2>&1 \
       || die "cmake configure failed: $OUT/cmake.log"
-    cmake --build "$BUILD" --target bench_server -j "${JOBS:-$(nproc)}" >"$OUT/build.log" 2>&1 \
+    cmake --build "$BUILD" --target bench_server chatkit_hold_load -j "${JOBS:-$(nproc)}" >"$OUT/build.log" 2>&1 \
       || die "build failed: $OUT/build.log"
     SERVER_BIN=$BUILD/examples/bench_server/bench_server
   fi
@@ -199,9 +202,15 @@ for cfg in $CONFIGS; do
       say "$cfg: $BIG_HOLD open streams 'slow $BIG_HOLD_N $BIG_HOLD_MS' on a fresh server"
       if start_server "$cfg" "$port" "$OUT/$cfg.first2.json"; then
         PIN=(); [ -z "$PIN_LOAD" ] || PIN=(taskset -c "$PIN_LOAD")
-        SERVER_PID=$SPID timeout -k 5 150 "${PIN[@]}" python3 "$WORK/load/ckbench.py" hold \
-          "http://127.0.0.1:$port/chatkit" --streams "$BIG_HOLD" --n "$BIG_HOLD_N" --ms "$BIG_HOLD_MS" \
-          >"$OUT/$cfg.hold.json" 2>"$OUT/$cfg.hold.err" || say "$cfg: big hold failed, see $OUT/$cfg.hold.err"
+        if [ -x "$HOLD_BIN" ]; then  # C++: holds tens of thousands, from several loopback addresses
+          timeout -k 5 150 "${PIN[@]}" "$HOLD_BIN" --url "http://127.0.0.1:$port/chatkit" --pid "$SPID" \
+            --streams "$BIG_HOLD" --text "slow $BIG_HOLD_N $BIG_HOLD_MS" --timeout 140 \
+            >"$OUT/$cfg.hold.json" 2>"$OUT/$cfg.hold.err" || say "$cfg: big hold failed, see $OUT/$cfg.hold.err"
+        else
+          SERVER_PID=$SPID timeout -k 5 150 "${PIN[@]}" python3 "$WORK/load/ckbench.py" hold \
+            "http://127.0.0.1:$port/chatkit" --streams "$BIG_HOLD" --n "$BIG_HOLD_N" --ms "$BIG_HOLD_MS" \
+            >"$OUT/$cfg.hold.json" 2>"$OUT/$cfg.hold.err" || say "$cfg: big hold failed, see $OUT/$cfg.hold.err"
+        fi
         stop_server
       fi
     fi ;;
