@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -126,7 +127,7 @@ std::optional<double> rss_kib(long pid) {
 double percentile(std::vector<double> values, double p) {
     if (values.empty()) return -1;
     std::sort(values.begin(), values.end());
-    auto const rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
+    auto const rank = static_cast<std::size_t>(std::lround(p / 100.0 * static_cast<double>(values.size() - 1)));
     return values[std::min(rank, values.size() - 1)];
 }
 

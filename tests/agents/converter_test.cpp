@@ -541,13 +541,15 @@ TEST_CASE("converter: token estimates count text by bytes, images and files by t
     CHECK(agents::estimate_tokens(agents::user_message(std::string(400, 'x'))) == 108);
     agents::MessageItem picture;
     picture.role = "user";
-    picture.content.push_back(agents::InputImage{std::string("data:image/png;base64,") + std::string(40000, 'A'), {}, "low"});
+    agents::InputImage image{std::string("data:image/png;base64,") + std::string(40000, 'A'), {}, "low"};
+    picture.content.emplace_back(std::move(image));
     CHECK(agents::estimate_tokens(picture) == 8 + 85);
     std::get<agents::InputImage>(picture.content[0]).detail = "auto";
     CHECK(agents::estimate_tokens(picture) == 8 + 1105);
     agents::MessageItem file;
     file.role = "user";
-    file.content.push_back(agents::InputFile{{}, std::string("data:application/pdf;base64,") + std::string(4000, 'A'), {}, "a.pdf"});
+    agents::InputFile pdf{{}, std::string("data:application/pdf;base64,") + std::string(4000, 'A'), {}, "a.pdf"};
+    file.content.emplace_back(std::move(pdf));
     CHECK(agents::estimate_tokens(file) == 8 + 750);  // 3,000 decoded bytes
     agents::FunctionCallOutput output;
     output.call_id = "call_1";
