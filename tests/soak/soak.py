@@ -400,8 +400,10 @@ def main() -> int:
     env.pop("CHATKIT_OPENAI_API", None)
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "soak.db")
+        # --on-disconnect cancel: the `disconnect` clients check the cancel semantics of a disconnect
+        # (partial reply, then the hidden note); the quickstart's default lets replies run on.
         proc = subprocess.Popen([args.binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--threads", "4",
-                                 "--static-dir", tmp], env=env, cwd=tmp,
+                                 "--static-dir", tmp, "--on-disconnect", "cancel"], env=env, cwd=tmp,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = proc.stdout.readline().strip()
         if not line.startswith("listening on http://"):
