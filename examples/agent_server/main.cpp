@@ -25,6 +25,7 @@
 //
 // Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
 #include "../common/cli.hpp"
+#include "../common/on_disconnect.hpp"
 #include "../common/store.hpp"
 
 #include <chatkit/agents/chatkit/bridge.hpp>
@@ -406,6 +407,7 @@ int main(int argc, char** argv) try {
                     "Authorization: Bearer token")
         .option("mcp-token-exchange", "CHATKIT_MCP_TOKEN_EXCHANGE", "",
                 "an OAuth token endpoint (RFC 8693): MCP servers get a token exchanged for the caller's");
+    examples::on_disconnect_option(cli);  // --on-disconnect continue|cancel (issue 18)
     cli.parse(argc, argv);
     int const history = static_cast<int>(cli.positive("history"));
     std::size_t const context_tokens = cli.positive("context-tokens");
@@ -426,7 +428,8 @@ int main(int argc, char** argv) try {
     }
     AgentServer app({.store = *store.store,
                      .transcriber = transcriber.get(),
-                     .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                     .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
+                     .runs = examples::run_options(cli)},
                     model.model, history, context_tokens, mcp_servers);
 
     // With MCP servers, each request's own bearer token is kept for them (a malformed one is 401).

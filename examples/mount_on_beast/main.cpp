@@ -107,7 +107,8 @@ asio::awaitable<void> session(EchoServer& server, chatkit::http::ContextFactory<
         stream.expires_never();  // serve() arms its own write timeouts
         auto request = parser.release();
         bool keep_alive = false;
-        if (request.target() == "/chatkit")
+        // The ChatKit endpoint and its run endpoints (GET /chatkit/runs/{id}?after=N, POST .../cancel).
+        if (request.target() == "/chatkit" || request.target().starts_with("/chatkit/runs/"))
             keep_alive = co_await chatkit::http::serve(server, stream, buffer, request, factory);
         else
             keep_alive = co_await answer_other(stream, request);

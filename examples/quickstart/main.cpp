@@ -29,6 +29,7 @@
 // get_weather when a message mentions the weather. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
 // CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
+#include "../common/on_disconnect.hpp"
 #include "../common/store.hpp"
 
 #include <chatkit/agents/chatkit/bridge.hpp>
@@ -386,6 +387,7 @@ int main(int argc, char** argv) try {
         .option("sweep-interval-s", "CHATKIT_SWEEP_INTERVAL_S", "600",
                 "seconds between sweeps removing abandoned uploads (files and records)")
         .flag("verbose", "CHATKIT_VERBOSE", "log requests that fail and cancelled streams to stderr");
+    examples::on_disconnect_option(cli);  // --on-disconnect continue|cancel (issue 18)
     cli.parse(argc, argv);
 
     int word_delay_ms = 0;
@@ -427,7 +429,8 @@ int main(int argc, char** argv) try {
     WidgetDemoServer app({.store = *store.store,
                           .attachments = attachments.get(),
                           .transcriber = transcriber.get(),
-                          .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                          .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
+                          .runs = examples::run_options(cli)},
                          model, attachment_loader(attachments.get()));
     //]
 

@@ -9,6 +9,7 @@
 #include <chatkit/protocol/protocol.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/runs.hpp>
 #include <chatkit/server/response.hpp>
 #include <chatkit/server/server.hpp>
 #include <chatkit/server/streaming.hpp>

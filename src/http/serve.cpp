@@ -545,6 +545,37 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
     co_return out;
 }
 
+// The same for a run endpoint (`target` parsed): the factory sees a `threads.get_by_id` request of
+// the thread (no metadata), then resume() or cancel_run() runs.
+asio::awaitable<prepared_request> prepare_run_request(RequestInfo& info, run_target const& target, request_line line,
+                                                      request_handler& handler, ServeOptions const& options) {
+    prepared_request out;
+    if (target.status != 0) {
+        out.answer.emplace(json_response(target.status, error_body(status_code_name(target.status), target.message),
+                                         line, options));
+        if (target.allow) out.answer->set(http_::field::allow, target.allow);
+        co_return out;
+    }
+    ChatKitRequest request;
+    request.params = ThreadsGetByIdReq{target.thread_id};
+    try {
+        info.request = &request;
+        auto work = handler.handle_run(target.thread_id, target.after, info);  // the factory runs here
+        info.request = nullptr;
+        out.response.emplace(co_await std::move(work));
+    } catch (...) {
+        auto const refused = current_rejection("context factory", handler.logger());
+        out.answer.emplace(json_response(refused.status, refused.body, line, options));
+        if (!refused.www_authenticate.empty()) out.answer->set(http_::field::www_authenticate, refused.www_authenticate);
+    }
+    info.request = nullptr;
+    if (!out.answer && !out.response->is_streaming()) {
+        out.answer.emplace(json_response(out.response->status(), out.response->body(), line, options));
+        out.response.reset();
+    }
+    co_return out;
+}
+
 }  // namespace
 
 asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
@@ -555,7 +586,12 @@ asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, 
     // it is written.
     if (auto refusal = refuse_unsafe_headers(options.response_headers, line.version, handler.logger()))
         co_return co_await write_response(stream, *refusal, options);
-    auto prepared = co_await prepare_request(info, body, line, handler, options);
+    prepared_request prepared;
+    if (auto const run = parse_run_target(info.target, line.method)) {
+        prepared = co_await prepare_run_request(info, *run, line, handler, options);
+    } else {
+        prepared = co_await prepare_request(info, body, line, handler, options);
+    }
     if (prepared.answer) {
         if (auto refusal = refuse_unsafe_headers(prepared.answer->base(), line.version, handler.logger()))
             *prepared.answer = std::move(*refusal);

@@ -354,7 +354,10 @@ struct listener::impl {
                 if (s->idle && !s->finished) s->signal.emit(asio::cancellation_type::terminal);
             });
         }
-        if (active == 0) return;
+        if (active == 0) {
+            handler.cancel_runs();  // replies that outlived their clients (continue_on_disconnect)
+            return;
+        }
         grace_timer.expires_after(options.shutdown_grace);
         grace_timer.async_wait([this](error_code ec) {
             if (!ec) cancel_sessions();
@@ -364,6 +367,7 @@ struct listener::impl {
     // On `control`, after the grace period: cancel what still runs (streams end through
     // handle_stream_cancelled), and as a last resort stop the io_context.
     void cancel_sessions() {
+        handler.cancel_runs();
         auto const remaining = snapshot();
         if (remaining.empty()) return;
         log(LogLevel::info, "cancelling " + std::to_string(remaining.size()) +
@@ -393,6 +397,7 @@ struct listener::impl {
             asio::post(control, [this] {
                 grace_timer.cancel();
                 hard_timer.cancel();
+                handler.cancel_runs();  // what still runs has no client left
             });
         }
     }
@@ -744,6 +749,14 @@ struct listener::impl {
         co_return co_await send(stream, res);
     }
 
+    // The ChatKit endpoint, or one of its run endpoints (`<chatkit path>/runs/...`, see run_endpoints.cpp).
+    bool is_chatkit_path(std::string_view path) const {
+        if (path == options.chatkit_path) return true;
+        std::string_view const base = options.chatkit_path;
+        return path.size() > base.size() + 6 && path.substr(0, base.size()) == base &&
+               path.substr(base.size(), 6) == "/runs/";
+    }
+
     // Whether ServerOptions::header_check runs on this request: the ChatKit endpoint and the routes,
     // CORS preflights excepted (a browser sends them without credentials).
     bool is_checked(http_::request_header<> const& head) const {
@@ -751,7 +764,7 @@ struct listener::impl {
             head.find(http_::field::access_control_request_method) != head.end())
             return false;
         std::string_view const target = head.target();
-        return target.substr(0, target.find('?')) == options.chatkit_path || route_for(target) != nullptr;
+        return is_chatkit_path(target.substr(0, target.find('?'))) || route_for(target) != nullptr;
     }
 
     // The answer to a request the header check refused; closes the connection (the body is unread).
@@ -819,7 +832,7 @@ struct listener::impl {
         if (auto const* route = route_for(target))
             co_return co_await serve_route(st, stream, *route, req, origin, cors_allowed, admission);
 
-        if (path == options.chatkit_path) {
+        if (is_chatkit_path(path)) {
             ServeOptions const* serve_options = &options.serve;
             std::optional<ServeOptions> with_cors;
             if (cors_allowed) {

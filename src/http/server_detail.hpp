@@ -14,6 +14,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <filesystem>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,26 @@ rejection current_rejection(std::string_view what, Logger const& logger);
 
 // A busy store (503) or a quota (429) is worth retrying: say when, unless the answer already does.
 void add_retry_after(beast::http::fields& fields, unsigned status);
+
+// ---------------------------------------------------------------------------------------------
+// The run endpoints (run_endpoints.cpp)
+
+// Longest thread id a run endpoint accepts (decoded).
+inline constexpr std::size_t max_thread_id_size = 256;
+
+// A target naming a run endpoint: `.../runs/{thread_id}` (GET, resume) or `.../runs/{thread_id}/cancel`
+// (POST). `status` is non-zero when the request must be refused (400 bad id or `after`, 405 method).
+struct run_target {
+    std::string thread_id;
+    bool cancel = false;
+    std::optional<std::uint64_t> after;  // resume: the events the client has (default 0)
+    unsigned status = 0;
+    std::string message;
+    char const* allow = nullptr;  // the Allow header of a 405
+};
+
+// The run endpoint `target` names (its path ends with `/runs/<id>` or `/runs/<id>/cancel`), or nullopt.
+std::optional<run_target> parse_run_target(std::string_view target, beast::http::verb method);
 
 // ---------------------------------------------------------------------------------------------
 // Request validation, static files (request_checks.cpp)

@@ -2,6 +2,7 @@
 #include <chatkit/core/media_type.hpp>
 #include <chatkit/core/sse.hpp>
 #include <chatkit/protocol/json.hpp>
+#include <chatkit/server/detail/runs.hpp>
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/response.hpp>
 
@@ -296,12 +297,13 @@ using plan = std::variant<create_plan, add_message_plan, tool_output_plan, struc
 
 }  // namespace
 
-class stream_job {
+// What a streaming request does, run by its run_job (runs.cpp) as a run of the thread.
+class request_run final : public stream_job {
 public:
-    stream_job(std::unique_ptr<request_ops> ops, ThreadMetadata thread, plan p)
+    request_run(std::unique_ptr<request_ops> ops, ThreadMetadata thread, plan p)
         : ops_(std::move(ops)), thread_(std::move(thread)), plan_(std::move(p)) {}
 
-    asio::awaitable<void> run(StreamWriter& writer) {
+    asio::awaitable<void> run(StreamWriter& writer) override {
         stream_engine engine(*ops_, writer, thread_);
         bool failed_setup = false;
         std::string setup_error;
@@ -569,6 +571,15 @@ asio::awaitable<bool> thread_exists(request_ops& ops, std::string const& thread_
     co_return found;
 }
 
+// The Response of a streaming request: reserves the thread's run (409 when one is active).
+Response start_run(std::unique_ptr<request_ops>& ops, ThreadMetadata thread, plan p) {
+    auto& registry = ops->runs();
+    auto run = registry.begin(thread.id);
+    StreamPolicy const policy = ops->stream_policy(thread);
+    auto body = std::make_shared<request_run>(std::move(ops), std::move(thread), std::move(p));
+    return Response(make_run_job(std::move(body), std::move(run), registry, policy));
+}
+
 // Prepares a streaming request or answers a non-streaming one.
 asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitRequest& request) {
     auto& params = request.params;
@@ -583,13 +594,15 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
             throw_error(error::conflict, "The generated thread id " + thread.id.substr(0, 100) + " is already in use");
         thread.created_at = now();
         create_plan p{std::move(r->input), std::move(attachments)};
-        co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
+        co_await wait_for_ending_run(ops->runs(), thread.id);
+        co_return start_run(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsAddUserMessageReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
         auto attachments = co_await load_attachments(*ops, r->input.attachments);
         add_message_plan p{std::move(r->input), std::move(attachments)};
-        co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
+        co_await wait_for_ending_run(ops->runs(), thread.id);
+        co_return start_run(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsAddClientToolOutputReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
@@ -600,7 +613,8 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         if (!call || call->status != ToolCallStatus::pending)
             throw_error(error::invalid_request, "Last thread item in " + thread.id + " was not a ClientToolCallItem");
         tool_output_plan p{*call, std::move(r->result)};
-        co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
+        co_await wait_for_ending_run(ops->runs(), thread.id);
+        co_return start_run(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsAddStructuredInputReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
@@ -610,7 +624,8 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         if (structured->status != StructuredInputStatus::pending)
             throw_error(error::invalid_request, "Structured input item " + r->item_id + " is not pending");
         structured_input_plan p{answer_structured_input(std::move(*structured), r->input)};
-        co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
+        co_await wait_for_ending_run(ops->runs(), thread.id);
+        co_return start_run(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsRetryAfterItemReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
@@ -633,13 +648,15 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
             after = page.after;
         }
         if (!p.message) p.newer.clear();
-        co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
+        co_await wait_for_ending_run(ops->runs(), thread.id);
+        co_return start_run(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsCustomActionReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
         auto sender = co_await load_sender(*ops, r->thread_id, r->item_id);
         action_plan p{std::move(r->action), std::move(sender)};
-        co_return Response(std::make_unique<stream_job>(std::move(ops), std::move(thread), std::move(p)));
+        co_await wait_for_ending_run(ops->runs(), thread.id);
+        co_return start_run(ops, std::move(thread), std::move(p));
     }
 
     // Non-streaming requests.
@@ -725,7 +742,9 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
     throw_error(error::invalid_request, "$.type: unsupported request type");
 }
 
-Response error_response(std::exception_ptr const& failure, Logger const& logger) {
+}  // namespace
+
+Response failure_response(std::exception_ptr const& failure, Logger const& logger) {
     try {
         std::rethrow_exception(failure);
     } catch (Error const& e) {
@@ -741,8 +760,6 @@ Response error_response(std::exception_ptr const& failure, Logger const& logger)
     return Response(500, error_body("internal", "Internal server error"));
 }
 
-}  // namespace
-
 asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitRequest request) {
     Logger const& logger = ops->logger();  // the server's: it outlives the request
     std::exception_ptr failure;
@@ -751,7 +768,7 @@ asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitReque
     } catch (...) {
         failure = std::current_exception();
     }
-    co_return error_response(failure, logger);
+    co_return failure_response(failure, logger);
 }
 
 asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, std::string_view body) {

@@ -349,7 +349,39 @@ async function main() {
     l[5].status === 'done' && l[5].text === expected, thirdReply);
   check((await page.getByTestId('error-banner').count()) === 0, 'the error banner is still shown after the retry');
 
-  step('stop a long reply midway (the connection closes, the server keeps the partial reply)');
+  step('reload in the middle of a long reply: it streams on after the reload, and the stored reply is whole');
+  await page.getByTestId('new-thread').click();
+  await waitVisible('welcome', 'a new chat');
+  const reloadWords = Array.from({ length: 200 }, (_, i) => `r${i + 1}`);
+  const reloadMessage = `Reload message: ${reloadWords.join(' ')}`;
+  const reloadReply = `You said: ${reloadMessage}`;
+  const lastAssistant = (l) => l.filter((m) => m.role === 'assistant').pop();
+  await send(reloadMessage);
+  await waitForMessages('the reply to stream 20 words', (l) => {
+    const last = l.filter((m) => m.role === 'assistant').pop();
+    return last && last.status === 'streaming' && /\br20\b/.test(last.text);
+  });
+  check(/#thread=thr_/.test(page.url()), 'the streaming thread is not in the URL');
+  const beforeReload = lastAssistant(await messages()).text;
+  await page.reload({ waitUntil: 'load', timeout: WAIT_MS });
+  // The server kept writing the reply (--on-disconnect continue); the page resumes the run.
+  await waitForMessages('the reply streaming on after the reload', (l) => {
+    const last = l.filter((m) => m.role === 'assistant').pop();
+    return last && last.status === 'streaming' && /\br60\b/.test(last.text);
+  });
+  await waitForMessages('the whole reply after the reload', (l, expected) => {
+    const last = l.filter((m) => m.role === 'assistant').pop();
+    return last && last.status === 'done' && last.text === expected;
+  }, reloadReply, 20_000);
+  check(beforeReload.length < reloadReply.length, 'the reply was already whole before the reload');
+  await page.reload({ waitUntil: 'load', timeout: WAIT_MS });
+  await waitForMessages('the stored reply, whole', (l, expected) => l.length === 2 && l[1].status === 'done' &&
+    l[1].text === expected, reloadReply);
+  await page.getByTestId('delete-thread').click();  // the steps below count the threads
+  await page.getByTestId('delete-confirm').click();
+  await waitForThreadTitles('the reload thread deleted', (titles) => titles.length === 1 && titles[0] === renamed);
+
+  step('stop a long reply midway (POST /chatkit/runs/{id}/cancel; the server keeps the partial reply)');
   await page.getByTestId('new-thread').click();
   await waitVisible('welcome', 'a new chat');
   const words = Array.from({ length: 400 }, (_, i) => `w${i + 1}`);
@@ -370,7 +402,7 @@ async function main() {
   await waitVisible('retry', 'the retry button after stopping');
   const stoppedUrl = page.url();
   check(/#thread=thr_/.test(stoppedUrl), 'the long thread is not in the URL');
-  // The server runs handle_stream_cancelled once it notices the disconnect: poll with reloads.
+  // The cancel request answers once handle_stream_cancelled ran; poll with reloads all the same.
   let saved = null;
   const deadline = Date.now() + WAIT_MS;
   while (Date.now() < deadline && saved === null) {

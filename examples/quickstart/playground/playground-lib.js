@@ -137,6 +137,45 @@ window.ChatKitPlayground = (() => {
     /** A streaming request: calls onEvent for each SSE event until the stream ends. */
     async function stream(type, params, onEvent, signal) {
       const response = await post(type, params, signal);
+      await readEvents(response, onEvent);
+    }
+
+    /** The URL of a run endpoint of thread `threadId` (docs/concepts.md, "Replies that outlive the connection"). */
+    function runUrl(threadId, suffix) {
+      return `${endpoint}/runs/${encodeURIComponent(threadId)}${suffix}`;
+    }
+
+    async function fetchRun(url, init) {
+      let response;
+      try {
+        response = await fetch(url, init);
+      } catch (err) {
+        if (err && err.name === 'AbortError') throw err;
+        throw new ApiError('Could not reach the server. Is it running?', 'network', 0);
+      }
+      if (!response.ok) throw await errorOf(response);
+      return response;
+    }
+
+    /**
+     * Follows the thread's current (or last) run from event index `after` — the count of its events
+     * already applied — until it ends: GET <endpoint>/runs/{thread_id}?after=N. Rejects with an
+     * ApiError of status 404 when the thread has no recent run.
+     */
+    async function resume(threadId, after, onEvent, signal) {
+      const response = await fetchRun(runUrl(threadId, `?after=${after}`), { headers: headers(), signal });
+      await readEvents(response, onEvent);
+    }
+
+    /** Stops the thread's active run (POST <endpoint>/runs/{thread_id}/cancel); resolves to whether one ran. */
+    async function cancelRun(threadId) {
+      const response = await fetchRun(runUrl(threadId, '/cancel'), { method: 'POST', headers: headers() });
+      const body = await response.json();
+      return !!(body && body.cancelled);
+    }
+
+    /** Calls onEvent for each SSE event of `response` until it ends. */
+    async function readEvents(response, onEvent) {
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -164,7 +203,7 @@ window.ChatKitPlayground = (() => {
       }
     }
 
-    return { post, call, stream };
+    return { post, call, stream, resume, cancelRun };
   }
 
   // ---------------------------------------------------------------------------------------------

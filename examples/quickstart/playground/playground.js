@@ -84,7 +84,7 @@
 
   // call(type, params) resolves to a JSON result; stream(type, params, onEvent, signal) calls onEvent
   // for each event of a streamed answer.
-  const { call, stream } = createClient(ENDPOINT, requestHeaders);
+  const { call, stream, resume, cancelRun } = createClient(ENDPOINT, requestHeaders);
 
   // ---------------------------------------------------------------------------------------------
   // Banners (errors, notices) and the toast
@@ -494,8 +494,11 @@
   function handleEvent(run, event) {
     if (run.detached || !event || typeof event.type !== 'string') return;
     run.received += 1;
+    // A resumed run replays from its first event: items the thread already shows whole are skipped.
+    if (run.known && run.known.has((event.item && event.item.id) || event.item_id)) return;
     switch (event.type) {
       case 'thread.created':
+        if (run.resumed) break;  // a replay: the thread as loaded is newer
         setThread(event.thread);
         upsertThread(event.thread);
         break;
@@ -546,18 +549,24 @@
     renderControls();
   }
 
-  /** Runs one streaming request; resolves when the stream ended, failed or was stopped. */
-  async function runStream(type, params) {
+  /** Runs one streaming request, or with `resumeId` follows that thread's recent run (a reply still being
+   *  written streams on after a reload; 404: none); resolves when the stream ended, failed or was stopped. */
+  async function runStream(type, params, resumeId = null) {
     if (state.run) return;
-    const run = { controller: new AbortController(), allowCancel: true, stopped: false, detached: false, received: 0 };
+    const run = { controller: new AbortController(), allowCancel: true, stopped: false, detached: false, received: 0, resumed: !!resumeId };
+    if (resumeId) run.known = new Set(state.entries.filter((e) => e.status === 'done').map((e) => e.item.id));
     state.run = run;
     state.retryOffered = false;
-    showProgress('Thinking…');
+    if (!resumeId) showProgress('Thinking…');
     renderMessages();
     try {
-      await stream(type, params, (event) => handleEvent(run, event), run.controller.signal);
+      const onEvent = (event) => handleEvent(run, event);
+      await (resumeId ? resume(resumeId, 0, onEvent, run.controller.signal) : stream(type, params, onEvent, run.controller.signal));
     } catch (err) {
-      if (!run.stopped && !run.detached) {
+      if (run.resumed && run.received === 0) {
+        // No run to follow (404), or it could not be read: the thread as loaded stands.
+        if (err.status !== 404) console.warn('playground: could not resume the thread\'s run', err);
+      } else if (!run.stopped && !run.detached) {
         if (run.received === 0) {
           // Refused before the stream started (HTTP error, server down): nothing was saved, so
           // the message goes back into the composer.
@@ -593,13 +602,16 @@
     }
   }
 
-  /** The stop button: closing the connection cancels the run; the server keeps the partial reply. */
+  /** The stop button: the cancel endpoint stops the run (the server keeps the partial reply) and its stream
+   *  ends; closing the connection is the fallback (no thread yet, or the request failed). */
   function stopRun() {
     const run = state.run;
     if (!run || run.stopped) return;
     run.stopped = true;
-    run.controller.abort();
     renderControls();
+    const threadId = state.thread && state.thread.id;
+    if (!threadId) return run.controller.abort();
+    cancelRun(threadId).then(() => setTimeout(() => run.controller.abort(), 5000), () => run.controller.abort());
   }
 
   /** Leaves the running stream (opening another thread): it is stopped and its events ignored. */
@@ -803,6 +815,7 @@
     upsertThread(thread, { insert: false });  // an older thread may not be on the loaded pages yet
     renderMessages();
     scrollToBottom();
+    runStream(null, null, id);  // a reply still being written streams on
   }
 
   async function loadOlder() {

@@ -110,9 +110,18 @@ using ContextFactory = std::function<Context(RequestInfo const&)>;
 /// write; close-delimited for HTTP/1.0).
 ///
 /// While a stream runs, a disconnect watcher reads the connection: EOF or an error means the
-/// client left, and the stream is cancelled at once (even while `respond()` waits on a timer or a
-/// model), so the engine runs `handle_stream_cancelled` and saves pending items. Bytes that arrive
-/// meanwhile are appended to `buffer` for the next request.
+/// client left. Under `StreamPolicy::cancel_on_disconnect` (the default) the stream is then
+/// cancelled at once (even while `respond()` waits on a timer or a model), so the engine runs
+/// `handle_stream_cancelled` and saves pending items; under `continue_on_disconnect` the client is
+/// only detached and the run goes on. Bytes that arrive meanwhile are appended to `buffer` for the
+/// next request.
+///
+/// The run endpoints are served here too, recognised by the target's path: `GET .../runs/{thread_id}?after=N`
+/// (resume: `ChatKitServer::resume`, an SSE stream with the same headers) and
+/// `POST .../runs/{thread_id}/cancel` (`ChatKitServer::cancel_run`, JSON). Route those paths under
+/// your ChatKit endpoint to `serve` as well; the factory then sees `RequestInfo::request` as a
+/// `threads.get_by_id` request of the thread. A wrong method answers 405, a malformed thread id or
+/// `after` 400.
 ///
 /// @param server The ChatKit server.
 /// @param stream A connected stream: `beast::tcp_stream`, `beast::ssl_stream<beast::tcp_stream>`

@@ -30,10 +30,13 @@ class stream_engine;
 /// What `respond()` and `action()` emit events into.
 ///
 /// `emit` completes after the event has been persisted (for `thread.item.done`, `.replaced` and
-/// `.removed`) and written to the client, so a slow client slows the producer and order is kept.
+/// `.removed`) and appended to the run log; under `StreamPolicy::cancel_on_disconnect` also after
+/// it was written to the client (a slow client slows the producer), under `continue_on_disconnect`
+/// the client reads the log at its own pace. Order is always kept.
 ///
 /// @par Errors
-/// When the client has gone away, `emit` throws `chatkit::Error` with `error::stream_cancelled`;
+/// When the run is cancelled (the client went away under `cancel_on_disconnect`, a cancel request,
+/// the maximum run time), `emit` throws `chatkit::Error` with `error::stream_cancelled`;
 /// let it propagate (the engine then calls `handle_stream_cancelled`). A store failure while persisting
 /// throws too; the engine turns it into an `error` event. Once an emit has failed, every later emit
 /// fails the same way.

@@ -3,15 +3,19 @@
 
 #include <chatkit/core/logging.hpp>
 #include <chatkit/protocol/json.hpp>
+#include <chatkit/server/detail/runs.hpp>
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
 #include <chatkit/server/response.hpp>
+#include <chatkit/server/runs.hpp>
 #include <chatkit/server/transcriber.hpp>
 #include <chatkit/store/store.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +47,9 @@ struct ChatKitServerOptions {
     /// Where the server logs (application exceptions inside streams, cancelled streams...). The
     /// default logs nothing; `Logger::stderr_logger()` writes to stderr.
     Logger logger{};
+    /// What a disconnect does to a running reply, and the bounds of the run logs that let a client
+    /// resume one (see RunOptions and docs/concepts.md).
+    RunOptions runs{};
 };
 
 /// A ChatKit backend. Subclass it, override `respond()` (and optionally `action()`, `sync_action()`,
@@ -69,7 +76,8 @@ public:
     /// `options` gives (see ChatKitServerOptions).
     explicit ChatKitServer(Options options)
         : store_(&options.store), attachments_(options.attachments), transcriber_(options.transcriber),
-          logger_(std::move(options.logger)), limits_(options.limits) {}
+          logger_(std::move(options.logger)), limits_(options.limits),
+          runs_(std::make_shared<detail::run_registry>(options.runs)) {}
     virtual ~ChatKitServer() = default;
     ChatKitServer(ChatKitServer const&) = delete;
     ChatKitServer& operator=(ChatKitServer const&) = delete;
@@ -80,6 +88,30 @@ public:
 
     /// Runs an already parsed request (e.g. after the HTTP layer read its `metadata` into the context).
     asio::awaitable<Response> process(ChatKitRequest request, Context ctx);
+
+    /// Answers `GET <chatkit path>/runs/{thread_id}?after=N` (the HTTP layer calls it): a stream of
+    /// the thread's current or last run from event index `after` (the count of events the client
+    /// already has; 0 is the run's `stream_options`), then live until the run ends. Same framing as
+    /// the original stream. Answers 404 (JSON) when the thread is not `ctx`'s or has no run inside
+    /// `RunOptions::retention`, 400 when `after` exceeds the events so far, 410 when they were
+    /// dropped (`RunOptions::max_events_per_run`), 429 over `RunOptions::max_resumers_per_run`.
+    /// Never throws. A disconnect of the resumer only detaches it.
+    asio::awaitable<Response> resume(std::string thread_id, std::uint64_t after, Context ctx);
+
+    /// Answers `POST <chatkit path>/runs/{thread_id}/cancel`: cancels the thread's active run with the
+    /// reference's cancel semantics (`handle_stream_cancelled`: partial reply and hidden note saved)
+    /// and answers `{"cancelled":true}` once it ended (at most 10 s later), or `{"cancelled":false}`
+    /// when no run is active (idempotent). 404 when the thread is not `ctx`'s. Never throws.
+    asio::awaitable<Response> cancel_run(std::string thread_id, Context ctx);
+
+    /// Requests cancellation of every active run (the reference's cancel semantics: partial replies
+    /// and hidden notes saved); `http::Server::stop()` calls it once its connections are done or
+    /// its grace period is over, so runs that outlived their clients do not hold the io_context.
+    /// An application serving with `http::serve` on its own listener calls it when it shuts down.
+    void cancel_runs() { runs_->cancel_all(); }
+
+    /// The run options given to the constructor.
+    RunOptions const& run_options() const noexcept { return runs_->options(); }
 
     /// The store.
     Store<Context>& store() const noexcept { return *store_; }
@@ -124,6 +156,11 @@ protected:
     /// The options of a stream (default: the client may cancel).
     virtual StreamOptions get_stream_options(ThreadMetadata const& thread, Context& ctx);
 
+    /// What a disconnect does to the run a streaming request on `thread` starts (called once per
+    /// streaming request, before it runs). The default is `RunOptions::on_disconnect`; override it
+    /// to decide per user or per thread from `ctx`.
+    virtual StreamPolicy stream_policy(ThreadMetadata const& thread, Context& ctx);
+
     /// Called when the client went away mid-stream, with the items that were added but not finished.
     /// The default stores pending assistant messages that have visible text, then a hidden
     /// `sdk_hidden_context` note telling the model the user cancelled.
@@ -139,6 +176,7 @@ private:
     Transcriber* transcriber_ = nullptr;
     Logger logger_;
     ServerLimits limits_;
+    std::shared_ptr<detail::run_registry> runs_;
 };
 
 }  // namespace chatkit

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -164,8 +165,14 @@ public:
     /// Builds the context with the factory (which may throw), then starts `process()`.
     /// `request` is moved from.
     virtual asio::awaitable<Response> handle(ChatKitRequest& request, RequestInfo const& info) = 0;
+    /// Builds the context with the factory (which may throw), then starts `resume()` of the thread's
+    /// run from event `*after`, or `cancel_run()` when `after` is empty.
+    virtual asio::awaitable<Response> handle_run(std::string thread_id, std::optional<std::uint64_t> after,
+                                                 RequestInfo const& info) = 0;
     /// The server's logger.
     virtual Logger const& logger() const noexcept = 0;
+    /// Requests cancellation of the server's active runs (shutdown).
+    virtual void cancel_runs() = 0;
 };
 
 /// The request_handler of a `ChatKitServer<Context>` and a factory, both referenced (not owned).
@@ -180,7 +187,15 @@ public:
         return server_.process(std::move(request), std::move(ctx));
     }
 
+    asio::awaitable<Response> handle_run(std::string thread_id, std::optional<std::uint64_t> after,
+                                         RequestInfo const& info) override {
+        Context ctx = factory_(info);
+        if (after) return server_.resume(std::move(thread_id), *after, std::move(ctx));
+        return server_.cancel_run(std::move(thread_id), std::move(ctx));
+    }
+
     Logger const& logger() const noexcept override { return server_.logger(); }
+    void cancel_runs() override { server_.cancel_runs(); }
 
 private:
     ChatKitServer<Context>& server_;

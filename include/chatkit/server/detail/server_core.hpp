@@ -5,9 +5,12 @@
 #include <chatkit/protocol/requests.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/runs.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +21,8 @@ class Response;
 }
 
 namespace chatkit::detail {
+
+class run_registry;
 
 /// One request's view of the server: the store, attachment store and hooks, bound to its context.
 class request_ops {
@@ -60,6 +65,10 @@ public:
                                                           std::vector<ThreadItem> const& pending) = 0;
     virtual Logger const& logger() const = 0;
     virtual ServerLimits const& limits() const = 0;
+    /// The server's runs.
+    virtual run_registry& runs() = 0;
+    /// The policy of a new run of `thread` (ChatKitServer::stream_policy).
+    virtual StreamPolicy stream_policy(ThreadMetadata const& thread) = 0;
 };
 
 /// Runs one parsed request against `ops` (PROTOCOL.md §4). Never throws: failures become error responses.
@@ -67,6 +76,20 @@ CHATKIT_API asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, 
 
 /// Parses and runs one request body. Never throws.
 CHATKIT_API asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, std::string_view body);
+
+/// Answers `GET <chatkit path>/runs/{thread_id}?after=N`: a stream of the run's events from index
+/// `after`, following it live; 404 when the thread is not the caller's or has no run in the
+/// retention window, 400 for an `after` beyond the events so far, 410 when they were dropped.
+CHATKIT_API asio::awaitable<Response> resume_run(std::unique_ptr<request_ops> ops, std::string thread_id,
+                                                 std::uint64_t after);
+
+/// Answers `POST <chatkit path>/runs/{thread_id}/cancel`: cancels the active run (once its partial
+/// reply is saved, within 10 s) with `{"cancelled":true}`, or `{"cancelled":false}` when none runs;
+/// 404 when the thread is not the caller's.
+CHATKIT_API asio::awaitable<Response> cancel_run(std::unique_ptr<request_ops> ops, std::string thread_id);
+
+/// The error Response for what a request threw (client-safe status, code and message; 5xx logged).
+CHATKIT_API Response failure_response(std::exception_ptr const& failure, Logger const& logger);
 
 /// The text of the hidden note the default cancellation handler stores.
 inline constexpr char const* cancelled_stream_note =

@@ -92,6 +92,8 @@ public:
         return s_.handle_stream_cancelled(thread, pending, ctx_);
     }
     Logger const& logger() const override { return s_.logger_; }
+    detail::run_registry& runs() override { return *s_.runs_; }
+    StreamPolicy stream_policy(ThreadMetadata const& thread) override { return s_.stream_policy(thread, ctx_); }
 
 private:
     ChatKitServer<Context>& s_;
@@ -108,6 +110,23 @@ template <class Context>
 asio::awaitable<Response> ChatKitServer<Context>::process(ChatKitRequest request, Context ctx) {
     auto ops = std::make_unique<detail_bound_ops<Context>>(*this, std::move(ctx));
     return detail::process(std::move(ops), std::move(request));
+}
+
+template <class Context>
+asio::awaitable<Response> ChatKitServer<Context>::resume(std::string thread_id, std::uint64_t after, Context ctx) {
+    auto ops = std::make_unique<detail_bound_ops<Context>>(*this, std::move(ctx));
+    return detail::resume_run(std::move(ops), std::move(thread_id), after);
+}
+
+template <class Context>
+asio::awaitable<Response> ChatKitServer<Context>::cancel_run(std::string thread_id, Context ctx) {
+    auto ops = std::make_unique<detail_bound_ops<Context>>(*this, std::move(ctx));
+    return detail::cancel_run(std::move(ops), std::move(thread_id));
+}
+
+template <class Context>
+StreamPolicy ChatKitServer<Context>::stream_policy(ThreadMetadata const&, Context&) {
+    return runs_->options().on_disconnect;
 }
 
 template <class Context>

@@ -1,0 +1,43 @@
+// The `--on-disconnect continue|cancel` option of the quickstart and agent_server (issue 18): what a
+// running reply does when its browser tab closes or reloads (docs/concepts.md, "Replies that outlive
+// the connection").
+#pragma once
+
+#include "cli.hpp"
+
+#include <chatkit/server/runs.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace examples {
+
+/// Declares `--on-disconnect` (env `CHATKIT_ON_DISCONNECT`, default `continue`) and
+/// `--run-retention-s` (env `CHATKIT_RUN_RETENTION_S`, default 600).
+inline Cli& on_disconnect_option(Cli& cli) {
+    return cli
+        .option("on-disconnect", "CHATKIT_ON_DISCONNECT", "continue",
+                "what a running reply does when its client leaves: continue (it runs to the end and "
+                "GET /chatkit/runs/{thread_id}?after=N resumes it) or cancel (it stops, the partial "
+                "reply is saved)")
+        .option("run-retention-s", "CHATKIT_RUN_RETENTION_S", "600",
+                "seconds a finished reply's events stay in memory for GET /chatkit/runs/{thread_id} (1-86400)");
+}
+
+/// The run options `--on-disconnect` chose (exits with a usage error on another value).
+inline chatkit::RunOptions run_options(Cli& cli) {
+    chatkit::RunOptions runs;
+    std::string const value = cli.get("on-disconnect");
+    if (value == "continue")
+        runs.on_disconnect = chatkit::StreamPolicy::continue_on_disconnect;
+    else if (value == "cancel")
+        runs.on_disconnect = chatkit::StreamPolicy::cancel_on_disconnect;
+    else
+        cli.fail("option '--on-disconnect' must be continue or cancel, got '" + value.substr(0, 40) + "'");
+    auto const retention = cli.positive("run-retention-s");
+    if (retention > 86400) cli.fail("option '--run-retention-s' must be 1-86400, got '" + cli.get("run-retention-s") + "'");
+    runs.retention = std::chrono::seconds(retention);
+    return runs;
+}
+
+}  // namespace examples

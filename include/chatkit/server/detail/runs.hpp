@@ -1,0 +1,141 @@
+// chatkit-cpp (private): the in-process run log of one run and the registry of a server's runs.
+#pragma once
+
+#include <chatkit/core/config.hpp>
+#include <chatkit/server/event_sink.hpp>
+#include <chatkit/server/runs.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chatkit::detail {
+
+/// One run: its log of SSE frames (index 0 first), whether it ended, and its cancellation. Shared
+/// by the run's coroutine and its followers, which may run on other strands (every member is
+/// guarded by a mutex; wake-ups are posted to each waiter's executor).
+class CHATKIT_API run_state : public std::enable_shared_from_this<run_state> {
+public:
+    run_state(std::string thread_id, std::size_t max_events);
+
+    std::string const& thread_id() const noexcept { return thread_id_; }
+
+    /// What `read` found from index `next`.
+    struct read_result {
+        std::vector<std::string> frames;  // frames next, next+1, ...
+        bool ended = false;               // the run ended and `frames` reaches its last frame
+        bool truncated = false;           // frame `next` was dropped (the log keeps the newest only)
+    };
+    read_result read(std::uint64_t next, std::size_t max_frames) const;
+
+    /// Appends one frame and wakes the followers.
+    void append(std::string frame);
+    /// Marks the run ended and wakes the followers.
+    void finish();
+    /// Requests cancellation: sets the flag, wakes the waiters and emits a terminal cancellation on
+    /// the run's executor (reaching a detached run through `cancel_slot()`).
+    void request_cancel();
+
+    bool ended() const;
+    bool cancel_requested() const;
+    std::uint64_t size() const;  // frames appended so far
+    std::uint64_t first_kept() const;
+    std::chrono::steady_clock::time_point ended_at() const;
+
+    /// Waits until the log grew past `seen` frames, the run ended or cancellation was requested, or
+    /// at most `poll`. Run it on a strand (the wake-up is posted to this coroutine's executor).
+    asio::awaitable<void> wait_change(std::uint64_t seen, bool seen_cancel, std::chrono::milliseconds poll);
+
+    /// Sets the executor the run's coroutine runs on (before it starts).
+    void set_executor(asio::any_io_executor executor);
+    /// The slot a detached run is bound to (use on the run's executor only).
+    asio::cancellation_slot cancel_slot() { return signal_.slot(); }
+
+    /// Counts a resumer in; false when `max` already follow the run.
+    bool add_follower(std::size_t max);
+    void remove_follower();
+
+private:
+    struct waiter {
+        asio::any_io_executor executor;
+        std::weak_ptr<asio::steady_timer> timer;
+    };
+    void wake_locked();
+
+    std::string thread_id_;
+    std::size_t max_events_;
+    mutable std::mutex mutex_;
+    std::deque<std::string> frames_;
+    std::uint64_t first_ = 0;  // index of frames_.front()
+    bool ended_ = false;
+    bool cancel_requested_ = false;
+    std::size_t followers_ = 0;
+    std::chrono::steady_clock::time_point ended_at_{};
+    std::vector<waiter> waiters_;
+    asio::any_io_executor executor_;
+    asio::cancellation_signal signal_;
+};
+
+/// The runs of one server, by thread id: the active one of each thread and finished ones inside the
+/// retention window. Thread-safe.
+class CHATKIT_API run_registry {
+public:
+    explicit run_registry(RunOptions options) : options_(options) {}
+
+    RunOptions const& options() const noexcept { return options_; }
+
+    /// Reserves a new run of `thread_id`. Throws `Error(conflict)` when the thread has an active run,
+    /// `Error(too_many_requests)` when `max_runs` runs are active.
+    std::shared_ptr<run_state> begin(std::string const& thread_id);
+    /// The thread's active run, or its last one when it ended inside the retention window, or null.
+    std::shared_ptr<run_state> find(std::string const& thread_id);
+    /// Forgets a reserved run that never started.
+    void release(run_state const& run);
+    /// Requests cancellation of every active run (server shutdown).
+    void cancel_all();
+
+private:
+    void purge_locked(std::chrono::steady_clock::time_point now);
+
+    RunOptions options_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<run_state>> runs_;
+};
+
+/// A stream a streaming Response owns: runs once, writing SSE frames through `writer`.
+class stream_job {
+public:
+    virtual ~stream_job() = default;
+    virtual asio::awaitable<void> run(StreamWriter& writer) = 0;
+};
+
+/// The job of a streaming request: runs `body` as a run of `run` under `policy` (cancel: inline,
+/// its frames teed into the log and to the client; continue: detached on the caller's executor,
+/// the client following the log). Releases the reservation in `registry` when never run.
+CHATKIT_API std::unique_ptr<stream_job> make_run_job(std::shared_ptr<stream_job> body, std::shared_ptr<run_state> run,
+                                                     run_registry& registry, StreamPolicy policy);
+
+/// Writes the frames of `run` from index `next` to `writer` until the run ends. Returns true when
+/// the end was reached; false when the writer failed, this coroutine was cancelled, or a frame it
+/// needed was dropped from the log.
+CHATKIT_API asio::awaitable<bool> follow_run(std::shared_ptr<run_state> run, std::uint64_t next, StreamWriter& writer);
+
+/// When the thread's active run is being cancelled (its client left under cancel_on_disconnect, or a
+/// cancel request), waits until it ended (at most 5 s), so that a new message sent right after a
+/// stop is not refused as a second run.
+CHATKIT_API asio::awaitable<void> wait_for_ending_run(run_registry& registry, std::string const& thread_id);
+
+/// Waits until `run` ended (bounded by `timeout`).
+CHATKIT_API asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout);
+
+}  // namespace chatkit::detail

@@ -1,0 +1,49 @@
+// chatkit-cpp: runs, the streaming requests of a thread, and what happens to them when the client
+// goes away (StreamPolicy, RunOptions).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace chatkit {
+
+/// What a running reply does when its client disconnects (closed tab, reload, dropped network).
+enum class StreamPolicy {
+    /// The reply is cancelled at once, as the Python reference does: the engine runs
+    /// `handle_stream_cancelled` (the text streamed so far and a hidden "cancelled" note are
+    /// saved). The default of `ChatKitServer`.
+    cancel_on_disconnect,
+    /// The client is only detached: `respond()` runs to its end (bounded by
+    /// `RunOptions::max_run_time`), every item is saved as usual, and the rest of the reply can be
+    /// followed with `GET <chatkit path>/runs/{thread_id}?after=N`. Only an explicit
+    /// `POST <chatkit path>/runs/{thread_id}/cancel` (or the maximum run time) cancels it.
+    continue_on_disconnect,
+};
+
+/// How a `ChatKitServer` keeps the runs of its threads (`ChatKitServerOptions::runs`).
+///
+/// A *run* is one streaming request of a thread (a user message, a client tool output, a custom
+/// action, a retry...). Its events are appended to an in-process run log with their index (0 for
+/// `stream_options`), which the original response and any resumer read; a thread has at most one
+/// active run at a time. Every bound here has a clear failure mode, given with the field.
+struct RunOptions {
+    /// What a disconnect does (overridable per request with `ChatKitServer::stream_policy`).
+    StreamPolicy on_disconnect = StreamPolicy::cancel_on_disconnect;
+    /// Longest time a run may take; it is then cancelled with the reference's cancel semantics
+    /// (partial reply and hidden note saved), whichever the policy.
+    std::chrono::milliseconds max_run_time = std::chrono::minutes(30);
+    /// How long a finished run stays readable by `GET .../runs/{thread_id}` (then: 404).
+    std::chrono::milliseconds retention = std::chrono::minutes(10);
+    /// Events a run log keeps; beyond it the oldest are dropped, and a resume (or a slow client)
+    /// that needs a dropped event gets 410 `{"error":{"code":"run_log_truncated",...}}` (a stream
+    /// already running ends without its last events: re-read the thread).
+    std::size_t max_events_per_run = 20000;
+    /// Runs tracked at once (active, plus finished ones inside the retention window). When it is
+    /// reached the oldest finished run is forgotten; when every one is active a new streaming
+    /// request answers 429 (`rate_limited`).
+    std::size_t max_runs = 10000;
+    /// Resumers following one run at once; one more answers 429 (`rate_limited`).
+    std::size_t max_resumers_per_run = 8;
+};
+
+}  // namespace chatkit

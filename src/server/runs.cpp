@@ -1,0 +1,432 @@
+// Runs (include/chatkit/server/runs.hpp): the in-process run log, the registry of a server's runs, the
+// job that runs a streaming request as a run under its StreamPolicy, and the resume and cancel calls.
+#include <chatkit/core/error.hpp>
+#include <chatkit/server/detail/runs.hpp>
+#include <chatkit/server/detail/server_core.hpp>
+#include <chatkit/server/response.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace chatkit::detail {
+
+using steady_clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// run_state
+
+run_state::run_state(std::string thread_id, std::size_t max_events)
+    : thread_id_(std::move(thread_id)), max_events_(std::max<std::size_t>(max_events, 1)) {}
+
+run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frames) const {
+    std::lock_guard lock(mutex_);
+    read_result out;
+    if (next < first_) {
+        out.truncated = true;
+        return out;
+    }
+    std::uint64_t const end = first_ + frames_.size();
+    for (std::uint64_t i = next; i < end && out.frames.size() < max_frames; ++i)
+        out.frames.push_back(frames_[static_cast<std::size_t>(i - first_)]);
+    out.ended = ended_ && next + out.frames.size() >= end;
+    return out;
+}
+
+void run_state::append(std::string frame) {
+    std::lock_guard lock(mutex_);
+    frames_.push_back(std::move(frame));
+    if (frames_.size() > max_events_) {
+        frames_.pop_front();
+        ++first_;
+    }
+    wake_locked();
+}
+
+void run_state::finish() {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+    ended_at_ = steady_clock::now();
+    wake_locked();
+}
+
+void run_state::request_cancel() {
+    asio::any_io_executor executor;
+    {
+        std::lock_guard lock(mutex_);
+        if (ended_ || cancel_requested_) return;
+        cancel_requested_ = true;
+        wake_locked();
+        executor = executor_;
+    }
+    // The signal belongs to the run's executor: emit it there (a detached run is bound to it).
+    if (executor)
+        asio::post(executor, [self = shared_from_this()] { self->signal_.emit(asio::cancellation_type::terminal); });
+}
+
+bool run_state::ended() const {
+    std::lock_guard lock(mutex_);
+    return ended_;
+}
+
+bool run_state::cancel_requested() const {
+    std::lock_guard lock(mutex_);
+    return cancel_requested_;
+}
+
+std::uint64_t run_state::size() const {
+    std::lock_guard lock(mutex_);
+    return first_ + frames_.size();
+}
+
+std::uint64_t run_state::first_kept() const {
+    std::lock_guard lock(mutex_);
+    return first_;
+}
+
+steady_clock::time_point run_state::ended_at() const {
+    std::lock_guard lock(mutex_);
+    return ended_at_;
+}
+
+void run_state::set_executor(asio::any_io_executor executor) {
+    std::lock_guard lock(mutex_);
+    executor_ = std::move(executor);
+}
+
+bool run_state::add_follower(std::size_t max) {
+    std::lock_guard lock(mutex_);
+    if (followers_ >= max) return false;
+    ++followers_;
+    return true;
+}
+
+void run_state::remove_follower() {
+    std::lock_guard lock(mutex_);
+    if (followers_ > 0) --followers_;
+}
+
+void run_state::wake_locked() {
+    for (auto& w : waiters_)
+        asio::post(w.executor, [timer = w.timer] {
+            if (auto t = timer.lock()) t->cancel();
+        });
+    waiters_.clear();
+}
+
+asio::awaitable<void> run_state::wait_change(std::uint64_t seen, bool wake_on_cancel, std::chrono::milliseconds poll) {
+    auto const executor = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(executor, poll);
+    bool ready = false;
+    {
+        std::lock_guard lock(mutex_);
+        ready = first_ + frames_.size() != seen || ended_ || (wake_on_cancel && cancel_requested_);
+        if (!ready) {
+            std::erase_if(waiters_, [](waiter const& w) { return w.timer.expired(); });
+            waiters_.push_back(waiter{executor, timer});
+        }
+    }
+    if (ready) co_return;
+    // Woken by a post to this executor (which runs only once this coroutine is suspended here, the
+    // executor being a strand), or the poll bound passed, or cancelled.
+    auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// run_registry
+
+void run_registry::purge_locked(steady_clock::time_point now) {
+    std::erase_if(runs_, [&](auto const& entry) {
+        auto const& run = *entry.second;
+        return run.ended() && run.ended_at() + options_.retention <= now;
+    });
+}
+
+std::shared_ptr<run_state> run_registry::begin(std::string const& thread_id) {
+    std::lock_guard lock(mutex_);
+    purge_locked(steady_clock::now());
+    auto it = runs_.find(thread_id);
+    if (it != runs_.end() && !it->second->ended())
+        throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) +
+                                         " already has a reply running: follow it with GET <chatkit path>/runs/" +
+                                         thread_id.substr(0, 100) + " or stop it with POST <chatkit path>/runs/" +
+                                         thread_id.substr(0, 100) + "/cancel");
+    if (it == runs_.end() && runs_.size() >= std::max<std::size_t>(options_.max_runs, 1)) {
+        auto oldest = runs_.end();
+        for (auto i = runs_.begin(); i != runs_.end(); ++i)
+            if (i->second->ended() && (oldest == runs_.end() || i->second->ended_at() < oldest->second->ended_at()))
+                oldest = i;
+        if (oldest == runs_.end()) throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
+        runs_.erase(oldest);
+    }
+    auto run = std::make_shared<run_state>(thread_id, options_.max_events_per_run);
+    runs_[thread_id] = run;
+    return run;
+}
+
+std::shared_ptr<run_state> run_registry::find(std::string const& thread_id) {
+    std::lock_guard lock(mutex_);
+    purge_locked(steady_clock::now());
+    auto it = runs_.find(thread_id);
+    return it == runs_.end() ? nullptr : it->second;
+}
+
+void run_registry::cancel_all() {
+    std::vector<std::shared_ptr<run_state>> active;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto const& entry : runs_)
+            if (!entry.second->ended()) active.push_back(entry.second);
+    }
+    for (auto const& run : active) run->request_cancel();
+}
+
+void run_registry::release(run_state const& run) {
+    std::lock_guard lock(mutex_);
+    auto it = runs_.find(run.thread_id());
+    if (it != runs_.end() && it->second.get() == &run) runs_.erase(it);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Following and waiting
+
+asio::awaitable<bool> follow_run(std::shared_ptr<run_state> run, std::uint64_t next, StreamWriter& writer) {
+    try {
+        for (;;) {
+            auto const state = co_await asio::this_coro::cancellation_state;
+            if (state.cancelled() != asio::cancellation_type::none) co_return false;
+            auto seen = run->read(next, 256);
+            if (seen.truncated) co_return false;
+            for (auto const& frame : seen.frames) {
+                co_await writer.write(frame);
+                ++next;
+            }
+            if (seen.ended) co_return true;
+            if (seen.frames.empty()) co_await run->wait_change(next, false, 1s);
+        }
+    } catch (...) {
+    }
+    co_return false;
+}
+
+asio::awaitable<void> wait_for_ending_run(run_registry& registry, std::string const& thread_id) {
+    auto run = registry.find(thread_id);
+    if (!run || run->ended() || !run->cancel_requested()) co_return;
+    co_await wait_run_end(std::move(run), 5s);
+}
+
+asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout) {
+    auto const deadline = steady_clock::now() + timeout;
+    while (!run->ended()) {
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+        if (left.count() <= 0) co_return;
+        co_await run->wait_change(run->size(), false, std::min<std::chrono::milliseconds>(left, 1s));
+    }
+}
+
+namespace {
+
+// The writer of a run nobody is attached to: appends to the log; fails once cancellation was requested.
+class log_writer final : public StreamWriter {
+public:
+    explicit log_writer(run_state& run) : run_(run) {}
+    asio::awaitable<void> write(std::string_view frame) override {
+        if (run_.cancel_requested()) throw Error(error::stream_cancelled, "the run was cancelled");
+        run_.append(std::string(frame));
+        co_return;
+    }
+
+private:
+    run_state& run_;
+};
+
+// The writer of a run its client is attached to (cancel_on_disconnect): the log, then the client.
+class tee_writer final : public StreamWriter {
+public:
+    tee_writer(run_state& run, StreamWriter& client) : run_(run), client_(client) {}
+    asio::awaitable<void> write(std::string_view frame) override {
+        if (run_.cancel_requested()) throw Error(error::stream_cancelled, "the run was cancelled");
+        run_.append(std::string(frame));
+        co_await client_.write(frame);
+    }
+
+private:
+    run_state& run_;
+    StreamWriter& client_;
+};
+
+// Runs `body` to its end as the run `run`, writing through `tee` (or the log alone), bounded by
+// `max_time`, then marks the run ended. Cancellation of this coroutine thread (a disconnect under
+// cancel_on_disconnect, a cancel request, the maximum run time) reaches the body, whose engine then
+// runs handle_stream_cancelled: co_await must not throw after it (see run_events in the HTTP layer).
+asio::awaitable<void> drive(std::shared_ptr<stream_job> body, std::shared_ptr<run_state> run, StreamWriter* tee,
+                            std::chrono::milliseconds max_time) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto const executor = co_await asio::this_coro::executor;
+    asio::steady_timer deadline(executor, max_time);
+    std::weak_ptr<run_state> weak = run;
+    deadline.async_wait([weak](boost::system::error_code const& ec) {
+        if (ec) return;
+        if (auto r = weak.lock()) r->request_cancel();
+    });
+    log_writer log(*run);
+    StreamWriter& writer = tee ? *tee : static_cast<StreamWriter&>(log);
+    try {
+        co_await body->run(writer);
+    } catch (...) {
+    }
+    deadline.cancel();
+    run->finish();
+}
+
+// Completes when cancellation of `run` is requested or it ended; ends (throwing) when this coroutine
+// is cancelled.
+asio::awaitable<void> wait_cancel(std::shared_ptr<run_state> run) {
+    for (;;) {
+        if (run->cancel_requested() || run->ended()) co_return;
+        auto const state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) {
+            // The client left (or the run just ended): the run is ending, say so (see wait_for_ending_run).
+            run->request_cancel();
+            throw boost::system::system_error(asio::error::operation_aborted, "run cancel watcher");
+        }
+        co_await run->wait_change(run->size(), true, 1s);
+    }
+}
+
+class run_job final : public stream_job {
+public:
+    run_job(std::shared_ptr<stream_job> body, std::shared_ptr<run_state> run, run_registry& registry,
+            StreamPolicy policy)
+        : body_(std::move(body)), run_(std::move(run)), registry_(registry), policy_(policy) {}
+    ~run_job() override {
+        if (!started_) registry_.release(*run_);
+    }
+    run_job(run_job const&) = delete;
+    run_job& operator=(run_job const&) = delete;
+
+    asio::awaitable<void> run(StreamWriter& writer) override {
+        started_ = true;
+        auto const executor = co_await asio::this_coro::executor;
+        run_->set_executor(executor);
+        auto const max_time = registry_.options().max_run_time;
+        if (policy_ == StreamPolicy::continue_on_disconnect) {
+            // The run goes on without this response: the client only follows its log, and leaving
+            // (this coroutine cancelled, or a failed write) detaches it.
+            asio::co_spawn(executor, drive(body_, run_, nullptr, max_time),
+                           asio::bind_cancellation_slot(run_->cancel_slot(), asio::detached));
+            (void)co_await follow_run(run_, 0, writer);
+            co_return;
+        }
+        // cancel_on_disconnect: the run is this response's; a disconnect (this coroutine cancelled)
+        // or a cancel request (wait_cancel completes) cancels it, and the race waits for its end.
+        tee_writer tee(*run_, writer);
+        try {
+            auto group = asio::experimental::make_parallel_group(
+                asio::co_spawn(executor, drive(body_, run_, &tee, max_time), asio::deferred),
+                asio::co_spawn(executor, wait_cancel(run_), asio::deferred));
+            auto const one = asio::experimental::wait_for_one();
+            auto outcome = co_await group.async_wait(one, asio::use_awaitable);
+            (void)outcome;
+        } catch (...) {
+        }
+    }
+
+private:
+    std::shared_ptr<stream_job> body_;
+    std::shared_ptr<run_state> run_;
+    run_registry& registry_;
+    StreamPolicy policy_;
+    bool started_ = false;
+};
+
+// The stream of GET .../runs/{thread_id}?after=N.
+class resume_job final : public stream_job {
+public:
+    resume_job(std::shared_ptr<run_state> run, std::uint64_t after) : run_(std::move(run)), after_(after) {}
+    ~resume_job() override { run_->remove_follower(); }
+    resume_job(resume_job const&) = delete;
+    resume_job& operator=(resume_job const&) = delete;
+
+    asio::awaitable<void> run(StreamWriter& writer) override { (void)co_await follow_run(run_, after_, writer); }
+
+private:
+    std::shared_ptr<run_state> run_;
+    std::uint64_t after_;
+};
+
+}  // namespace
+
+std::unique_ptr<stream_job> make_run_job(std::shared_ptr<stream_job> body, std::shared_ptr<run_state> run,
+                                         run_registry& registry, StreamPolicy policy) {
+    return std::make_unique<run_job>(std::move(body), std::move(run), registry, policy);
+}
+
+// ---------------------------------------------------------------------------------------------
+// resume and cancel
+
+namespace {
+
+asio::awaitable<Response> resume_impl(request_ops& ops, std::string const& thread_id, std::uint64_t after) {
+    (void)co_await ops.load_thread(thread_id);  // tenancy: another owner's thread is not found
+    auto run = ops.runs().find(thread_id);
+    if (!run) throw_error(error::not_found, "Thread " + thread_id.substr(0, 100) + " has no recent run");
+    auto const size = run->size();
+    if (after > size)
+        throw_error(error::invalid_request, "after: the run has " + std::to_string(size) + " events so far");
+    if (after < run->first_kept())
+        co_return Response(410, error_body("run_log_truncated",
+                                           "The run's events before " + std::to_string(run->first_kept()) +
+                                               " are no longer kept: re-read the thread"));
+    if (!run->add_follower(ops.runs().options().max_resumers_per_run))
+        throw_error(error::too_many_requests, "Too many clients follow this run");
+    co_return Response(std::make_unique<resume_job>(std::move(run), after));
+}
+
+asio::awaitable<Response> cancel_impl(request_ops& ops, std::string const& thread_id) {
+    (void)co_await ops.load_thread(thread_id);
+    auto run = ops.runs().find(thread_id);
+    bool cancelled = false;
+    if (run && !run->ended()) {
+        run->request_cancel();
+        cancelled = true;
+        // Answer once the partial reply is saved (the engine's cancellation path ran), within bounds.
+        co_await wait_run_end(run, 10s);
+    }
+    co_return Response(200, cancelled ? R"({"cancelled":true})" : R"({"cancelled":false})");
+}
+
+}  // namespace
+
+asio::awaitable<Response> resume_run(std::unique_ptr<request_ops> ops, std::string thread_id, std::uint64_t after) {
+    std::exception_ptr failure;
+    try {
+        co_return co_await resume_impl(*ops, thread_id, after);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_return failure_response(failure, ops->logger());
+}
+
+asio::awaitable<Response> cancel_run(std::unique_ptr<request_ops> ops, std::string thread_id) {
+    std::exception_ptr failure;
+    try {
+        co_return co_await cancel_impl(*ops, thread_id);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_return failure_response(failure, ops->logger());
+}
+
+}  // namespace chatkit::detail
