@@ -24,6 +24,7 @@
 //
 // Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
 #include "../common/cli.hpp"
+#include "../common/limits.hpp"
 #include "../common/store.hpp"
 
 #include <chatkit/agents/chatkit/bridge.hpp>
@@ -395,7 +396,9 @@ int main(int argc, char** argv) try {
                     "Authorization: Bearer token")
         .option("mcp-token-exchange", "CHATKIT_MCP_TOKEN_EXCHANGE", "",
                 "an OAuth token endpoint (RFC 8693): MCP servers get a token exchanged for the caller's");
+    examples::limit_options(cli);
     cli.parse(argc, argv);
+    examples::Limits const limits = examples::limits_from(cli);
     int const history = static_cast<int>(cli.positive("history"));
     if (!cli.get("mcp-token-exchange").empty() && cli.all("mcp-url").empty())
         cli.fail("--mcp-token-exchange is for MCP servers: give at least one --mcp-url");
@@ -414,7 +417,8 @@ int main(int argc, char** argv) try {
     }
     AgentServer app({.store = *store.store,
                      .transcriber = transcriber.get(),
-                     .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                     .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
+                     .rate_limiter = limits.rate_limiter.get()},
                     model.model, history, mcp_servers);
 
     // With MCP servers, each request's own bearer token is kept for them (a malformed one is 401).
@@ -430,7 +434,8 @@ int main(int argc, char** argv) try {
     });
     server.start();  // binds (throws if it cannot), so the lines below can give the URL
     std::cerr << "model: " << model.description << "\n"
-              << "store: " << store.description << ", partitioned by the X-User-Id header\n";
+              << "store: " << store.description << ", partitioned by the X-User-Id header\n"
+              << limits.description << "\n";
     if (transcriber)
         std::cerr << "dictation: OpenAI transcription, model " << transcriber->options().model << " at "
                   << transcriber->options().endpoint.base_url << "\n";

@@ -29,6 +29,7 @@
 // get_weather when a message mentions the weather. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
 // CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
+#include "../common/limits.hpp"
 #include "../common/store.hpp"
 
 #include <chatkit/agents/chatkit/bridge.hpp>
@@ -386,7 +387,9 @@ int main(int argc, char** argv) try {
         .option("sweep-interval-s", "CHATKIT_SWEEP_INTERVAL_S", "600",
                 "seconds between sweeps removing abandoned uploads (files and records)")
         .flag("verbose", "CHATKIT_VERBOSE", "log requests that fail and cancelled streams to stderr");
+    examples::limit_options(cli);
     cli.parse(argc, argv);
+    examples::Limits const limits = examples::limits_from(cli);
 
     int word_delay_ms = 0;
     try {
@@ -427,7 +430,8 @@ int main(int argc, char** argv) try {
     WidgetDemoServer app({.store = *store.store,
                           .attachments = attachments.get(),
                           .transcriber = transcriber.get(),
-                          .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning)},
+                          .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
+                          .rate_limiter = limits.rate_limiter.get()},
                          model, attachment_loader(attachments.get()));
     //]
 
@@ -452,6 +456,7 @@ int main(int argc, char** argv) try {
     server.start();  // binds (throws if it cannot), so the lines below can give the URL
     log_line(model_description);
     log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
+    log_line(limits.description);
     if (attachments)
         log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments); sweep every " +
                  std::to_string(sweep_interval.count()) + " s, abandoned after " + std::to_string(upload_max_age.count()) +

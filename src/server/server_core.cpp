@@ -747,6 +747,7 @@ asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitReque
     Logger const& logger = ops->logger();  // the server's: it outlives the request
     std::exception_ptr failure;
     try {
+        if (auto refused = admit_request(*ops, request)) co_return std::move(*refused);
         co_return co_await route(ops, request);
     } catch (...) {
         failure = std::current_exception();

@@ -6,6 +6,7 @@
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/rate_limiter.hpp>
 #include <chatkit/server/response.hpp>
 #include <chatkit/server/transcriber.hpp>
 #include <chatkit/store/store.hpp>
@@ -42,7 +43,10 @@ struct ChatKitServerOptions {
     ServerLimits limits{};
     /// Where the server logs (application exceptions inside streams, cancelled streams...). The
     /// default logs nothing; `Logger::stderr_logger()` writes to stderr.
-    Logger logger{};
+    Logger logger{};    /// Per-owner request budgets and concurrent-stream caps, checked before any store call (over a
+    /// limit: 429 with `Retry-After`, never a stream). Null: no rate limit. Owners are the store's
+    /// (`Store::owner_of`). Must outlive the server.
+    RateLimiter* rate_limiter = nullptr;
 };
 
 /// A ChatKit backend. Subclass it, override `respond()` (and optionally `action()`, `sync_action()`,
@@ -69,7 +73,7 @@ public:
     /// `options` gives (see ChatKitServerOptions).
     explicit ChatKitServer(Options options)
         : store_(&options.store), attachments_(options.attachments), transcriber_(options.transcriber),
-          logger_(std::move(options.logger)), limits_(options.limits) {}
+          logger_(std::move(options.logger)), limits_(options.limits), rate_limiter_(options.rate_limiter) {}
     virtual ~ChatKitServer() = default;
     ChatKitServer(ChatKitServer const&) = delete;
     ChatKitServer& operator=(ChatKitServer const&) = delete;
@@ -91,6 +95,8 @@ public:
     ServerLimits const& limits() const noexcept { return limits_; }
     /// Where the server logs.
     Logger const& logger() const noexcept { return logger_; }
+    /// The rate limiter, or null.
+    RateLimiter* rate_limiter() const noexcept { return rate_limiter_; }
 
 protected:
     /// Produces the response to a user message, or continues after a client tool output or a
@@ -139,6 +145,7 @@ private:
     Transcriber* transcriber_ = nullptr;
     Logger logger_;
     ServerLimits limits_;
+    RateLimiter* rate_limiter_ = nullptr;
 };
 
 }  // namespace chatkit

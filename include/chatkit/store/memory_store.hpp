@@ -59,6 +59,9 @@ public:
     /// A store partitioned by `owner_key(ctx)`: one owner's data does not exist for another.
     explicit InMemoryStore(OwnerKey owner_key) : owner_key_(std::move(owner_key)) {}
 
+    /// The owner key of `ctx` (the partition its data lives in).
+    std::string owner_of(Context const& ctx) const override { return owner_key_(ctx); }
+
     asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) override {
         co_return backend_.load_thread(owner_key_(ctx), thread_id);
     }

@@ -44,6 +44,14 @@ public:
         return default_generate_id(type);
     }
 
+    /// The owner (user, tenant) `ctx` belongs to: the key this store partitions data by. Rate
+    /// limits, quotas and usage are kept per owner under this key. The default (one owner, the
+    /// empty string) suits single-owner stores; partitioned stores override it.
+    virtual std::string owner_of(Context const& ctx) const {
+        (void)ctx;
+        return {};
+    }
+
     /// Loads a thread; throws `error::not_found` when it does not exist or is not visible.
     virtual asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) = 0;
 

@@ -5,6 +5,8 @@
 #include <chatkit/protocol/requests.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/rate_limiter.hpp>
+#include <chatkit/server/response.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -60,7 +62,22 @@ public:
                                                           std::vector<ThreadItem> const& pending) = 0;
     virtual Logger const& logger() const = 0;
     virtual ServerLimits const& limits() const = 0;
+    /// The key the store partitions this request's data by (`Store::owner_of`).
+    virtual std::string owner() = 0;
+    /// The server's rate limiter, or null.
+    virtual RateLimiter* rate_limiter() const = 0;
+
+    /// What the admission check handed out for this request (a stream slot), held as long as the
+    /// request (and its stream) runs.
+    std::shared_ptr<void> admission;
 };
+
+/// The RateLimiter class of a request.
+CHATKIT_API RequestClass request_class(ChatKitRequest const& request) noexcept;
+
+/// Runs the server's rate limiter on a request: a 429 answer (with its retry delay) when refused,
+/// nothing when admitted (a stream slot is then kept in `ops.admission`).
+CHATKIT_API std::optional<Response> admit_request(request_ops& ops, ChatKitRequest const& request);
 
 /// Runs one parsed request against `ops` (PROTOCOL.md §4). Never throws: failures become error responses.
 CHATKIT_API asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitRequest request);

@@ -64,6 +64,8 @@ public:
     }
 
     ServerLimits const& limits() const override { return s_.limits_; }
+    std::string owner() override { return s_.store_->owner_of(ctx_); }
+    RateLimiter* rate_limiter() const override { return s_.rate_limiter_; }
 
     asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
                                   EventSink& events) override {

@@ -79,6 +79,9 @@ public:
     /** What the connection pool holds right now, and what it did so far. */
     postgres::PoolStats stats() const { return backend_->stats(); }
 
+    /** The owner key of `ctx` (the partition its data lives in). */
+    std::string owner_of(Context const& ctx) const override { return owner_key_(ctx); }
+
     asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         co_return co_await backend_->load_thread(owner, thread_id);

@@ -148,6 +148,9 @@ public:
     /** The options the store was opened with. */
     SqliteOptions const& options() const noexcept { return backend_->options(); }
 
+    /** The owner key of `ctx` (the partition its data lives in). */
+    std::string owner_of(Context const& ctx) const override { return owner_key_(ctx); }
+
     asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { return backend_->load_thread(owner, thread_id); };
