@@ -36,6 +36,7 @@
 #include <chatkit/http/bearer.hpp>
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
+#include <chatkit/http/usage_route.hpp>
 #include <chatkit/server/server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -418,7 +419,8 @@ int main(int argc, char** argv) try {
     AgentServer app({.store = *store.store,
                      .transcriber = transcriber.get(),
                      .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
-                     .rate_limiter = limits.rate_limiter.get()},
+                     .rate_limiter = limits.rate_limiter.get(),
+                     .quotas = limits.quotas},
                     model.model, history, mcp_servers);
 
     // With MCP servers, each request's own bearer token is kept for them (a malformed one is 401).
@@ -428,6 +430,7 @@ int main(int argc, char** argv) try {
         return ctx;
     };
     http::Server<Context> server(app, cli.server_options(), context_factory);
+    http::mount_usage_route(server, *store.store);  // GET /chatkit/usage: the caller's token usage
     // MCP sessions are closed (DELETE) while the server's threads still run.
     server.on_stop([&server, mcp_servers] {
         asio::co_spawn(server.context(), close_all(mcp_servers), asio::detached);

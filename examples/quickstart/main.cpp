@@ -39,6 +39,7 @@
 #include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
+#include <chatkit/http/usage_route.hpp>
 #include <chatkit/protocol/widget_builders.hpp>
 #include <chatkit/server/server.hpp>
 #include <chatkit/server/streaming.hpp>
@@ -431,7 +432,8 @@ int main(int argc, char** argv) try {
                           .attachments = attachments.get(),
                           .transcriber = transcriber.get(),
                           .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
-                          .rate_limiter = limits.rate_limiter.get()},
+                          .rate_limiter = limits.rate_limiter.get(),
+                          .quotas = limits.quotas},
                          model, attachment_loader(attachments.get()));
     //]
 
@@ -453,6 +455,7 @@ int main(int argc, char** argv) try {
                                  .sweep_interval = sweep_interval,
                                  .logger = Logger::stderr_logger(LogLevel::info)});
     //]
+    http::mount_usage_route(server, *store.store);  // GET /chatkit/usage: the caller's token usage
     server.start();  // binds (throws if it cannot), so the lines below can give the URL
     log_line(model_description);
     log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");

@@ -6,6 +6,7 @@
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/quotas.hpp>
 #include <chatkit/server/rate_limiter.hpp>
 #include <chatkit/server/response.hpp>
 #include <chatkit/server/transcriber.hpp>
@@ -47,6 +48,9 @@ struct ChatKitServerOptions {
     /// limit: 429 with `Retry-After`, never a stream). Null: no rate limit. Owners are the store's
     /// (`Store::owner_of`). Must outlive the server.
     RateLimiter* rate_limiter = nullptr;
+    /// Model-token quotas per owner per UTC day and per thread, kept through the store's usage
+    /// accounting (off when unset, and with a store that does not account usage).
+    TokenQuotas quotas{};
 };
 
 /// A ChatKit backend. Subclass it, override `respond()` (and optionally `action()`, `sync_action()`,
@@ -73,7 +77,8 @@ public:
     /// `options` gives (see ChatKitServerOptions).
     explicit ChatKitServer(Options options)
         : store_(&options.store), attachments_(options.attachments), transcriber_(options.transcriber),
-          logger_(std::move(options.logger)), limits_(options.limits), rate_limiter_(options.rate_limiter) {}
+          logger_(std::move(options.logger)), limits_(options.limits), rate_limiter_(options.rate_limiter),
+          quotas_(options.quotas) {}
     virtual ~ChatKitServer() = default;
     ChatKitServer(ChatKitServer const&) = delete;
     ChatKitServer& operator=(ChatKitServer const&) = delete;
@@ -97,6 +102,8 @@ public:
     Logger const& logger() const noexcept { return logger_; }
     /// The rate limiter, or null.
     RateLimiter* rate_limiter() const noexcept { return rate_limiter_; }
+    /// The token quotas.
+    TokenQuotas const& quotas() const noexcept { return quotas_; }
 
 protected:
     /// Produces the response to a user message, or continues after a client tool output or a
@@ -146,6 +153,7 @@ private:
     Logger logger_;
     ServerLimits limits_;
     RateLimiter* rate_limiter_ = nullptr;
+    TokenQuotas quotas_;
 };
 
 }  // namespace chatkit

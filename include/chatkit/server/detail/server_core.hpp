@@ -5,11 +5,13 @@
 #include <chatkit/protocol/requests.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/quotas.hpp>
 #include <chatkit/server/rate_limiter.hpp>
 #include <chatkit/server/response.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +68,12 @@ public:
     virtual std::string owner() = 0;
     /// The server's rate limiter, or null.
     virtual RateLimiter* rate_limiter() const = 0;
+    /// The server's token quotas.
+    virtual TokenQuotas const& quotas() const = 0;
+    /// Store::record_usage for this request's owner.
+    virtual asio::awaitable<UsageTotals> record_usage(UsageRecord const& record) = 0;
+    /// Store::load_usage_totals for this request's owner.
+    virtual asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day) = 0;
 
     /// What the admission check handed out for this request (a stream slot), held as long as the
     /// request (and its stream) runs.
@@ -74,6 +82,18 @@ public:
 
 /// The RateLimiter class of a request.
 CHATKIT_API RequestClass request_class(ChatKitRequest const& request) noexcept;
+
+/// Records one model response's usage in `thread` and enforces the quotas (EventSink::record_usage).
+CHATKIT_API asio::awaitable<void> record_stream_usage(request_ops& ops, ThreadMetadata const& thread, TokenUsage usage,
+                                                      std::string response_id);
+
+/// The owner's daily quota, checked before a streaming request runs: a 429 answer (Retry-After
+/// until midnight UTC) when the owner's tokens today reached it, else nothing.
+CHATKIT_API asio::awaitable<std::optional<Response>> check_daily_quota(request_ops& ops, ChatKitRequest const& request);
+
+/// `ops.respond()`, after checking the thread's quota (over it: CustomStreamError, an error event).
+CHATKIT_API asio::awaitable<void> respond_within_quota(request_ops& ops, ThreadMetadata& thread,
+                                                       std::optional<UserMessageItem> const& input, EventSink& events);
 
 /// Runs the server's rate limiter on a request: a 429 answer (with its retry delay) when refused,
 /// nothing when admitted (a stream slot is then kept in `ops.admission`).

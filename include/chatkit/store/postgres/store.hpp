@@ -150,6 +150,28 @@ public:
         co_await backend_->delete_attachment(owner, attachment_id);
     }
 
+    asio::awaitable<UsageTotals> record_usage(UsageRecord const& record, Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->record_usage(owner, record);
+    }
+
+    asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day,
+                                                   Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->load_usage_totals(owner, thread_id, day);
+    }
+
+    asio::awaitable<UsageSummary> load_usage(std::size_t max_threads, Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->load_usage(owner, max_threads);
+    }
+
+    asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& thread_id, int limit,
+                                                                 Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->load_usage_records(owner, thread_id, limit);
+    }
+
 private:
     OwnerKey owner_key_;
     std::unique_ptr<postgres::detail::backend> backend_;
