@@ -104,7 +104,7 @@ TEST_CASE("a daily quota hit mid-run ends the stream with an error event, keeps 
     CHECK(mock.request_count() == 2);
 }
 
-TEST_CASE("a thread over its quota answers with an error event and keeps the message; a new thread is served",
+TEST_CASE("a thread over its quota answers with an error event and keeps the message, and a new thread is served",
           "[agents][usage][quota]") {
     chatkit::InMemoryStore<TestContext> store(user_of);
     test::MockLlmServer mock;

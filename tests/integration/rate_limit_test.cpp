@@ -117,7 +117,7 @@ TEST_CASE("non-streaming requests and uploads are budgeted apart from streams", 
     for (int i = 0; i < 3; ++i) CHECK(post(f.port(), create_body("hi"), as("alice")).status == 200);
 }
 
-TEST_CASE("the (N+1)th concurrent stream of one user gets 429; a slot frees when a stream ends",
+TEST_CASE("the (N+1)th concurrent stream of one user gets 429, and a slot frees when a stream ends",
           "[integration][limits]") {
     chatkit::RateLimitOptions limits;
     limits.max_streams_per_owner = 2;
