@@ -4,8 +4,6 @@
 #include <chatkit/core/base64.hpp>
 #include <chatkit/protocol/json.hpp>
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <mutex>
@@ -341,12 +339,6 @@ bool attachment_budgets::try_spend(void const* key, std::size_t bytes, std::size
     if (bytes > budget - std::min(budget, it->second.spent)) return false;
     it->second.spent += bytes;
     return true;
-}
-
-std::size_t estimated_tokens(std::vector<Item> const& items) {
-    std::size_t tokens = 0;
-    for (auto const& item : items) tokens += (boost::json::serialize(to_json(item)).size() + 3) / 4 + 4;
-    return tokens;
 }
 
 }  // namespace detail

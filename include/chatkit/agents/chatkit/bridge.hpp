@@ -304,8 +304,6 @@ CHATKIT_API std::vector<Item> generated_image_to_input(GeneratedImageItem const&
 CHATKIT_API ContentPart attachment_bytes_to_content(Attachment const& attachment, AttachmentBytes const& bytes);
 CHATKIT_API ContentPart attachment_description(Attachment const& attachment);
 CHATKIT_API ContentPart attachment_left_out(Attachment const& attachment);
-/// The estimated tokens of model input items: their JSON bytes / 4, rounded up, plus 4 per item.
-CHATKIT_API std::size_t estimated_tokens(std::vector<Item> const& items);
 
 /// The attachment bytes each open `to_agent_input` call has given the model, per request context
 /// (keyed by its address), so that one call's total stays within the converter's budget while one
@@ -370,22 +368,6 @@ public:
     /// The attachment budget.
     std::size_t attachment_budget() const noexcept { return attachment_budget_; }
 
-    /// Windows the history `to_agent_input` returns by an estimated token budget: the model's
-    /// context size minus what the reply may use. Whole turns (a user message and everything after
-    /// it up to the next one) are kept, newest first, while their estimate fits; older turns are left
-    /// out. The newest turn is always kept whole, even over the budget; a tool call and its output
-    /// are never separated (they belong to one turn). Nothing is windowed by default.
-    ///
-    /// The estimate is `estimated_tokens()`: about 4 bytes of JSON per token, an upper bound for
-    /// English text with OpenAI's tokenizers, so a window under the budget fits the real context.
-    void set_token_budget(std::size_t context_tokens, std::size_t reply_tokens) noexcept {
-        token_budget_ = context_tokens > reply_tokens ? context_tokens - reply_tokens : 0;
-    }
-    /// Removes the token budget (no windowing).
-    void clear_token_budget() noexcept { token_budget_.reset(); }
-    /// The token budget of the history, if any.
-    std::optional<std::size_t> token_budget() const noexcept { return token_budget_; }
-
     /// The message as typed, with its attachments' parts; for the last message, its quoted text as
     /// a second message; @-mentions (each once) in a context message of their own.
     virtual boost::asio::awaitable<std::vector<Item>> user_message_to_input(UserMessageItem const& item,
@@ -420,7 +402,6 @@ public:
 protected:
     AttachmentLoader<Ctx> loader_;  ///< reads attachment bytes (empty: attachments are described)
     std::size_t attachment_budget_ = 16 * 1024 * 1024;  ///< see `set_attachment_budget`
-    std::optional<std::size_t> token_budget_;          ///< see `set_token_budget`
     /// The bytes spent per open `to_agent_input` call; shared by copies of the converter.
     std::shared_ptr<detail::attachment_budgets> budgets_ = std::make_shared<detail::attachment_budgets>();
 };

@@ -65,12 +65,6 @@ boost::asio::awaitable<std::vector<Item>> ThreadItemConverter<Ctx>::to_agent_inp
     detail::attachment_budgets::scope const budget_scope(*budgets_, &ctx);
     // Newest first, so the attachment budget favours the latest messages; assembled oldest first.
     std::vector<std::vector<Item>> converted(items.size());
-    // With a token budget: whole turns (a user message and what follows it), newest first, while
-    // they fit; `first` is the oldest item kept. The newest turn is always kept.
-    std::size_t first = 0;
-    std::size_t kept_tokens = 0;
-    std::size_t turn_tokens = 0;
-    bool kept_a_turn = false;
     for (std::size_t i = items.size(); i-- > 0;) {
         ThreadItem const& item = items[i];
         bool const is_last = i + 1 == items.size();
@@ -97,22 +91,10 @@ boost::asio::awaitable<std::vector<Item>> ThreadItemConverter<Ctx>::to_agent_inp
             into = co_await sdk_hidden_context_to_input(*sdk_hidden);
         else if (auto const* image = std::get_if<GeneratedImageItem>(&item))
             into = co_await generated_image_to_input(*image);
-        if (!token_budget_) continue;
-        turn_tokens += detail::estimated_tokens(into);
-        if (!std::holds_alternative<UserMessageItem>(item) && i > 0) continue;
-        // A turn begins here (or the history does): keep it if it fits, or if it is the newest.
-        if (kept_a_turn && kept_tokens + turn_tokens > *token_budget_) {
-            first = i + 1;
-            while (first < items.size() && !std::holds_alternative<UserMessageItem>(items[first])) ++first;
-            break;
-        }
-        kept_tokens += turn_tokens;
-        turn_tokens = 0;
-        kept_a_turn = true;
     }
     std::vector<Item> out;
-    for (std::size_t i = first; i < converted.size(); ++i)
-        for (auto& c : converted[i]) out.push_back(std::move(c));
+    for (auto& part : converted)
+        for (auto& c : part) out.push_back(std::move(c));
     co_return out;
 }
 
