@@ -25,6 +25,7 @@
 //
 // Without OPENAI_API_KEY / OPENAI_BASE_URL it runs offline on DemoModel (it says so at start-up).
 #include "../common/cli.hpp"
+#include "../common/limits.hpp"
 #include "../common/on_disconnect.hpp"
 #include "../common/store.hpp"
 
@@ -37,6 +38,7 @@
 #include <chatkit/http/bearer.hpp>
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
+#include <chatkit/http/usage_route.hpp>
 #include <chatkit/server/server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -408,7 +410,9 @@ int main(int argc, char** argv) try {
         .option("mcp-token-exchange", "CHATKIT_MCP_TOKEN_EXCHANGE", "",
                 "an OAuth token endpoint (RFC 8693): MCP servers get a token exchanged for the caller's");
     examples::on_disconnect_option(cli);  // --on-disconnect continue|cancel (issue 18)
+    examples::limit_options(cli);
     cli.parse(argc, argv);
+    examples::Limits const limits = examples::limits_from(cli);
     int const history = static_cast<int>(cli.positive("history"));
     std::size_t const context_tokens = cli.positive("context-tokens");
     if (!cli.get("mcp-token-exchange").empty() && cli.all("mcp-url").empty())
@@ -429,7 +433,9 @@ int main(int argc, char** argv) try {
     AgentServer app({.store = *store.store,
                      .transcriber = transcriber.get(),
                      .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
-                     .runs = examples::run_options(cli)},
+                     .runs = examples::run_options(cli),
+                     .rate_limiter = limits.rate_limiter.get(),
+                     .quotas = limits.quotas},
                     model.model, history, context_tokens, mcp_servers);
 
     // With MCP servers, each request's own bearer token is kept for them (a malformed one is 401).
@@ -439,13 +445,15 @@ int main(int argc, char** argv) try {
         return ctx;
     };
     http::Server<Context> server(app, cli.server_options(), context_factory);
+    http::mount_usage_route(server, *store.store);  // GET /chatkit/usage: the caller's token usage
     // MCP sessions are closed (DELETE) while the server's threads still run.
     server.on_stop([&server, mcp_servers] {
         asio::co_spawn(server.context(), close_all(mcp_servers), asio::detached);
     });
     server.start();  // binds (throws if it cannot), so the lines below can give the URL
     std::cerr << "model: " << model.description << "\n"
-              << "store: " << store.description << ", partitioned by the X-User-Id header\n";
+              << "store: " << store.description << ", partitioned by the X-User-Id header\n"
+              << limits.description << "\n";
     if (transcriber)
         std::cerr << "dictation: OpenAI transcription, model " << transcriber->options().model << " at "
                   << transcriber->options().endpoint.base_url << "\n";

@@ -29,6 +29,7 @@
 // get_weather when a message mentions the weather. With OPENAI_BASE_URL set (and OPENAI_API_KEY,
 // CHATKIT_MODEL as needed), a compatible server answers instead. See also examples/agent_server.
 #include "../common/cli.hpp"
+#include "../common/limits.hpp"
 #include "../common/on_disconnect.hpp"
 #include "../common/store.hpp"
 
@@ -39,6 +40,7 @@
 #include <chatkit/http/attachment_routes.hpp>
 #include <chatkit/http/client/http_client.hpp>
 #include <chatkit/http/server.hpp>
+#include <chatkit/http/usage_route.hpp>
 #include <chatkit/protocol/widget_builders.hpp>
 #include <chatkit/server/server.hpp>
 #include <chatkit/server/streaming.hpp>
@@ -388,7 +390,9 @@ int main(int argc, char** argv) try {
                 "seconds between sweeps removing abandoned uploads (files and records)")
         .flag("verbose", "CHATKIT_VERBOSE", "log requests that fail and cancelled streams to stderr");
     examples::on_disconnect_option(cli);  // --on-disconnect continue|cancel (issue 18)
+    examples::limit_options(cli);
     cli.parse(argc, argv);
+    examples::Limits const limits = examples::limits_from(cli);
 
     int word_delay_ms = 0;
     try {
@@ -430,7 +434,9 @@ int main(int argc, char** argv) try {
                           .attachments = attachments.get(),
                           .transcriber = transcriber.get(),
                           .logger = Logger::stderr_logger(cli.is_set("verbose") ? LogLevel::info : LogLevel::warning),
-                          .runs = examples::run_options(cli)},
+                          .runs = examples::run_options(cli),
+                          .rate_limiter = limits.rate_limiter.get(),
+                          .quotas = limits.quotas},
                          model, attachment_loader(attachments.get()));
     //]
 
@@ -452,9 +458,11 @@ int main(int argc, char** argv) try {
                                  .sweep_interval = sweep_interval,
                                  .logger = Logger::stderr_logger(LogLevel::info)});
     //]
+    http::mount_usage_route(server, *store.store);  // GET /chatkit/usage: the caller's token usage
     server.start();  // binds (throws if it cannot), so the lines below can give the URL
     log_line(model_description);
     log_line("store: " + store.description + "; partitioned by the X-User-Id header (default local-user)");
+    log_line(limits.description);
     if (attachments)
         log_line("attachments: " + cli.get("uploads-dir") + " (POST " + server.url() + "/attachments); sweep every " +
                  std::to_string(sweep_interval.count()) + " s, abandoned after " + std::to_string(upload_max_age.count()) +

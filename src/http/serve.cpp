@@ -540,6 +540,8 @@ asio::awaitable<prepared_request> prepare_request(RequestInfo& info, std::string
     info.request = nullptr;
     if (!out.answer && !out.response->is_streaming()) {
         out.answer.emplace(json_response(out.response->status(), out.response->body(), line, options));
+        if (auto const delay = out.response->retry_after(); delay.count() > 0)
+            out.answer->set(http_::field::retry_after, std::to_string(delay.count()));
         out.response.reset();
     }
     co_return out;

@@ -393,7 +393,7 @@ private:
     // Runs respond(thread, input_) in the engine.
     asio::awaitable<void> run_respond(stream_engine& engine) {
         std::function<asio::awaitable<void>(EventSink&)> body = [this](EventSink& sink) {
-            return ops_->respond(thread_, input_, sink);
+            return respond_within_quota(*ops_, thread_, input_, sink);
         };
         co_await engine.run(body);
     }
@@ -453,6 +453,10 @@ std::string EventSink::generate_item_id(StoreItemType type) {
 }
 
 std::string const& EventSink::thread_id() const noexcept { return engine_->thread().id; }
+
+asio::awaitable<void> EventSink::record_usage(TokenUsage usage, std::string response_id) {
+    return detail::record_stream_usage(engine_->ops(), engine_->thread(), usage, std::move(response_id));
+}
 
 Response::Response() noexcept = default;
 Response::Response(unsigned status, std::string json_body) : status_(status), body_(std::move(json_body)) {}
@@ -764,6 +768,8 @@ asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitReque
     Logger const& logger = ops->logger();  // the server's: it outlives the request
     std::exception_ptr failure;
     try {
+        if (auto refused = admit_request(*ops, request)) co_return std::move(*refused);
+        if (auto refused = co_await check_daily_quota(*ops, request)) co_return std::move(*refused);
         co_return co_await route(ops, request);
     } catch (...) {
         failure = std::current_exception();

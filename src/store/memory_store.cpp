@@ -1,5 +1,7 @@
 #include <chatkit/store/memory_store.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -77,6 +79,10 @@ struct owner_data {
     ordered_rows<ThreadMetadata> threads;
     std::unordered_map<std::string, ordered_rows<ThreadItem>> items;
     std::unordered_map<std::string, Attachment> attachments;
+    // Usage: per response (per thread, oldest first), per thread, per UTC day.
+    std::unordered_map<std::string, std::deque<UsageRecord>> usage_records;
+    std::unordered_map<std::string, TokenUsage> usage_threads;
+    std::map<std::int64_t, TokenUsage> usage_days;
 };
 
 }  // namespace
@@ -181,6 +187,64 @@ void memory_backend::delete_attachment(std::string const& owner, std::string con
     std::unique_lock lock(impl_->mutex);
     auto it = impl_->owners.find(owner);
     if (it != impl_->owners.end()) it->second.attachments.erase(attachment_id);
+}
+
+}  // namespace chatkit::detail
+
+namespace chatkit::detail {
+
+UsageTotals memory_backend::record_usage(std::string const& owner, UsageRecord const& record) {
+    std::unique_lock lock(impl_->mutex);
+    auto& data = impl_->owners[owner];
+    data.usage_records[record.thread_id].push_back(record);
+    UsageTotals totals;
+    totals.thread = (data.usage_threads[record.thread_id] += record.usage);
+    totals.owner_day = (data.usage_days[record.day] += record.usage);
+    return totals;
+}
+
+UsageTotals memory_backend::load_usage_totals(std::string const& owner, std::string const& thread_id,
+                                              std::int64_t day) const {
+    std::shared_lock lock(impl_->mutex);
+    UsageTotals totals;
+    if (auto const* data = impl_->find(owner)) {
+        if (auto it = data->usage_threads.find(thread_id); it != data->usage_threads.end()) totals.thread = it->second;
+        if (auto it = data->usage_days.find(day); it != data->usage_days.end()) totals.owner_day = it->second;
+    }
+    return totals;
+}
+
+UsageSummary memory_backend::load_usage(std::string const& owner, std::size_t max_threads) const {
+    std::shared_lock lock(impl_->mutex);
+    UsageSummary summary;
+    auto const* data = impl_->find(owner);
+    if (!data) return summary;
+    for (auto const& [day, usage] : data->usage_days) summary.total += usage;
+    for (auto const& [id, usage] : data->usage_threads) summary.threads.push_back(ThreadUsage{id, usage});
+    auto const larger = [](ThreadUsage const& a, ThreadUsage const& b) {
+        if (a.usage.total_tokens() != b.usage.total_tokens()) return a.usage.total_tokens() > b.usage.total_tokens();
+        return a.thread_id < b.thread_id;
+    };
+    std::size_t const keep = std::min(max_threads, summary.threads.size());
+    std::partial_sort(summary.threads.begin(), summary.threads.begin() + static_cast<std::ptrdiff_t>(keep),
+                      summary.threads.end(), larger);
+    summary.threads.resize(keep);
+    return summary;
+}
+
+std::vector<UsageRecord> memory_backend::load_usage_records(std::string const& owner, std::string const& thread_id,
+                                                            int limit) const {
+    if (limit < 0) throw_error(error::invalid_request, "limit must not be negative");
+    std::shared_lock lock(impl_->mutex);
+    std::vector<UsageRecord> out;
+    auto const* data = impl_->find(owner);
+    if (!data) return out;
+    auto it = data->usage_records.find(thread_id);
+    if (it == data->usage_records.end()) return out;
+    auto const& rows = it->second;
+    std::size_t const n = std::min(rows.size(), static_cast<std::size_t>(limit));
+    out.assign(rows.end() - static_cast<std::ptrdiff_t>(n), rows.end());
+    return out;
 }
 
 }  // namespace chatkit::detail

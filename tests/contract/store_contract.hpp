@@ -297,6 +297,58 @@ bool run_store_contract() {
         CHECK(id != store.generate_thread_id(alice));
     }
 
+    SECTION("usage is recorded per response, per thread and per owner and day, and read back") {
+        ran = true;
+        TokenUsage const first{100, 40, 20, 5};
+        TokenUsage const second{7, 0, 3, 1};
+        TokenUsage const other_thread{1000, 0, 1, 0};
+        auto totals = run(store.record_usage(UsageRecord{"thr_1", "resp_1", first, 20000}, alice));
+        CHECK(totals.thread == first);
+        CHECK(totals.owner_day == first);
+        totals = run(store.record_usage(UsageRecord{"thr_1", "resp_2", second, 20000}, alice));
+        TokenUsage both = first;
+        both += second;
+        CHECK(totals.thread == both);
+        CHECK(totals.owner_day == both);
+        CHECK(both.total_tokens() == 130);
+        // Another thread the next day: the thread total starts at zero, so does the day's.
+        totals = run(store.record_usage(UsageRecord{"thr_2", "", other_thread, 20001}, alice));
+        CHECK(totals.thread == other_thread);
+        CHECK(totals.owner_day == other_thread);
+
+        auto loaded = run(store.load_usage_totals("thr_1", 20000, alice));
+        CHECK(loaded.thread == both);
+        CHECK(loaded.owner_day == both);
+        CHECK(run(store.load_usage_totals("thr_none", 19999, alice)).owner_day == TokenUsage{});
+
+        auto summary = run(store.load_usage(10, alice));
+        TokenUsage everything = both;
+        everything += other_thread;
+        CHECK(summary.total == everything);
+        REQUIRE(summary.threads.size() == 2);
+        CHECK(summary.threads[0].thread_id == "thr_2");  // the most tokens first
+        CHECK(summary.threads[0].usage == other_thread);
+        CHECK(summary.threads[1].thread_id == "thr_1");
+        CHECK(run(store.load_usage(1, alice)).threads.size() == 1);
+        CHECK(run(store.load_usage(0, alice)).threads.empty());
+
+        auto records = run(store.load_usage_records("thr_1", 10, alice));
+        REQUIRE(records.size() == 2);
+        CHECK(records[0].response_id == "resp_1");
+        CHECK(records[0].usage == first);
+        CHECK(records[0].day == 20000);
+        CHECK(records[1].response_id == "resp_2");
+        auto newest = run(store.load_usage_records("thr_1", 1, alice));
+        REQUIRE(newest.size() == 1);
+        CHECK(newest[0].response_id == "resp_2");
+
+        // Another owner sees nothing; usage outlives the thread.
+        CHECK(run(store.load_usage(10, bob)).total == TokenUsage{});
+        CHECK(run(store.load_usage_records("thr_1", 10, bob)).empty());
+        run(store.delete_thread("thr_1", alice));
+        CHECK(run(store.load_usage(10, alice)).total == everything);
+    }
+
     SECTION("loads return copies") {
         ran = true;
         run(store.save_thread(thread("thr_1", 0, "t"), alice));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chatkit/protocol/events.hpp>
+#include <chatkit/store/usage.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -57,6 +58,17 @@ public:
 
     /// The id of the thread this stream belongs to.
     std::string const& thread_id() const noexcept;
+
+    /// Records the token usage of one model response answered in this thread, through the store
+    /// (`Store::record_usage`: per response, per thread, per owner and UTC day), then enforces the
+    /// server's token quotas (`ChatKitServerOptions::quotas`): when the owner's day or the thread is
+    /// over its quota, it throws `CustomStreamError` (the stream ends with that `error` event, and
+    /// what was streamed so far is kept). `stream_agent_response` calls it for every model response;
+    /// a `respond()` that calls a model itself should too. `response_id` may be empty.
+    ///
+    /// A store failure while recording is logged, never thrown: the answer matters more than its
+    /// accounting. Cancellation: like `emit`, when the client has gone.
+    asio::awaitable<void> record_usage(TokenUsage usage, std::string response_id);
 
 private:
     detail::stream_engine* engine_;

@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,12 @@ public:
         return is_streaming() ? "text/event-stream" : "application/json";
     }
 
+    /// How long the client should wait before retrying (the `Retry-After` of a 429 or 503 answer);
+    /// zero when the answer names no delay.
+    std::chrono::seconds retry_after() const noexcept { return retry_after_; }
+    /// Sets retry_after().
+    void set_retry_after(std::chrono::seconds delay) noexcept { retry_after_ = delay; }
+
     /// Runs the stream, writing each SSE frame through `writer`. Call at most once.
     ///
     /// Never throws for protocol failures (they become `error` events). A client disconnect
@@ -62,6 +69,7 @@ public:
 private:
     unsigned status_ = 200;
     std::string body_;
+    std::chrono::seconds retry_after_{0};
     std::unique_ptr<detail::stream_job> job_;
 };
 

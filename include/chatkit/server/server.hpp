@@ -7,6 +7,8 @@
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/quotas.hpp>
+#include <chatkit/server/rate_limiter.hpp>
 #include <chatkit/server/response.hpp>
 #include <chatkit/server/runs.hpp>
 #include <chatkit/server/transcriber.hpp>
@@ -50,6 +52,13 @@ struct ChatKitServerOptions {
     /// What a disconnect does to a running reply, and the bounds of the run logs that let a client
     /// resume one (see RunOptions and docs/concepts.md).
     RunOptions runs{};
+    /// Per-owner request budgets and concurrent-stream caps, checked before any store call (over a
+    /// limit: 429 with `Retry-After`, never a stream). Null: no rate limit. Owners are the store's
+    /// (`Store::owner_of`). Must outlive the server.
+    RateLimiter* rate_limiter = nullptr;
+    /// Model-token quotas per owner per UTC day and per thread, kept through the store's usage
+    /// accounting (off when unset, and with a store that does not account usage).
+    TokenQuotas quotas{};
 };
 
 /// A ChatKit backend. Subclass it, override `respond()` (and optionally `action()`, `sync_action()`,
@@ -77,7 +86,8 @@ public:
     explicit ChatKitServer(Options options)
         : store_(&options.store), attachments_(options.attachments), transcriber_(options.transcriber),
           logger_(std::move(options.logger)), limits_(options.limits),
-          runs_(std::make_shared<detail::run_registry>(options.runs)) {}
+          runs_(std::make_shared<detail::run_registry>(options.runs)), rate_limiter_(options.rate_limiter),
+          quotas_(options.quotas) {}
     virtual ~ChatKitServer() = default;
     ChatKitServer(ChatKitServer const&) = delete;
     ChatKitServer& operator=(ChatKitServer const&) = delete;
@@ -123,6 +133,10 @@ public:
     ServerLimits const& limits() const noexcept { return limits_; }
     /// Where the server logs.
     Logger const& logger() const noexcept { return logger_; }
+    /// The rate limiter, or null.
+    RateLimiter* rate_limiter() const noexcept { return rate_limiter_; }
+    /// The token quotas.
+    TokenQuotas const& quotas() const noexcept { return quotas_; }
 
 protected:
     /// Produces the response to a user message, or continues after a client tool output or a
@@ -177,6 +191,8 @@ private:
     Logger logger_;
     ServerLimits limits_;
     std::shared_ptr<detail::run_registry> runs_;
+    RateLimiter* rate_limiter_ = nullptr;
+    TokenQuotas quotas_;
 };
 
 }  // namespace chatkit

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chatkit {
 namespace detail {
@@ -31,6 +32,11 @@ public:
     void save_attachment(std::string const& owner, Attachment const& attachment);
     Attachment load_attachment(std::string const& owner, std::string const& attachment_id) const;
     void delete_attachment(std::string const& owner, std::string const& attachment_id);
+    UsageTotals record_usage(std::string const& owner, UsageRecord const& record);
+    UsageTotals load_usage_totals(std::string const& owner, std::string const& thread_id, std::int64_t day) const;
+    UsageSummary load_usage(std::string const& owner, std::size_t max_threads) const;
+    std::vector<UsageRecord> load_usage_records(std::string const& owner, std::string const& thread_id,
+                                                int limit) const;
 
 private:
     struct impl;
@@ -58,6 +64,9 @@ public:
 
     /// A store partitioned by `owner_key(ctx)`: one owner's data does not exist for another.
     explicit InMemoryStore(OwnerKey owner_key) : owner_key_(std::move(owner_key)) {}
+
+    /// The owner key of `ctx` (the partition its data lives in).
+    std::string owner_of(Context const& ctx) const override { return owner_key_(ctx); }
 
     asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) override {
         co_return backend_.load_thread(owner_key_(ctx), thread_id);
@@ -107,6 +116,21 @@ public:
     asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) override {
         backend_.delete_attachment(owner_key_(ctx), attachment_id);
         co_return;
+    }
+
+    asio::awaitable<UsageTotals> record_usage(UsageRecord const& record, Context const& ctx) override {
+        co_return backend_.record_usage(owner_key_(ctx), record);
+    }
+    asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day,
+                                                   Context const& ctx) override {
+        co_return backend_.load_usage_totals(owner_key_(ctx), thread_id, day);
+    }
+    asio::awaitable<UsageSummary> load_usage(std::size_t max_threads, Context const& ctx) override {
+        co_return backend_.load_usage(owner_key_(ctx), max_threads);
+    }
+    asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& thread_id, int limit,
+                                                                 Context const& ctx) override {
+        co_return backend_.load_usage_records(owner_key_(ctx), thread_id, limit);
     }
 
 private:

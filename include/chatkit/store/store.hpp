@@ -4,11 +4,15 @@
 #include <chatkit/core/error.hpp>
 #include <chatkit/protocol/items.hpp>
 #include <chatkit/protocol/requests.hpp>
+#include <chatkit/store/usage.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatkit {
 
@@ -42,6 +46,14 @@ public:
         (void)thread;
         (void)ctx;
         return default_generate_id(type);
+    }
+
+    /// The owner (user, tenant) `ctx` belongs to: the key this store partitions data by. Rate
+    /// limits, quotas and usage are kept per owner under this key. The default (one owner, the
+    /// empty string) suits single-owner stores; partitioned stores override it.
+    virtual std::string owner_of(Context const& ctx) const {
+        (void)ctx;
+        return {};
     }
 
     /// Loads a thread; throws `error::not_found` when it does not exist or is not visible.
@@ -88,6 +100,47 @@ public:
 
     /// Deletes an attachment record; no error when missing.
     virtual asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) = 0;
+
+    /// Records the token usage of one model response for the owner of `ctx`: the response's row,
+    /// the thread's total and the owner's total for `record.day`, in one atomic step, and returns
+    /// those two totals after the addition (what quotas compare). Usage outlives the thread.
+    ///
+    /// The default records nothing and returns zeros: usage accounting and token quotas are then
+    /// off. InMemoryStore, SqliteStore and PostgresStore implement it (PostgresStore's totals are
+    /// shared by every instance on the database).
+    virtual asio::awaitable<UsageTotals> record_usage(UsageRecord const& record, Context const& ctx) {
+        (void)record;
+        (void)ctx;
+        co_return UsageTotals{};
+    }
+
+    /// The owner's total on UTC day `day` and the total of `thread_id` (zeros when nothing was
+    /// recorded). The default returns zeros.
+    virtual asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day,
+                                                           Context const& ctx) {
+        (void)thread_id;
+        (void)day;
+        (void)ctx;
+        co_return UsageTotals{};
+    }
+
+    /// The owner's total usage (every day) and its `max_threads` threads with the most tokens.
+    /// The default returns an empty summary.
+    virtual asio::awaitable<UsageSummary> load_usage(std::size_t max_threads, Context const& ctx) {
+        (void)max_threads;
+        (void)ctx;
+        co_return UsageSummary{};
+    }
+
+    /// The usage records of one thread of the owner, oldest first: the `limit` most recent. A
+    /// negative `limit` throws `error::invalid_request`. The default returns none.
+    virtual asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& thread_id, int limit,
+                                                                         Context const& ctx) {
+        (void)thread_id;
+        (void)limit;
+        (void)ctx;
+        co_return std::vector<UsageRecord>{};
+    }
 };
 
 /// An attachment's content, as a model converter needs it (returned by attachment stores that keep

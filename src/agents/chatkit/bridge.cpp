@@ -401,6 +401,19 @@ asio::awaitable<void> AgentStreamBridge::on_run_item(std::string_view name, RunI
 }
 
 asio::awaitable<void> AgentStreamBridge::on_raw_event(ModelStreamEvent const& ev) {
+    if (ev.response && (ev.type == "response.completed" || ev.type == "response.incomplete" ||
+                        ev.type == "response.failed")) {
+        // What the model reports for each response is accounted (and checked against quotas).
+        auto const* usage = ev.response->if_contains("usage");
+        if (usage && usage->is_object()) {
+            Usage const reported = usage_from_json(usage->get_object());
+            TokenUsage tokens{reported.input_tokens, reported.cached_input_tokens, reported.output_tokens,
+                              reported.reasoning_tokens};
+            auto const* id = ev.response->if_contains("id");
+            std::string response_id = id && id->is_string() ? std::string(id->get_string()) : std::string();
+            co_await out_.record_usage(tokens, std::move(response_id));
+        }
+    }
     State& st = *st_;
     auto const& thread_id = ctx_.thread().id;
     auto mapped = [&](std::string const& provider_id) -> std::string {

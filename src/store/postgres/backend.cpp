@@ -1,6 +1,6 @@
 // chatkit-cpp: the PostgreSQL core of PostgresStore.
 //
-// Layout (schema version 1; the versions applied are the rows of chatkit_migrations):
+// Layout (schema version 2; the versions applied are the rows of chatkit_migrations):
 //
 //   chatkit_threads     (owner, id) primary key; created_at (µs since the Unix epoch), seq (from the
 //                       sequence chatkit_thread_seq, kept by updates), item_seq (the last sequence
@@ -11,6 +11,12 @@
 //                       (owner, thread_id) -> chatkit_threads ON DELETE CASCADE. Unique index
 //                       (owner, thread_id, created_at, seq).
 //   chatkit_attachments (owner, id) primary key; data (the Attachment as store JSON, metadata included).
+//   chatkit_usage_responses, chatkit_usage_threads, chatkit_usage_days (version 2): one row per
+//                       recorded model response, and the running totals per (owner, thread_id) and
+//                       per (owner, UTC day). A record updates the three in one transaction; the totals
+//                       are upserts that add and return the new total (`ON CONFLICT DO UPDATE ...
+//                       RETURNING`), so two instances recording at once are serialised on the row and
+//                       each sees the total including the other's tokens: one source of truth.
 //
 // JSON is kept as text, byte for byte as written (jsonb would reorder keys and renormalise numbers,
 // and the protocol's bytes must come back unchanged); ids and owners use the "C" collation.
@@ -49,6 +55,7 @@
 #include <exception>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -104,6 +111,38 @@ constexpr migration migrations[] = {
         PRIMARY KEY (owner, id)
     );
     )sql"},
+    {"token usage", R"sql(
+    CREATE TABLE chatkit_usage_responses (
+        id          bigserial PRIMARY KEY,
+        owner       text COLLATE "C" NOT NULL,
+        thread_id   text COLLATE "C" NOT NULL,
+        response_id text NOT NULL,
+        day         bigint NOT NULL,
+        input       bigint NOT NULL,
+        cached      bigint NOT NULL,
+        output      bigint NOT NULL,
+        reasoning   bigint NOT NULL
+    );
+    CREATE INDEX chatkit_usage_responses_by_thread ON chatkit_usage_responses (owner, thread_id, id);
+    CREATE TABLE chatkit_usage_threads (
+        owner     text COLLATE "C" NOT NULL,
+        thread_id text COLLATE "C" NOT NULL,
+        input     bigint NOT NULL,
+        cached    bigint NOT NULL,
+        output    bigint NOT NULL,
+        reasoning bigint NOT NULL,
+        PRIMARY KEY (owner, thread_id)
+    );
+    CREATE TABLE chatkit_usage_days (
+        owner     text COLLATE "C" NOT NULL,
+        day       bigint NOT NULL,
+        input     bigint NOT NULL,
+        cached    bigint NOT NULL,
+        output    bigint NOT NULL,
+        reasoning bigint NOT NULL,
+        PRIMARY KEY (owner, day)
+    );
+    )sql"},
 };
 static_assert(std::size(migrations) == backend::schema_version);
 
@@ -132,6 +171,14 @@ constexpr char const* items_after_desc = "ck_items_after_desc";
 constexpr char const* attachment_get = "ck_attachment_get";
 constexpr char const* attachment_put = "ck_attachment_put";
 constexpr char const* attachment_del = "ck_attachment_del";
+constexpr char const* usage_insert = "ck_usage_insert";
+constexpr char const* usage_thread_add = "ck_usage_thread_add";
+constexpr char const* usage_day_add = "ck_usage_day_add";
+constexpr char const* usage_thread_get = "ck_usage_thread_get";
+constexpr char const* usage_day_get = "ck_usage_day_get";
+constexpr char const* usage_total = "ck_usage_total";
+constexpr char const* usage_top_threads = "ck_usage_top_threads";
+constexpr char const* usage_records = "ck_usage_records";
 }  // namespace sql
 
 #define CK_THREAD_CURSOR \
@@ -201,6 +248,31 @@ constexpr statement_text statements[] = {
      "INSERT INTO chatkit_attachments (owner, id, data) VALUES ($1, $2, $3) "
      "ON CONFLICT (owner, id) DO UPDATE SET data = excluded.data"},
     {sql::attachment_del, "DELETE FROM chatkit_attachments WHERE owner = $1 AND id = $2"},
+    {sql::usage_insert,
+     "INSERT INTO chatkit_usage_responses (owner, thread_id, response_id, day, input, cached, output, reasoning) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
+    {sql::usage_thread_add,
+     "INSERT INTO chatkit_usage_threads AS t VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (owner, thread_id) DO "
+     "UPDATE SET input = t.input + excluded.input, cached = t.cached + excluded.cached, "
+     "output = t.output + excluded.output, reasoning = t.reasoning + excluded.reasoning "
+     "RETURNING input, cached, output, reasoning"},
+    {sql::usage_day_add,
+     "INSERT INTO chatkit_usage_days AS d VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (owner, day) DO "
+     "UPDATE SET input = d.input + excluded.input, cached = d.cached + excluded.cached, "
+     "output = d.output + excluded.output, reasoning = d.reasoning + excluded.reasoning "
+     "RETURNING input, cached, output, reasoning"},
+    {sql::usage_thread_get,
+     "SELECT input, cached, output, reasoning FROM chatkit_usage_threads WHERE owner = $1 AND thread_id = $2"},
+    {sql::usage_day_get, "SELECT input, cached, output, reasoning FROM chatkit_usage_days WHERE owner = $1 AND day = $2"},
+    {sql::usage_total,
+     "SELECT coalesce(sum(input), 0)::bigint, coalesce(sum(cached), 0)::bigint, coalesce(sum(output), 0)::bigint, "
+     "coalesce(sum(reasoning), 0)::bigint FROM chatkit_usage_days WHERE owner = $1"},
+    {sql::usage_top_threads,
+     "SELECT thread_id, input, cached, output, reasoning FROM chatkit_usage_threads WHERE owner = $1 "
+     "ORDER BY input + output DESC, thread_id LIMIT $2"},
+    {sql::usage_records,
+     "SELECT response_id, day, input, cached, output, reasoning FROM chatkit_usage_responses "
+     "WHERE owner = $1 AND thread_id = $2 ORDER BY id DESC LIMIT $3"},
 };
 
 #undef CK_THREAD_CURSOR
@@ -666,6 +738,102 @@ asio::awaitable<void> backend::delete_attachment(std::string const& owner, std::
     queries.push_back(std::move(query(sql::attachment_del).text(owner).text(attachment_id)));
     impl::parser<bool> parse = [](std::vector<result>&) { return true; };
     co_await impl_->call<bool>("delete_attachment", std::move(queries), std::move(parse));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token usage
+
+namespace {
+
+std::int64_t as_count(std::uint64_t n) {
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    return static_cast<std::int64_t>(std::min(n, max));
+}
+
+query& with_usage(query& q, TokenUsage const& usage) {
+    return q.number(as_count(usage.input_tokens))
+        .number(as_count(usage.cached_input_tokens))
+        .number(as_count(usage.output_tokens))
+        .number(as_count(usage.reasoning_tokens));
+}
+
+TokenUsage usage_at(result const& r, int row, int first) {
+    TokenUsage u;
+    u.input_tokens = static_cast<std::uint64_t>(r.int64(row, first));
+    u.cached_input_tokens = static_cast<std::uint64_t>(r.int64(row, first + 1));
+    u.output_tokens = static_cast<std::uint64_t>(r.int64(row, first + 2));
+    u.reasoning_tokens = static_cast<std::uint64_t>(r.int64(row, first + 3));
+    return u;
+}
+
+}  // namespace
+
+asio::awaitable<UsageTotals> backend::record_usage(std::string const& owner, UsageRecord const& record) {
+    check_storable(owner, "the owner key");
+    check_storable(record.thread_id, "the thread id");
+    check_storable(record.response_id, "the response id");
+    std::vector<query> queries;
+    query insert(sql::usage_insert);
+    insert.text(owner).text(record.thread_id).text(record.response_id).number(record.day);
+    queries.push_back(std::move(with_usage(insert, record.usage)));
+    query thread(sql::usage_thread_add);
+    thread.text(owner).text(record.thread_id);
+    queries.push_back(std::move(with_usage(thread, record.usage)));
+    query day(sql::usage_day_add);
+    day.text(owner).number(record.day);
+    queries.push_back(std::move(with_usage(day, record.usage)));
+    impl::parser<UsageTotals> parse = [](std::vector<result>& r) {
+        if (r[1].rows() != 1 || r[2].rows() != 1) fail(error::store_failure, "record_usage: no total returned");
+        return UsageTotals{usage_at(r[2], 0, 0), usage_at(r[1], 0, 0)};
+    };
+    co_return co_await impl_->call<UsageTotals>("record_usage", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<UsageTotals> backend::load_usage_totals(std::string const& owner, std::string const& thread_id,
+                                                        std::int64_t day) {
+    if (!storable(owner) || !storable(thread_id)) co_return UsageTotals{};
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::usage_thread_get).text(owner).text(thread_id)));
+    queries.push_back(std::move(query(sql::usage_day_get).text(owner).number(day)));
+    impl::parser<UsageTotals> parse = [](std::vector<result>& r) {
+        UsageTotals totals;
+        if (r[0].rows() > 0) totals.thread = usage_at(r[0], 0, 0);
+        if (r[1].rows() > 0) totals.owner_day = usage_at(r[1], 0, 0);
+        return totals;
+    };
+    co_return co_await impl_->call<UsageTotals>("load_usage_totals", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<UsageSummary> backend::load_usage(std::string const& owner, std::size_t max_threads) {
+    if (!storable(owner)) co_return UsageSummary{};
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::usage_total).text(owner)));
+    queries.push_back(std::move(query(sql::usage_top_threads).text(owner).number(as_count(max_threads))));
+    impl::parser<UsageSummary> parse = [](std::vector<result>& r) {
+        UsageSummary summary;
+        if (r[0].rows() > 0) summary.total = usage_at(r[0], 0, 0);
+        for (int row = 0; row < r[1].rows(); ++row)
+            summary.threads.push_back(ThreadUsage{std::string(r[1].text(row, 0)), usage_at(r[1], row, 1)});
+        return summary;
+    };
+    co_return co_await impl_->call<UsageSummary>("load_usage", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<std::vector<UsageRecord>> backend::load_usage_records(std::string const& owner,
+                                                                      std::string const& thread_id, int limit) {
+    check_limit(limit);
+    if (!storable(owner) || !storable(thread_id)) co_return std::vector<UsageRecord>{};
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::usage_records).text(owner).text(thread_id).number(limit)));
+    impl::parser<std::vector<UsageRecord>> parse = [&thread_id](std::vector<result>& r) {
+        std::vector<UsageRecord> records;
+        for (int row = r[0].rows() - 1; row >= 0; --row)
+            records.push_back(UsageRecord{thread_id, std::string(r[0].text(row, 0)), usage_at(r[0], row, 2),
+                                          r[0].int64(row, 1)});
+        return records;
+    };
+    co_return co_await impl_->call<std::vector<UsageRecord>>("load_usage_records", std::move(queries),
+                                                             std::move(parse));
 }
 
 }  // namespace chatkit::postgres::detail

@@ -1,6 +1,6 @@
 // chatkit-cpp: the SQLite core of SqliteStore.
 //
-// Layout of the database (schema version 1, `PRAGMA user_version`):
+// Layout of the database (schema version 2, `PRAGMA user_version`):
 //
 //   threads     (owner, id) primary key; created_at (µs since the Unix epoch), seq (a global
 //               insertion number, kept by updates), item_seq (the last sequence number given to an
@@ -11,6 +11,9 @@
 //               threads ON DELETE CASCADE. Index items_by_order (owner, thread_id, created_at, seq).
 //   attachments (owner, id) primary key; data (the Attachment as store JSON, metadata included).
 //   sequences   named counters ('threads').
+//   usage_responses (version 2) one row per recorded model response (owner, thread_id, response_id,
+//               UTC day, token counts); usage_threads (owner, thread_id) and usage_days (owner, day)
+//               hold the running totals, updated in the same transaction.
 //
 // Pages are keyset scans: look the cursor row up by id (primary key), then seek the order index to
 // `(created_at, seq) > (cursor)` (or `<` for descending) and read `limit + 1` rows. `seq` is a plain
@@ -26,6 +29,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -216,6 +220,39 @@ constexpr char const* migrations[] = {
         value INTEGER NOT NULL
     );
     INSERT INTO sequences (name, value) VALUES ('threads', 0);
+    )sql",
+    // 1 -> 2: token usage (per response, per thread, per owner and UTC day)
+    R"sql(
+    CREATE TABLE usage_responses (
+        id          INTEGER PRIMARY KEY,
+        owner       TEXT    NOT NULL,
+        thread_id   TEXT    NOT NULL,
+        response_id TEXT    NOT NULL,
+        day         INTEGER NOT NULL,
+        input       INTEGER NOT NULL,
+        cached      INTEGER NOT NULL,
+        output      INTEGER NOT NULL,
+        reasoning   INTEGER NOT NULL
+    );
+    CREATE INDEX usage_responses_by_thread ON usage_responses (owner, thread_id, id);
+    CREATE TABLE usage_threads (
+        owner     TEXT    NOT NULL,
+        thread_id TEXT    NOT NULL,
+        input     INTEGER NOT NULL,
+        cached    INTEGER NOT NULL,
+        output    INTEGER NOT NULL,
+        reasoning INTEGER NOT NULL,
+        PRIMARY KEY (owner, thread_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE usage_days (
+        owner     TEXT    NOT NULL,
+        day       INTEGER NOT NULL,
+        input     INTEGER NOT NULL,
+        cached    INTEGER NOT NULL,
+        output    INTEGER NOT NULL,
+        reasoning INTEGER NOT NULL,
+        PRIMARY KEY (owner, day)
+    ) WITHOUT ROWID;
     )sql",
 };
 static_assert(std::size(migrations) == backend::schema_version);
@@ -693,6 +730,128 @@ void backend::delete_attachment(std::string const& owner, std::string const& att
     impl::write_lease c(*impl_);
     use u(c->attachment_delete);
     u.bind(1, owner).bind(2, attachment_id).run();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token usage (statements prepared per call: one call per model response)
+
+namespace {
+
+std::int64_t as_count(std::uint64_t n) {
+    return n > static_cast<std::uint64_t>(max_key) ? max_key : static_cast<std::int64_t>(n);
+}
+
+TokenUsage usage_at(use const& row, int first) {
+    TokenUsage u;
+    u.input_tokens = static_cast<std::uint64_t>(row.int64(first));
+    u.cached_input_tokens = static_cast<std::uint64_t>(row.int64(first + 1));
+    u.output_tokens = static_cast<std::uint64_t>(row.int64(first + 2));
+    u.reasoning_tokens = static_cast<std::uint64_t>(row.int64(first + 3));
+    return u;
+}
+
+use& bind_usage(use& u, int first, TokenUsage const& usage) {
+    return u.bind(first, as_count(usage.input_tokens))
+        .bind(first + 1, as_count(usage.cached_input_tokens))
+        .bind(first + 2, as_count(usage.output_tokens))
+        .bind(first + 3, as_count(usage.reasoning_tokens));
+}
+
+}  // namespace
+
+UsageTotals backend::record_usage(std::string const& owner, UsageRecord const& record) {
+    impl::write_lease c(*impl_);
+    statement insert(c->db,
+                     "INSERT INTO usage_responses (owner, thread_id, response_id, day, input, cached, output, "
+                     "reasoning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    statement thread(c->db,
+                     "INSERT INTO usage_threads VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (owner, thread_id) DO "
+                     "UPDATE SET input = input + excluded.input, cached = cached + excluded.cached, output = output "
+                     "+ excluded.output, reasoning = reasoning + excluded.reasoning "
+                     "RETURNING input, cached, output, reasoning");
+    statement day(c->db,
+                  "INSERT INTO usage_days VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (owner, day) DO "
+                  "UPDATE SET input = input + excluded.input, cached = cached + excluded.cached, output = output "
+                  "+ excluded.output, reasoning = reasoning + excluded.reasoning "
+                  "RETURNING input, cached, output, reasoning");
+    UsageTotals totals;
+    transaction tx(*c);
+    {
+        use u(insert);
+        u.bind(1, owner).bind(2, record.thread_id).bind(3, record.response_id).bind(4, record.day);
+        bind_usage(u, 5, record.usage).run();
+    }
+    {
+        use u(thread);
+        u.bind(1, owner).bind(2, record.thread_id);
+        bind_usage(u, 3, record.usage);
+        if (!u.step()) fail("the thread's usage total was not returned");
+        totals.thread = usage_at(u, 0);
+        u.run();
+    }
+    {
+        use u(day);
+        u.bind(1, owner).bind(2, record.day);
+        bind_usage(u, 3, record.usage);
+        if (!u.step()) fail("the day's usage total was not returned");
+        totals.owner_day = usage_at(u, 0);
+        u.run();
+    }
+    tx.commit();
+    return totals;
+}
+
+UsageTotals backend::load_usage_totals(std::string const& owner, std::string const& thread_id, std::int64_t day) {
+    impl::read_lease c(*impl_);
+    UsageTotals totals;
+    {
+        statement s(c->db, "SELECT input, cached, output, reasoning FROM usage_threads WHERE owner = ?1 AND thread_id = ?2");
+        use u(s);
+        u.bind(1, owner).bind(2, thread_id);
+        if (u.step()) totals.thread = usage_at(u, 0);
+    }
+    {
+        statement s(c->db, "SELECT input, cached, output, reasoning FROM usage_days WHERE owner = ?1 AND day = ?2");
+        use u(s);
+        u.bind(1, owner).bind(2, day);
+        if (u.step()) totals.owner_day = usage_at(u, 0);
+    }
+    return totals;
+}
+
+UsageSummary backend::load_usage(std::string const& owner, std::size_t max_threads) {
+    impl::read_lease c(*impl_);
+    UsageSummary summary;
+    {
+        statement s(c->db,
+                    "SELECT coalesce(sum(input), 0), coalesce(sum(cached), 0), coalesce(sum(output), 0), "
+                    "coalesce(sum(reasoning), 0) FROM usage_days WHERE owner = ?1");
+        use u(s);
+        u.bind(1, owner);
+        if (u.step()) summary.total = usage_at(u, 0);
+    }
+    statement s(c->db,
+                "SELECT thread_id, input, cached, output, reasoning FROM usage_threads WHERE owner = ?1 "
+                "ORDER BY input + output DESC, thread_id LIMIT ?2");
+    use u(s);
+    u.bind(1, owner).bind(2, as_count(max_threads));
+    while (u.step()) summary.threads.push_back(ThreadUsage{std::string(u.text(0)), usage_at(u, 1)});
+    return summary;
+}
+
+std::vector<UsageRecord> backend::load_usage_records(std::string const& owner, std::string const& thread_id,
+                                                     int limit) {
+    check_limit(limit);
+    impl::read_lease c(*impl_);
+    statement s(c->db,
+                "SELECT response_id, day, input, cached, output, reasoning FROM usage_responses "
+                "WHERE owner = ?1 AND thread_id = ?2 ORDER BY id DESC LIMIT ?3");
+    use u(s);
+    u.bind(1, owner).bind(2, thread_id).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<UsageRecord> records;
+    while (u.step()) records.push_back(UsageRecord{thread_id, std::string(u.text(0)), usage_at(u, 2), u.int64(1)});
+    std::reverse(records.begin(), records.end());
+    return records;
 }
 
 }  // namespace chatkit::sqlite::detail

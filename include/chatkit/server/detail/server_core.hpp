@@ -5,6 +5,9 @@
 #include <chatkit/protocol/requests.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/limits.hpp>
+#include <chatkit/server/quotas.hpp>
+#include <chatkit/server/rate_limiter.hpp>
+#include <chatkit/server/response.hpp>
 #include <chatkit/server/runs.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -69,7 +72,40 @@ public:
     virtual run_registry& runs() = 0;
     /// The policy of a new run of `thread` (ChatKitServer::stream_policy).
     virtual StreamPolicy stream_policy(ThreadMetadata const& thread) = 0;
+    /// The key the store partitions this request's data by (`Store::owner_of`).
+    virtual std::string owner() = 0;
+    /// The server's rate limiter, or null.
+    virtual RateLimiter* rate_limiter() const = 0;
+    /// The server's token quotas.
+    virtual TokenQuotas const& quotas() const = 0;
+    /// Store::record_usage for this request's owner.
+    virtual asio::awaitable<UsageTotals> record_usage(UsageRecord const& record) = 0;
+    /// Store::load_usage_totals for this request's owner.
+    virtual asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day) = 0;
+
+    /// What the admission check handed out for this request (a stream slot), held as long as the
+    /// request (and its stream) runs.
+    std::shared_ptr<void> admission;
 };
+
+/// The RateLimiter class of a request.
+CHATKIT_API RequestClass request_class(ChatKitRequest const& request) noexcept;
+
+/// Records one model response's usage in `thread` and enforces the quotas (EventSink::record_usage).
+CHATKIT_API asio::awaitable<void> record_stream_usage(request_ops& ops, ThreadMetadata const& thread, TokenUsage usage,
+                                                      std::string response_id);
+
+/// The owner's daily quota, checked before a streaming request runs: a 429 answer (Retry-After
+/// until midnight UTC) when the owner's tokens today reached it, else nothing.
+CHATKIT_API asio::awaitable<std::optional<Response>> check_daily_quota(request_ops& ops, ChatKitRequest const& request);
+
+/// `ops.respond()`, after checking the thread's quota (over it: CustomStreamError, an error event).
+CHATKIT_API asio::awaitable<void> respond_within_quota(request_ops& ops, ThreadMetadata& thread,
+                                                       std::optional<UserMessageItem> const& input, EventSink& events);
+
+/// Runs the server's rate limiter on a request: a 429 answer (with its retry delay) when refused,
+/// nothing when admitted (a stream slot is then kept in `ops.admission`).
+CHATKIT_API std::optional<Response> admit_request(request_ops& ops, ChatKitRequest const& request);
 
 /// Runs one parsed request against `ops` (PROTOCOL.md §4). Never throws: failures become error responses.
 CHATKIT_API asio::awaitable<Response> process(std::unique_ptr<request_ops> ops, ChatKitRequest request);

@@ -64,6 +64,15 @@ public:
     }
 
     ServerLimits const& limits() const override { return s_.limits_; }
+    std::string owner() override { return s_.store_->owner_of(ctx_); }
+    RateLimiter* rate_limiter() const override { return s_.rate_limiter_; }
+    TokenQuotas const& quotas() const override { return s_.quotas_; }
+    asio::awaitable<UsageTotals> record_usage(UsageRecord const& record) override {
+        return s_.store_->record_usage(record, ctx_);
+    }
+    asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day) override {
+        return s_.store_->load_usage_totals(thread_id, day, ctx_);
+    }
 
     asio::awaitable<void> respond(ThreadMetadata& thread, std::optional<UserMessageItem> const& input,
                                   EventSink& events) override {

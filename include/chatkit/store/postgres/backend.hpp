@@ -3,6 +3,7 @@
 
 #include <chatkit/core/error.hpp>
 #include <chatkit/protocol/items.hpp>
+#include <chatkit/store/usage.hpp>
 #include <chatkit/store/postgres/options.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatkit::postgres {
 
@@ -53,7 +55,7 @@ namespace asio = boost::asio;
 class CHATKIT_API backend {
 public:
     /** The schema version this library writes (the highest row of `chatkit_migrations`). */
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
 
     /**
      * Connects (blocking, within `Options::connect_timeout`) and migrates the schema under an
@@ -108,6 +110,16 @@ public:
     asio::awaitable<Attachment> load_attachment(std::string const& owner, std::string const& attachment_id);
     /** Store::delete_attachment. */
     asio::awaitable<void> delete_attachment(std::string const& owner, std::string const& attachment_id);
+    /** Store::record_usage: the response row and both totals in one transaction (one round trip). */
+    asio::awaitable<UsageTotals> record_usage(std::string const& owner, UsageRecord const& record);
+    /** Store::load_usage_totals. */
+    asio::awaitable<UsageTotals> load_usage_totals(std::string const& owner, std::string const& thread_id,
+                                                   std::int64_t day);
+    /** Store::load_usage. */
+    asio::awaitable<UsageSummary> load_usage(std::string const& owner, std::size_t max_threads);
+    /** Store::load_usage_records. */
+    asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& owner,
+                                                                 std::string const& thread_id, int limit);
 
 private:
     struct impl;

@@ -79,6 +79,9 @@ public:
     /** What the connection pool holds right now, and what it did so far. */
     postgres::PoolStats stats() const { return backend_->stats(); }
 
+    /** The owner key of `ctx` (the partition its data lives in). */
+    std::string owner_of(Context const& ctx) const override { return owner_key_(ctx); }
+
     asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         co_return co_await backend_->load_thread(owner, thread_id);
@@ -145,6 +148,28 @@ public:
     asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         co_await backend_->delete_attachment(owner, attachment_id);
+    }
+
+    asio::awaitable<UsageTotals> record_usage(UsageRecord const& record, Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->record_usage(owner, record);
+    }
+
+    asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day,
+                                                   Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->load_usage_totals(owner, thread_id, day);
+    }
+
+    asio::awaitable<UsageSummary> load_usage(std::size_t max_threads, Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->load_usage(owner, max_threads);
+    }
+
+    asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& thread_id, int limit,
+                                                                 Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        co_return co_await backend_->load_usage_records(owner, thread_id, limit);
     }
 
 private:

@@ -3,6 +3,7 @@
 
 #include <chatkit/core/error.hpp>
 #include <chatkit/protocol/items.hpp>
+#include <chatkit/store/usage.hpp>
 #include <chatkit/store/sqlite/options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatkit::sqlite::detail {
 
@@ -31,7 +33,7 @@ namespace asio = boost::asio;
 class CHATKIT_API backend {
 public:
     /** The schema version this library writes (`PRAGMA user_version`). */
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
     /** `PRAGMA application_id` of a chatkit-cpp database ("CKSQ"). */
     static constexpr int application_id = 0x434b5351;
 
@@ -66,6 +68,11 @@ public:
     void save_attachment(std::string const& owner, Attachment const& attachment);
     Attachment load_attachment(std::string const& owner, std::string const& attachment_id);
     void delete_attachment(std::string const& owner, std::string const& attachment_id);
+    /** Adds a response's usage and the thread's and day's totals in one transaction; returns the totals. */
+    UsageTotals record_usage(std::string const& owner, UsageRecord const& record);
+    UsageTotals load_usage_totals(std::string const& owner, std::string const& thread_id, std::int64_t day);
+    UsageSummary load_usage(std::string const& owner, std::size_t max_threads);
+    std::vector<UsageRecord> load_usage_records(std::string const& owner, std::string const& thread_id, int limit);
 
 private:
     void open();

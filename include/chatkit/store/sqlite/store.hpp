@@ -148,6 +148,9 @@ public:
     /** The options the store was opened with. */
     SqliteOptions const& options() const noexcept { return backend_->options(); }
 
+    /** The owner key of `ctx` (the partition its data lives in). */
+    std::string owner_of(Context const& ctx) const override { return owner_key_(ctx); }
+
     asio::awaitable<ThreadMetadata> load_thread(std::string const& thread_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { return backend_->load_thread(owner, thread_id); };
@@ -250,6 +253,40 @@ public:
         auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
         co_await sqlite::detail::run_on<void>(ex, ref);
+    }
+
+    asio::awaitable<UsageTotals> record_usage(UsageRecord const& record, Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        auto work = [&] { return backend_->record_usage(owner, record); };
+        auto const ex = backend_->write_executor();
+        sqlite::detail::work_ref<UsageTotals> ref(work);
+        co_return co_await sqlite::detail::run_on<UsageTotals>(ex, ref);
+    }
+
+    asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day,
+                                                   Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        auto work = [&] { return backend_->load_usage_totals(owner, thread_id, day); };
+        auto const ex = backend_->read_executor();
+        sqlite::detail::work_ref<UsageTotals> ref(work);
+        co_return co_await sqlite::detail::run_on<UsageTotals>(ex, ref);
+    }
+
+    asio::awaitable<UsageSummary> load_usage(std::size_t max_threads, Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        auto work = [&] { return backend_->load_usage(owner, max_threads); };
+        auto const ex = backend_->read_executor();
+        sqlite::detail::work_ref<UsageSummary> ref(work);
+        co_return co_await sqlite::detail::run_on<UsageSummary>(ex, ref);
+    }
+
+    asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& thread_id, int limit,
+                                                                 Context const& ctx) override {
+        std::string const owner = owner_key_(ctx);
+        auto work = [&] { return backend_->load_usage_records(owner, thread_id, limit); };
+        auto const ex = backend_->read_executor();
+        sqlite::detail::work_ref<std::vector<UsageRecord>> ref(work);
+        co_return co_await sqlite::detail::run_on<std::vector<UsageRecord>>(ex, ref);
     }
 
 private:
