@@ -456,7 +456,8 @@ int main(int argc, char** argv) try {
         http::mount_attachments(server, *attachments, *store.store,
                                 {.context_of_owner = [](std::string const& user) { return Context{user}; },
                                  .sweep_interval = sweep_interval,
-                                 .logger = Logger::stderr_logger(LogLevel::info)});
+                                 .logger = Logger::stderr_logger(LogLevel::info),
+                                 .rate_limiter = limits.rate_limiter.get()});
     //]
     http::mount_usage_route(server, *store.store);  // GET /chatkit/usage: the caller's token usage
     server.start();  // binds (throws if it cannot), so the lines below can give the URL

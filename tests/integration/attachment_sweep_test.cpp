@@ -283,3 +283,54 @@ TEST_CASE("attachments: a cancelled sweep stops at the Store call in progress an
     CHECK(attachments.files().exists(alice_pending, "alice"));
     CHECK(attachments.files().exists(bob_pending, "bob"));
 }
+
+TEST_CASE("mount_attachments: uploads spend the owner's upload budget; over it 429 with Retry-After, others served",
+          "[integration][attachments][limits]") {
+    SweepDir dir;
+    auto store = open_store(dir);
+    chatkit::LocalAttachmentOptions files = file_options(dir);
+    chatkit::LocalAttachmentStore<TestContext> attachments(files, owner_of);
+    chatkit::RateLimitOptions limits;
+    limits.uploads = chatkit::RateBudget{2, 2};  // 2 per minute, 2 at once
+    chatkit::RateLimiter limiter(std::move(limits));
+    TestServer app({.store = *store, .attachments = &attachments, .rate_limiter = &limiter});
+    chatkit::http::Server<TestContext> server(app, test_server_options(), make_context);
+    chatkit::http::mount_attachments(server, attachments, *store,
+                                     {.context_of_owner = context_of, .sweep_interval = std::chrono::seconds(0),
+                                      .rate_limiter = &limiter});
+    server.start();
+    std::thread runner([&] { server.run(); });
+
+    auto direct_upload = [&](std::string const& user) {
+        Conn upload(server.port());
+        upload.send("POST /attachments HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session=" + user +
+                    "\r\nContent-Type: image/png\r\nX-File-Name: a.png\r\nContent-Length: 3\r\nConnection: close\r\n\r\npng");
+        return upload.read_response();
+    };
+    CHECK(direct_upload("alice").status == 200);
+    // attachments.create spends from the same budget: alice's second and last upload of the minute.
+    auto const created = post(server.port(), request_body("attachments.create", json::object{{"name", "b.png"},
+                                                                                           {"size", 3},
+                                                                                           {"mime_type", "image/png"}}),
+                              "Cookie: session=alice\r\n");
+    REQUIRE(created.status == 200);
+    std::string const pending_id(json::parse(created.body).at("id").as_string());
+
+    // Over the budget, the bytes of the two-phase upload are refused too, before they are stored.
+    Conn phase_two(server.port());
+    phase_two.send("POST /attachments/" + pending_id +
+                   "/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session=alice\r\nContent-Type: image/png\r\n"
+                   "Content-Length: 3\r\nConnection: close\r\n\r\npng");
+    auto const refused = phase_two.read_response();
+    CHECK(refused.status == 429);
+    CHECK(std::stol(refused.header("Retry-After")) >= 1);
+    CHECK(json::parse(refused.body).at("error").at("code") == "rate_limited");
+    auto const refused_direct = direct_upload("alice");
+    CHECK(refused_direct.status == 429);
+    CHECK(dir.files().size() == 3);  // alice's upload (sidecar and bytes) and the pending sidecar only
+    // Bob has his own budget.
+    CHECK(direct_upload("bob").status == 200);
+
+    server.stop();
+    runner.join();
+}

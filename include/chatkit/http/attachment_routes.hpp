@@ -4,6 +4,7 @@
 
 #include <chatkit/http/server.hpp>
 #include <chatkit/protocol/json.hpp>
+#include <chatkit/server/rate_limiter.hpp>
 #include <chatkit/store/local_attachment_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,6 +38,16 @@ CHATKIT_API http::RouteResponse content_response(AttachmentBytes bytes);
 /// The attachment JSON a client sees.
 CHATKIT_API std::string attachment_json(Attachment const& attachment);
 
+/// The 429 answer to an upload over `owner`'s upload budget, or nothing when `limiter` admits it.
+inline std::optional<http::RouteResponse> refuse_upload(RateLimiter* limiter, std::string const& owner) {
+    if (!limiter) return std::nullopt;
+    Admission const admission = limiter->admit(owner, RequestClass::upload);
+    if (admission.allowed) return std::nullopt;
+    auto answer = http::RouteResponse::error(429, admission.reason);
+    answer.headers.emplace_back("Retry-After", std::to_string(admission.retry_after.count()));
+    return answer;
+}
+
 }  // namespace detail
 
 /// Mounts the routes of `attachments` on `server`, building each request's context with the
@@ -53,16 +65,21 @@ CHATKIT_API std::string attachment_json(Attachment const& attachment);
 /// attachments, 413 beyond `max_bytes` (the route's body limit is `max_bytes` + 64 KiB of multipart
 /// framing), 415 for a MIME type not allowed, 400 for a malformed body, 405 for other methods.
 ///
-/// Call it before `server.start()`. `attachments` and `records` must outlive the server.
+/// With a `limiter`, every upload (`POST <prefix>` and the phase-2 `POST`/`PUT`) spends one request
+/// of the owner's `RequestClass::upload` budget (the budget `attachments.create` also spends, so a
+/// two-phase upload costs two); over it: 429 with `Retry-After` and `{"error":{"code":"rate_limited",...}}`,
+/// before the body is looked at.
+///
+/// Call it before `server.start()`. `attachments`, `records` and `limiter` must outlive the server.
 template <class Context>
 void mount_attachment_routes(http::Server<Context>& server, LocalAttachmentStore<Context>& attachments,
-                             Store<Context>& records) {
+                             Store<Context>& records, RateLimiter* limiter = nullptr) {
     auto const& factory = server.context_factory();
     std::string const prefix = attachments.files().options().route_prefix;
     http::Route route;
     route.prefix = prefix;
     route.body_limit = attachments.files().options().max_bytes + 64 * 1024;
-    route.handler = [&factory, &attachments, &records,
+    route.handler = [&factory, &attachments, &records, limiter,
                      prefix](http::RouteRequest const& request) -> asio::awaitable<http::RouteResponse> {
         namespace bhttp = boost::beast::http;
         auto const where = detail::parse_attachment_path(prefix, request.path());
@@ -78,6 +95,7 @@ void mount_attachment_routes(http::Server<Context>& server, LocalAttachmentStore
                 answer.headers.emplace_back("Allow", "POST");
                 co_return answer;
             }
+            if (auto refused = detail::refuse_upload(limiter, owner)) co_return std::move(*refused);
             UploadedFile file = detail::uploaded_file_of(request);
             files.check(file.name, static_cast<std::int64_t>(file.bytes.size()), file.mime_type);
             std::string const id = attachments.generate_attachment_id(file.mime_type, ctx);
@@ -92,6 +110,7 @@ void mount_attachment_routes(http::Server<Context>& server, LocalAttachmentStore
                 answer.headers.emplace_back("Allow", "POST, PUT");
                 co_return answer;
             }
+            if (auto refused = detail::refuse_upload(limiter, owner)) co_return std::move(*refused);
             if (!files.exists(where.id, owner)) throw_error(error::not_found, "File " + where.id + " not found");
             UploadedFile file = detail::uploaded_file_of(request);
             Attachment attachment = files.upload(where.id, owner, file);
@@ -128,6 +147,9 @@ struct AttachmentMountOptions {
     /// Where each sweep reports: how many uploads it removed at `info`, a failure at `error`. Without
     /// a sink, the server's logger (`Server::logger()`).
     Logger logger{};
+    /// The server's rate limiter (`ChatKitServerOptions::rate_limiter`): uploads spend its upload
+    /// budget (see `mount_attachment_routes`). Null: uploads are not limited. Must outlive the server.
+    RateLimiter* rate_limiter = nullptr;
 };
 
 namespace detail {
@@ -216,7 +238,7 @@ void mount_attachments(Server<Context>& server, LocalAttachmentStore<Context>& a
     if (sweeping && !options.context_of_owner)
         throw std::invalid_argument("mount_attachments: sweeping needs context_of_owner");
     if (!options.logger.sink) options.logger = server.logger();
-    mount_attachment_routes(server, attachments, records);
+    mount_attachment_routes(server, attachments, records, options.rate_limiter);
     std::shared_ptr<detail::attachment_sweeper<Context>> sweeper;
     if (sweeping)
         sweeper = std::make_shared<detail::attachment_sweeper<Context>>(server.context(), attachments,
