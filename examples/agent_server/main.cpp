@@ -414,7 +414,7 @@ int main(int argc, char** argv) try {
     cli.parse(argc, argv);
     examples::Limits const limits = examples::limits_from(cli);
     int const history = static_cast<int>(cli.positive("history"));
-    std::size_t const context_tokens = cli.positive("context-tokens");
+    std::size_t const context_tokens = cli.whole("context-tokens", 100000000);
     if (!cli.get("mcp-token-exchange").empty() && cli.all("mcp-url").empty())
         cli.fail("--mcp-token-exchange is for MCP servers: give at least one --mcp-url");
 

@@ -4,6 +4,7 @@
 
 #include <chatkit/http/options.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -127,6 +128,20 @@ public:
             return static_cast<unsigned>(v);
         } catch (std::exception const&) {
             fail("option '--" + name + "' must be a positive integer, got '" + get(name) + "'");
+        }
+    }
+
+    /// The value of an option as a whole number in [1, max] (fails with a message naming the range).
+    std::uint64_t whole(std::string const& name, std::uint64_t max) const {
+        std::string const& text = get(name);
+        try {
+            std::size_t used = 0;
+            unsigned long long const v = std::stoull(text, &used);
+            if (used != text.size() || v < 1 || v > max || text.front() == '-') throw std::out_of_range("count");
+            return v;
+        } catch (std::exception const&) {
+            fail("option '--" + name + "' must be a whole number from 1 to " + std::to_string(max) + ", got '" +
+                 text.substr(0, 40) + "'");
         }
     }
 

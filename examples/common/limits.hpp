@@ -31,17 +31,8 @@ inline Cli& limit_options(Cli& cli) {
 
 /// The value of option `name` as a whole number in [1, max], or nullopt when not given (empty).
 inline std::optional<std::uint64_t> optional_count(Cli const& cli, std::string const& name, std::uint64_t max) {
-    std::string const& text = cli.get(name);
-    if (text.empty()) return std::nullopt;
-    try {
-        std::size_t used = 0;
-        unsigned long long const v = std::stoull(text, &used);
-        if (used != text.size() || v < 1 || v > max || text.front() == '-') throw std::out_of_range("count");
-        return v;
-    } catch (std::exception const&) {
-        cli.fail("option '--" + name + "' must be a whole number from 1 to " + std::to_string(max) + ", got '" +
-                 text + "'");
-    }
+    if (cli.get(name).empty()) return std::nullopt;
+    return cli.whole(name, max);
 }
 
 /// What `limit_options()` configured.

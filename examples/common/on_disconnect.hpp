@@ -34,9 +34,7 @@ inline chatkit::RunOptions run_options(Cli& cli) {
         runs.on_disconnect = chatkit::StreamPolicy::cancel_on_disconnect;
     else
         cli.fail("option '--on-disconnect' must be continue or cancel, got '" + value.substr(0, 40) + "'");
-    auto const retention = cli.positive("run-retention-s");
-    if (retention > 86400) cli.fail("option '--run-retention-s' must be 1-86400, got '" + cli.get("run-retention-s") + "'");
-    runs.retention = std::chrono::seconds(retention);
+    runs.retention = std::chrono::seconds(cli.whole("run-retention-s", 86400));
     return runs;
 }
 
