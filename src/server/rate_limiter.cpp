@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 namespace chatkit {
 
@@ -113,9 +114,13 @@ namespace {
 
 /// Gives a stream slot back when destroyed.
 struct stream_slot {
+    stream_slot(std::shared_ptr<RateLimiter::state> l, std::string o) : limiter(std::move(l)), owner(std::move(o)) {}
+    stream_slot(stream_slot const&) = delete;
+    stream_slot& operator=(stream_slot const&) = delete;
+    ~stream_slot() { limiter->release(owner); }
+
     std::shared_ptr<RateLimiter::state> limiter;
     std::string owner;
-    ~stream_slot() { limiter->release(owner); }
 };
 
 std::chrono::seconds whole_seconds_at_least_one(double seconds) {

@@ -54,10 +54,15 @@ void run_state::append(std::string frame) {
 }
 
 void run_state::finish() {
+    asio::any_io_executor executor;  // released outside the lock
     std::lock_guard lock(mutex_);
     ended_ = true;
     ended_at_ = steady_clock::now();
     wake_locked();
+    // A finished run is kept for resumes (the retention window), possibly past its io_context: it
+    // must not hold the executor (a strand whose implementation the io_context owns) any longer.
+    executor = std::move(executor_);
+    executor_ = asio::any_io_executor();
 }
 
 void run_state::request_cancel() {
@@ -324,8 +329,12 @@ public:
         if (policy_ == StreamPolicy::continue_on_disconnect) {
             // The run goes on without this response: the client only follows its log, and leaving
             // (this coroutine cancelled, or a failed write) detaches it.
+            // When it ends, co_spawn's handler is dropped from the run's signal: a finished run is
+            // kept for resumes, possibly past its io_context, and must not hold its executor.
             asio::co_spawn(executor, drive(body_, run_, nullptr, max_time),
-                           asio::bind_cancellation_slot(run_->cancel_slot(), asio::detached));
+                           asio::bind_cancellation_slot(run_->cancel_slot(), [run = run_](std::exception_ptr const&) {
+                               run->cancel_slot().clear();
+                           }));
             (void)co_await follow_run(run_, 0, writer);
             co_return;
         }
