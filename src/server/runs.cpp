@@ -26,8 +26,18 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------------------------
 // run_state
 
-run_state::run_state(std::string thread_id, std::size_t max_events)
-    : thread_id_(std::move(thread_id)), max_events_(std::max<std::size_t>(max_events, 1)) {}
+namespace {
+std::size_t frame_cost(std::string const& frame) { return frame.size() + run_log_event_overhead; }
+}  // namespace
+
+run_state::run_state(std::string thread_id, std::size_t max_events, std::weak_ptr<run_pool> pool)
+    : thread_id_(std::move(thread_id)), max_events_(std::max<std::size_t>(max_events, 1)), pool_(std::move(pool)) {
+    if (auto p = pool_.lock()) pool_bytes_ = p->bytes;
+}
+
+run_state::~run_state() {
+    if (pool_bytes_) pool_bytes_->fetch_sub(bytes_);
+}
 
 run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frames) const {
     std::lock_guard lock(mutex_);
@@ -44,13 +54,44 @@ run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frame
 }
 
 void run_state::append(std::string frame) {
+    {
+        std::lock_guard lock(mutex_);
+        std::size_t added = frame_cost(frame);
+        std::size_t freed = 0;
+        frames_.push_back(std::move(frame));
+        if (frames_.size() > max_events_) {
+            freed = frame_cost(frames_.front());
+            frames_.pop_front();
+            ++first_;
+        }
+        bytes_ = bytes_ + added - freed;
+        if (pool_bytes_) {
+            pool_bytes_->fetch_add(added);
+            pool_bytes_->fetch_sub(freed);
+        }
+        wake_locked();
+    }
+    if (!pool_bytes_) return;
+    if (auto pool = pool_.lock(); pool && pool_bytes_->load() > pool->options.max_log_bytes) enforce_log_budget(*pool);
+}
+
+std::size_t run_state::drop_oldest(std::size_t excess) {
     std::lock_guard lock(mutex_);
-    frames_.push_back(std::move(frame));
-    if (frames_.size() > max_events_) {
+    std::size_t freed = 0;
+    while (freed < excess && !frames_.empty()) {
+        freed += frame_cost(frames_.front());
         frames_.pop_front();
         ++first_;
     }
-    wake_locked();
+    bytes_ -= freed;
+    if (pool_bytes_) pool_bytes_->fetch_sub(freed);
+    if (freed > 0) wake_locked();
+    return freed;
+}
+
+std::size_t run_state::log_bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
 }
 
 void run_state::finish() {
@@ -146,56 +187,92 @@ asio::awaitable<void> run_state::wait_change(std::uint64_t seen, bool wake_on_ca
 // ---------------------------------------------------------------------------------------------
 // run_registry
 
+void enforce_log_budget(run_pool& pool) {
+    std::lock_guard lock(pool.mutex);
+    auto const limit = pool.options.max_log_bytes;
+    auto over = [&] { return pool.bytes->load() > limit; };
+    if (!over()) return;
+    // Finished runs first, oldest first: forgotten (a resume answers 404) and their logs freed at
+    // once (a follower still reading one sees it truncated).
+    std::vector<std::pair<steady_clock::time_point, std::string>> ended;
+    for (auto const& [id, run] : pool.runs)
+        if (run->ended()) ended.emplace_back(run->ended_at(), id);
+    std::sort(ended.begin(), ended.end());
+    for (auto const& [at, id] : ended) {
+        if (!over()) return;
+        auto it = pool.runs.find(id);
+        auto run = it->second;
+        pool.runs.erase(it);
+        (void)run->drop_oldest(static_cast<std::size_t>(-1));
+    }
+    // The active runs alone are over the budget: trim the largest log, then the next...
+    while (over()) {
+        std::shared_ptr<run_state> largest;
+        std::size_t largest_bytes = 0;
+        for (auto const& [id, run] : pool.runs) {
+            auto const bytes = run->log_bytes();
+            if (bytes > largest_bytes) {
+                largest = run;
+                largest_bytes = bytes;
+            }
+        }
+        if (!largest) return;  // what is left is held by runs already forgotten
+        auto const excess = pool.bytes->load() - limit;
+        if (largest->drop_oldest(excess) == 0) return;
+    }
+}
+
 void run_registry::purge_locked(steady_clock::time_point now) {
-    std::erase_if(runs_, [&](auto const& entry) {
+    std::erase_if(pool_->runs, [&](auto const& entry) {
         auto const& run = *entry.second;
-        return run.ended() && run.ended_at() + options_.retention <= now;
+        return run.ended() && run.ended_at() + pool_->options.retention <= now;
     });
 }
 
 std::shared_ptr<run_state> run_registry::begin(std::string const& thread_id) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pool_->mutex);
+    auto& runs = pool_->runs;
     purge_locked(steady_clock::now());
-    auto it = runs_.find(thread_id);
-    if (it != runs_.end() && !it->second->ended())
+    auto it = runs.find(thread_id);
+    if (it != runs.end() && !it->second->ended())
         throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) +
                                          " already has a reply running: follow it with GET <chatkit path>/runs/" +
                                          thread_id.substr(0, 100) + " or stop it with POST <chatkit path>/runs/" +
                                          thread_id.substr(0, 100) + "/cancel");
-    if (it == runs_.end() && runs_.size() >= std::max<std::size_t>(options_.max_runs, 1)) {
-        auto oldest = runs_.end();
-        for (auto i = runs_.begin(); i != runs_.end(); ++i)
-            if (i->second->ended() && (oldest == runs_.end() || i->second->ended_at() < oldest->second->ended_at()))
+    if (it == runs.end() && runs.size() >= std::max<std::size_t>(pool_->options.max_runs, 1)) {
+        auto oldest = runs.end();
+        for (auto i = runs.begin(); i != runs.end(); ++i)
+            if (i->second->ended() && (oldest == runs.end() || i->second->ended_at() < oldest->second->ended_at()))
                 oldest = i;
-        if (oldest == runs_.end()) throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
-        runs_.erase(oldest);
+        if (oldest == runs.end()) throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
+        runs.erase(oldest);
     }
-    auto run = std::make_shared<run_state>(thread_id, options_.max_events_per_run);
-    runs_[thread_id] = run;
+    auto run = std::make_shared<run_state>(thread_id, pool_->options.max_events_per_run, pool_);
+    runs[thread_id] = run;
     return run;
 }
 
 std::shared_ptr<run_state> run_registry::find(std::string const& thread_id) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pool_->mutex);
     purge_locked(steady_clock::now());
-    auto it = runs_.find(thread_id);
-    return it == runs_.end() ? nullptr : it->second;
+    auto it = pool_->runs.find(thread_id);
+    return it == pool_->runs.end() ? nullptr : it->second;
 }
 
 void run_registry::cancel_all() {
     std::vector<std::shared_ptr<run_state>> active;
     {
-        std::lock_guard lock(mutex_);
-        for (auto const& entry : runs_)
+        std::lock_guard lock(pool_->mutex);
+        for (auto const& entry : pool_->runs)
             if (!entry.second->ended()) active.push_back(entry.second);
     }
     for (auto const& run : active) run->request_cancel();
 }
 
 void run_registry::release(run_state const& run) {
-    std::lock_guard lock(mutex_);
-    auto it = runs_.find(run.thread_id());
-    if (it != runs_.end() && it->second.get() == &run) runs_.erase(it);
+    std::lock_guard lock(pool_->mutex);
+    auto it = pool_->runs.find(run.thread_id());
+    if (it != pool_->runs.end() && it->second.get() == &run) pool_->runs.erase(it);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -295,3 +295,27 @@ TEST_CASE("runs: stopping the server cancels a run that outlived its client", "[
     CHECK(f.has_cancel_note(thread));
     CHECK(f.assistant_text(thread).rfind("w0 w1 w2 ", 0) == 0);
 }
+
+TEST_CASE("runs: the byte budget over all run logs forgets the oldest finished runs; a recent one resumes whole",
+          "[integration][runs]") {
+    auto runs = continue_options();
+    runs.max_log_bytes = 24 * 1024;  // a few runs of ~30 events
+    RunsFixture f(std::make_unique<chatkit::InMemoryStore<TestContext>>(owner_of), runs);
+    std::vector<std::string> threads;
+    for (int i = 0; i < 12; ++i) {
+        auto const r = post(f.port(), create_body("long 20 1"), alice);
+        REQUIRE(r.status == 200);
+        threads.push_back(thread_id_in(r.body));
+    }
+    REQUIRE(eventually([&] { return f.chat->finished.load() == 12; }));
+    // Every reply is stored whole; the oldest run is forgotten, the newest replays from 0 to its end.
+    for (auto const& thread : threads) CHECK(f.assistant_text(thread) == full_text(20));
+    auto const oldest = get_run(f.port(), threads.front(), "?after=0");
+    CHECK(oldest.status == 404);
+    CHECK(oldest.json().at("error").at("code") == "not_found");
+    auto const recent = get_run(f.port(), threads.back(), "?after=0");
+    REQUIRE(recent.status == 200);
+    auto const all = frames_of(recent.body);
+    CHECK(all.front().find("\"thread.created\"") != std::string::npos);
+    CHECK(all.back().find("\"thread.item.done\"") != std::string::npos);
+}

@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -21,12 +22,32 @@
 
 namespace chatkit::detail {
 
+class run_state;
+
+/// The shared state of a `run_registry`: its runs by thread id and the byte total of their logs.
+/// Runs reach it through a weak pointer (a detached run may outlive its server).
+struct run_pool {
+    explicit run_pool(RunOptions o) : options(o) {}
+    RunOptions options;
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<run_state>> runs;
+    std::shared_ptr<std::atomic<std::size_t>> bytes = std::make_shared<std::atomic<std::size_t>>(0);
+};
+
+/// Brings the pool's log bytes under `options.max_log_bytes`: forgets finished runs oldest first,
+/// then drops the oldest events of the largest active logs. Call without holding any run's mutex.
+CHATKIT_API void enforce_log_budget(run_pool& pool);
+
 /// One run: its log of SSE frames (index 0 first), whether it ended, and its cancellation. Shared
 /// by the run's coroutine and its followers, which may run on other strands (every member is
 /// guarded by a mutex; wake-ups are posted to each waiter's executor).
 class CHATKIT_API run_state : public std::enable_shared_from_this<run_state> {
 public:
-    run_state(std::string thread_id, std::size_t max_events);
+    /// `pool` is the registry the run belongs to (its byte budget), or null for a run on its own.
+    run_state(std::string thread_id, std::size_t max_events, std::weak_ptr<run_pool> pool = {});
+    ~run_state();
+    run_state(run_state const&) = delete;
+    run_state& operator=(run_state const&) = delete;
 
     std::string const& thread_id() const noexcept { return thread_id_; }
 
@@ -38,8 +59,14 @@ public:
     };
     read_result read(std::uint64_t next, std::size_t max_frames) const;
 
-    /// Appends one frame and wakes the followers.
+    /// Appends one frame and wakes the followers; then, when the pool is over its byte budget,
+    /// enforces it (which may drop events of this log).
     void append(std::string frame);
+    /// Drops the oldest frames until `excess` bytes were freed or the log is empty; returns the bytes
+    /// freed. Followers needing a dropped frame see `truncated`.
+    std::size_t drop_oldest(std::size_t excess);
+    /// Bytes the log counts against the pool's budget (frames plus the per-event overhead).
+    std::size_t log_bytes() const;
     /// Marks the run ended and wakes the followers.
     void finish();
     /// Requests cancellation: sets the flag, wakes the waiters and emits a terminal cancellation on
@@ -74,7 +101,10 @@ private:
 
     std::string thread_id_;
     std::size_t max_events_;
+    std::weak_ptr<run_pool> pool_;
+    std::shared_ptr<std::atomic<std::size_t>> pool_bytes_;  // the pool's total (kept alive by each run)
     mutable std::mutex mutex_;
+    std::size_t bytes_ = 0;
     std::deque<std::string> frames_;
     std::uint64_t first_ = 0;  // index of frames_.front()
     bool ended_ = false;
@@ -90,9 +120,11 @@ private:
 /// retention window. Thread-safe.
 class CHATKIT_API run_registry {
 public:
-    explicit run_registry(RunOptions options) : options_(options) {}
+    explicit run_registry(RunOptions options) : pool_(std::make_shared<run_pool>(options)) {}
 
-    RunOptions const& options() const noexcept { return options_; }
+    RunOptions const& options() const noexcept { return pool_->options; }
+    /// Bytes all run logs count against `RunOptions::max_log_bytes` now.
+    std::size_t log_bytes() const noexcept { return pool_->bytes->load(); }
 
     /// Reserves a new run of `thread_id`. Throws `Error(conflict)` when the thread has an active run,
     /// `Error(too_many_requests)` when `max_runs` runs are active.
@@ -107,9 +139,7 @@ public:
 private:
     void purge_locked(std::chrono::steady_clock::time_point now);
 
-    RunOptions options_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, std::shared_ptr<run_state>> runs_;
+    std::shared_ptr<run_pool> pool_;
 };
 
 /// A stream a streaming Response owns: runs once, writing SSE frames through `writer`.
