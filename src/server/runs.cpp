@@ -193,18 +193,21 @@ void enforce_log_budget(run_pool& pool) {
     auto over = [&] { return pool.bytes->load() > limit; };
     if (!over()) return;
     // Finished runs first, oldest first: forgotten (a resume answers 404) and their logs freed at
-    // once (a follower still reading one sees it truncated).
+    // once (a follower still reading one sees it truncated), down to 7/8 of the budget so that the
+    // scan does not run again at the next event.
+    auto const target = limit - limit / 8;
     std::vector<std::pair<steady_clock::time_point, std::string>> ended;
     for (auto const& [id, run] : pool.runs)
         if (run->ended()) ended.emplace_back(run->ended_at(), id);
     std::sort(ended.begin(), ended.end());
     for (auto const& [at, id] : ended) {
-        if (!over()) return;
+        if (pool.bytes->load() <= target) return;
         auto it = pool.runs.find(id);
         auto run = it->second;
         pool.runs.erase(it);
         (void)run->drop_oldest(static_cast<std::size_t>(-1));
     }
+    if (!over()) return;
     // The active runs alone are over the budget: trim the largest log, then the next...
     while (over()) {
         std::shared_ptr<run_state> largest;
@@ -229,10 +232,62 @@ void run_registry::purge_locked(steady_clock::time_point now) {
     });
 }
 
+namespace {
+[[noreturn]] void throw_busy(std::string const& thread_id) {
+    throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) +
+                                     " already has a reply running: follow it with GET <chatkit path>/runs/" +
+                                     thread_id.substr(0, 100) + " or stop it with POST <chatkit path>/runs/" +
+                                     thread_id.substr(0, 100) + "/cancel");
+}
+}  // namespace
+
 std::shared_ptr<run_state> run_registry::begin(std::string const& thread_id) {
     std::lock_guard lock(pool_->mutex);
-    auto& runs = pool_->runs;
     purge_locked(steady_clock::now());
+    if (pool_->queues.contains(thread_id)) throw_busy(thread_id);  // requests wait for their turn
+    return begin_locked(thread_id);
+}
+
+std::uint64_t run_registry::enqueue(std::string const& thread_id) {
+    std::lock_guard lock(pool_->mutex);
+    purge_locked(steady_clock::now());
+    auto it = pool_->runs.find(thread_id);
+    bool const busy = it != pool_->runs.end() && !it->second->ended();
+    auto& queue = pool_->queues[thread_id];
+    if ((busy || !queue.empty()) && queue.size() >= pool_->options.max_queued_per_thread) {
+        if (queue.empty()) pool_->queues.erase(thread_id);
+        throw_error(error::too_many_requests, "Thread " + thread_id.substr(0, 100) + " already has " +
+                                                  std::to_string(pool_->options.max_queued_per_thread) +
+                                                  " messages waiting for its running reply; retry once it ended");
+    }
+    auto const ticket = ++pool_->next_ticket;
+    queue.push_back(ticket);
+    return ticket;
+}
+
+std::shared_ptr<run_state> run_registry::begin_queued(std::string const& thread_id, std::uint64_t ticket) {
+    std::lock_guard lock(pool_->mutex);
+    purge_locked(steady_clock::now());
+    auto q = pool_->queues.find(thread_id);
+    if (q == pool_->queues.end() || q->second.empty() || q->second.front() != ticket) return nullptr;
+    auto it = pool_->runs.find(thread_id);
+    if (it != pool_->runs.end() && !it->second->ended()) return nullptr;
+    auto run = begin_locked(thread_id);
+    q->second.pop_front();
+    if (q->second.empty()) pool_->queues.erase(q);
+    return run;
+}
+
+void run_registry::leave_queue(std::string const& thread_id, std::uint64_t ticket) noexcept {
+    std::lock_guard lock(pool_->mutex);
+    auto q = pool_->queues.find(thread_id);
+    if (q == pool_->queues.end()) return;
+    std::erase(q->second, ticket);
+    if (q->second.empty()) pool_->queues.erase(q);
+}
+
+std::shared_ptr<run_state> run_registry::begin_locked(std::string const& thread_id) {
+    auto& runs = pool_->runs;
     auto it = runs.find(thread_id);
     if (it != runs.end() && !it->second->ended())
         throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) +
@@ -301,6 +356,58 @@ asio::awaitable<void> wait_for_ending_run(run_registry& registry, std::string co
     auto run = registry.find(thread_id);
     if (!run || run->ended() || !run->cancel_requested()) co_return;
     co_await wait_run_end(std::move(run), 5s);
+}
+
+namespace {
+// Takes the request out of its thread's queue unless it got its run.
+struct queue_place {
+    run_registry& registry;
+    std::string const& thread_id;
+    std::uint64_t ticket;
+    bool started = false;
+    queue_place(run_registry& r, std::string const& id, std::uint64_t t) : registry(r), thread_id(id), ticket(t) {}
+    ~queue_place() {
+        if (!started) registry.leave_queue(thread_id, ticket);
+    }
+    queue_place(queue_place const&) = delete;
+    queue_place& operator=(queue_place const&) = delete;
+};
+}  // namespace
+
+asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& thread_id,
+                                                        bool& waited) {
+    waited = false;
+    auto const& options = registry.options();
+    if (options.on_busy_thread == BusyThreadPolicy::reject) {
+        co_await wait_for_ending_run(registry, thread_id);
+        co_return registry.begin(thread_id);
+    }
+    queue_place place{registry, thread_id, registry.enqueue(thread_id)};
+    auto const deadline = steady_clock::now() + options.max_queue_wait;
+    auto const executor = co_await asio::this_coro::executor;
+    for (;;) {
+        if (auto run = registry.begin_queued(thread_id, place.ticket)) {
+            place.started = true;
+            co_return run;
+        }
+        waited = true;
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+        if (left.count() <= 0)
+            throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) + " still had a reply running after " +
+                                             std::to_string(options.max_queue_wait.count()) +
+                                             " ms of waiting: retry, or stop it with POST <chatkit path>/runs/" +
+                                             thread_id.substr(0, 100) + "/cancel");
+        auto active = registry.find(thread_id);
+        if (active && !active->ended()) {
+            auto const step = std::min<std::chrono::milliseconds>(left, 1s);
+            co_await wait_run_end(active, step);
+        } else {
+            // A request ahead in the queue is taking its turn.
+            asio::steady_timer pause(executor, std::min<std::chrono::milliseconds>(left, 10ms));
+            auto [ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;
+        }
+    }
 }
 
 asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout) {

@@ -20,6 +20,17 @@ enum class StreamPolicy {
     continue_on_disconnect,
 };
 
+/// What a new streaming request on a thread whose run is still active gets.
+enum class BusyThreadPolicy {
+    /// 409 `{"error":{"code":"conflict",...}}` at once (the default).
+    reject,
+    /// It waits in the thread's queue (first come, first served; `RunOptions::max_queued_per_thread`
+    /// waiting at most, one more answers 429 `rate_limited`) and starts once the runs before it
+    /// ended; its response (and stream) starts only then. After `RunOptions::max_queue_wait` it
+    /// answers 409 `conflict`, and nothing of it is stored.
+    queue,
+};
+
 /// Bytes each run-log event counts against `RunOptions::max_log_bytes` besides its frame (the
 /// bookkeeping of one stored frame).
 inline constexpr std::size_t run_log_event_overhead = 64;
@@ -33,6 +44,12 @@ inline constexpr std::size_t run_log_event_overhead = 64;
 struct RunOptions {
     /// What a disconnect does (overridable per request with `ChatKitServer::stream_policy`).
     StreamPolicy on_disconnect = StreamPolicy::cancel_on_disconnect;
+    /// What a new streaming request on a thread with an active run gets.
+    BusyThreadPolicy on_busy_thread = BusyThreadPolicy::reject;
+    /// With `BusyThreadPolicy::queue`: requests waiting per thread (one more: 429).
+    std::size_t max_queued_per_thread = 4;
+    /// With `BusyThreadPolicy::queue`: longest wait of a queued request (then: 409).
+    std::chrono::milliseconds max_queue_wait = std::chrono::minutes(2);
     /// Longest time a run may take; it is then cancelled with the reference's cancel semantics
     /// (partial reply and hidden note saved), whichever the policy.
     std::chrono::milliseconds max_run_time = std::chrono::minutes(30);

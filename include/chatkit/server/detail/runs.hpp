@@ -31,6 +31,8 @@ struct run_pool {
     RunOptions options;
     std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<run_state>> runs;
+    std::unordered_map<std::string, std::deque<std::uint64_t>> queues;  // tickets waiting, by thread
+    std::uint64_t next_ticket = 0;
     std::shared_ptr<std::atomic<std::size_t>> bytes = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
@@ -126,9 +128,16 @@ public:
     /// Bytes all run logs count against `RunOptions::max_log_bytes` now.
     std::size_t log_bytes() const noexcept { return pool_->bytes->load(); }
 
-    /// Reserves a new run of `thread_id`. Throws `Error(conflict)` when the thread has an active run,
-    /// `Error(too_many_requests)` when `max_runs` runs are active.
+    /// Reserves a new run of `thread_id`. Throws `Error(conflict)` when the thread has an active run
+    /// (or requests waiting in its queue), `Error(too_many_requests)` when `max_runs` runs are active.
     std::shared_ptr<run_state> begin(std::string const& thread_id);
+    /// Takes a place in the thread's queue (BusyThreadPolicy::queue); throws
+    /// `Error(too_many_requests)` when `max_queued_per_thread` already wait behind an active run.
+    std::uint64_t enqueue(std::string const& thread_id);
+    /// Reserves the run of the queue place `ticket` when it is first and no run is active; else null.
+    std::shared_ptr<run_state> begin_queued(std::string const& thread_id, std::uint64_t ticket);
+    /// Gives up a queue place.
+    void leave_queue(std::string const& thread_id, std::uint64_t ticket) noexcept;
     /// The thread's active run, or its last one when it ended inside the retention window, or null.
     std::shared_ptr<run_state> find(std::string const& thread_id);
     /// Forgets a reserved run that never started.
@@ -138,6 +147,7 @@ public:
 
 private:
     void purge_locked(std::chrono::steady_clock::time_point now);
+    std::shared_ptr<run_state> begin_locked(std::string const& thread_id);
 
     std::shared_ptr<run_pool> pool_;
 };
@@ -164,6 +174,13 @@ CHATKIT_API asio::awaitable<bool> follow_run(std::shared_ptr<run_state> run, std
 /// cancel request), waits until it ended (at most 5 s), so that a new message sent right after a
 /// stop is not refused as a second run.
 CHATKIT_API asio::awaitable<void> wait_for_ending_run(run_registry& registry, std::string const& thread_id);
+
+/// Reserves the run of a new streaming request of `thread_id` per `RunOptions::on_busy_thread`:
+/// reject (after `wait_for_ending_run`, `run_registry::begin`) or queue (waits for its turn, bounded
+/// by `max_queue_wait`, then `Error(conflict)`). `waited` tells whether it waited behind another run.
+/// Cancelling the coroutine gives up the queue place; `registry` must outlive it.
+CHATKIT_API asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& thread_id,
+                                                                    bool& waited);
 
 /// Waits until `run` ended (bounded by `timeout`).
 CHATKIT_API asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout);
