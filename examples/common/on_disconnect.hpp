@@ -12,7 +12,8 @@
 
 namespace examples {
 
-/// Declares `--on-disconnect` (env `CHATKIT_ON_DISCONNECT`, default `continue`) and
+/// Declares `--on-disconnect` (env `CHATKIT_ON_DISCONNECT`, default `continue`),
+/// `--on-busy-thread` (env `CHATKIT_ON_BUSY_THREAD`, default `reject`) and
 /// `--run-retention-s` (env `CHATKIT_RUN_RETENTION_S`, default 600).
 inline Cli& on_disconnect_option(Cli& cli) {
     return cli
@@ -20,11 +21,15 @@ inline Cli& on_disconnect_option(Cli& cli) {
                 "what a running reply does when its client leaves: continue (it runs to the end and "
                 "GET /chatkit/runs/{thread_id}?after=N resumes it) or cancel (it stops, the partial "
                 "reply is saved)")
+        .option("on-busy-thread", "CHATKIT_ON_BUSY_THREAD", "reject",
+                "what a new message on a thread whose reply is still running gets: reject (409 conflict) "
+                "or queue (it waits, up to 4 per thread and 2 minutes, and is answered once the reply ended)")
         .option("run-retention-s", "CHATKIT_RUN_RETENTION_S", "600",
                 "seconds a finished reply's events stay in memory for GET /chatkit/runs/{thread_id} (1-86400)");
 }
 
-/// The run options `--on-disconnect` chose (exits with a usage error on another value).
+/// The run options `--on-disconnect`, `--on-busy-thread` and `--run-retention-s` chose (exits with a
+/// usage error on another value).
 inline chatkit::RunOptions run_options(Cli& cli) {
     chatkit::RunOptions runs;
     std::string const value = cli.get("on-disconnect");
@@ -34,6 +39,13 @@ inline chatkit::RunOptions run_options(Cli& cli) {
         runs.on_disconnect = chatkit::StreamPolicy::cancel_on_disconnect;
     else
         cli.fail("option '--on-disconnect' must be continue or cancel, got '" + value.substr(0, 40) + "'");
+    std::string const busy = cli.get("on-busy-thread");
+    if (busy == "reject")
+        runs.on_busy_thread = chatkit::BusyThreadPolicy::reject;
+    else if (busy == "queue")
+        runs.on_busy_thread = chatkit::BusyThreadPolicy::queue;
+    else
+        cli.fail("option '--on-busy-thread' must be reject or queue, got '" + busy.substr(0, 40) + "'");
     runs.retention = std::chrono::seconds(cli.whole("run-retention-s", 86400));
     return runs;
 }

@@ -26,8 +26,18 @@ using namespace std::chrono_literals;
 // ---------------------------------------------------------------------------------------------
 // run_state
 
-run_state::run_state(std::string thread_id, std::size_t max_events)
-    : thread_id_(std::move(thread_id)), max_events_(std::max<std::size_t>(max_events, 1)) {}
+namespace {
+std::size_t frame_cost(std::string const& frame) { return frame.size() + run_log_event_overhead; }
+}  // namespace
+
+run_state::run_state(std::string thread_id, std::size_t max_events, std::weak_ptr<run_pool> pool)
+    : thread_id_(std::move(thread_id)), max_events_(std::max<std::size_t>(max_events, 1)), pool_(std::move(pool)) {
+    if (auto p = pool_.lock()) pool_bytes_ = p->bytes;
+}
+
+run_state::~run_state() {
+    if (pool_bytes_) pool_bytes_->fetch_sub(bytes_);
+}
 
 run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frames) const {
     std::lock_guard lock(mutex_);
@@ -44,13 +54,44 @@ run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frame
 }
 
 void run_state::append(std::string frame) {
+    {
+        std::lock_guard lock(mutex_);
+        std::size_t added = frame_cost(frame);
+        std::size_t freed = 0;
+        frames_.push_back(std::move(frame));
+        if (frames_.size() > max_events_) {
+            freed = frame_cost(frames_.front());
+            frames_.pop_front();
+            ++first_;
+        }
+        bytes_ = bytes_ + added - freed;
+        if (pool_bytes_) {
+            pool_bytes_->fetch_add(added);
+            pool_bytes_->fetch_sub(freed);
+        }
+        wake_locked();
+    }
+    if (!pool_bytes_) return;
+    if (auto pool = pool_.lock(); pool && pool_bytes_->load() > pool->options.max_log_bytes) enforce_log_budget(*pool);
+}
+
+std::size_t run_state::drop_oldest(std::size_t excess) {
     std::lock_guard lock(mutex_);
-    frames_.push_back(std::move(frame));
-    if (frames_.size() > max_events_) {
+    std::size_t freed = 0;
+    while (freed < excess && !frames_.empty()) {
+        freed += frame_cost(frames_.front());
         frames_.pop_front();
         ++first_;
     }
-    wake_locked();
+    bytes_ -= freed;
+    if (pool_bytes_) pool_bytes_->fetch_sub(freed);
+    if (freed > 0) wake_locked();
+    return freed;
+}
+
+std::size_t run_state::log_bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
 }
 
 void run_state::finish() {
@@ -151,56 +192,147 @@ asio::awaitable<void> run_state::wait_change(std::uint64_t seen, bool wake_on_ca
 // ---------------------------------------------------------------------------------------------
 // run_registry
 
+void enforce_log_budget(run_pool& pool) {
+    std::lock_guard lock(pool.mutex);
+    auto const limit = pool.options.max_log_bytes;
+    auto over = [&] { return pool.bytes->load() > limit; };
+    if (!over()) return;
+    // Finished runs first, oldest first: forgotten (a resume answers 404) and their logs freed at
+    // once (a follower still reading one sees it truncated), down to 7/8 of the budget so that the
+    // scan does not run again at the next event.
+    auto const target = limit - limit / 8;
+    std::vector<std::pair<steady_clock::time_point, std::string>> ended;
+    for (auto const& [id, run] : pool.runs)
+        if (run->ended()) ended.emplace_back(run->ended_at(), id);
+    std::sort(ended.begin(), ended.end());
+    for (auto const& [at, id] : ended) {
+        if (pool.bytes->load() <= target) return;
+        auto it = pool.runs.find(id);
+        auto run = it->second;
+        pool.runs.erase(it);
+        (void)run->drop_oldest(static_cast<std::size_t>(-1));
+    }
+    if (!over()) return;
+    // The active runs alone are over the budget: trim the largest log, then the next...
+    while (over()) {
+        std::shared_ptr<run_state> largest;
+        std::size_t largest_bytes = 0;
+        for (auto const& [id, run] : pool.runs) {
+            auto const bytes = run->log_bytes();
+            if (bytes > largest_bytes) {
+                largest = run;
+                largest_bytes = bytes;
+            }
+        }
+        if (!largest) return;  // what is left is held by runs already forgotten
+        auto const excess = pool.bytes->load() - limit;
+        if (largest->drop_oldest(excess) == 0) return;
+    }
+}
+
 void run_registry::purge_locked(steady_clock::time_point now) {
-    std::erase_if(runs_, [&](auto const& entry) {
+    std::erase_if(pool_->runs, [&](auto const& entry) {
         auto const& run = *entry.second;
-        return run.ended() && run.ended_at() + options_.retention <= now;
+        return run.ended() && run.ended_at() + pool_->options.retention <= now;
     });
 }
 
+namespace {
+[[noreturn]] void throw_busy(std::string const& thread_id) {
+    throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) +
+                                     " already has a reply running: follow it with GET <chatkit path>/runs/" +
+                                     thread_id.substr(0, 100) + " or stop it with POST <chatkit path>/runs/" +
+                                     thread_id.substr(0, 100) + "/cancel");
+}
+}  // namespace
+
 std::shared_ptr<run_state> run_registry::begin(std::string const& thread_id) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pool_->mutex);
     purge_locked(steady_clock::now());
-    auto it = runs_.find(thread_id);
-    if (it != runs_.end() && !it->second->ended())
+    if (pool_->queues.contains(thread_id)) throw_busy(thread_id);  // requests wait for their turn
+    return begin_locked(thread_id);
+}
+
+std::uint64_t run_registry::enqueue(std::string const& thread_id) {
+    std::lock_guard lock(pool_->mutex);
+    purge_locked(steady_clock::now());
+    auto it = pool_->runs.find(thread_id);
+    bool const busy = it != pool_->runs.end() && !it->second->ended();
+    auto& queue = pool_->queues[thread_id];
+    if ((busy || !queue.empty()) && queue.size() >= pool_->options.max_queued_per_thread) {
+        if (queue.empty()) pool_->queues.erase(thread_id);
+        throw_error(error::too_many_requests, "Thread " + thread_id.substr(0, 100) + " already has " +
+                                                  std::to_string(pool_->options.max_queued_per_thread) +
+                                                  " messages waiting for its running reply; retry once it ended");
+    }
+    auto const ticket = ++pool_->next_ticket;
+    queue.push_back(ticket);
+    return ticket;
+}
+
+std::shared_ptr<run_state> run_registry::begin_queued(std::string const& thread_id, std::uint64_t ticket) {
+    std::lock_guard lock(pool_->mutex);
+    purge_locked(steady_clock::now());
+    auto q = pool_->queues.find(thread_id);
+    if (q == pool_->queues.end() || q->second.empty() || q->second.front() != ticket) return nullptr;
+    auto it = pool_->runs.find(thread_id);
+    if (it != pool_->runs.end() && !it->second->ended()) return nullptr;
+    auto run = begin_locked(thread_id);
+    q->second.pop_front();
+    if (q->second.empty()) pool_->queues.erase(q);
+    return run;
+}
+
+void run_registry::leave_queue(std::string const& thread_id, std::uint64_t ticket) noexcept {
+    std::lock_guard lock(pool_->mutex);
+    auto q = pool_->queues.find(thread_id);
+    if (q == pool_->queues.end()) return;
+    std::erase(q->second, ticket);
+    if (q->second.empty()) pool_->queues.erase(q);
+}
+
+std::shared_ptr<run_state> run_registry::begin_locked(std::string const& thread_id) {
+    auto& runs = pool_->runs;
+    auto it = runs.find(thread_id);
+    if (it != runs.end() && !it->second->ended())
         throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) +
                                          " already has a reply running: follow it with GET <chatkit path>/runs/" +
                                          thread_id.substr(0, 100) + " or stop it with POST <chatkit path>/runs/" +
                                          thread_id.substr(0, 100) + "/cancel");
-    if (it == runs_.end() && runs_.size() >= std::max<std::size_t>(options_.max_runs, 1)) {
-        auto oldest = runs_.end();
-        for (auto i = runs_.begin(); i != runs_.end(); ++i)
-            if (i->second->ended() && (oldest == runs_.end() || i->second->ended_at() < oldest->second->ended_at()))
+    if (it == runs.end() && runs.size() >= std::max<std::size_t>(pool_->options.max_runs, 1)) {
+        auto oldest = runs.end();
+        for (auto i = runs.begin(); i != runs.end(); ++i)
+            if (i->second->ended() && (oldest == runs.end() || i->second->ended_at() < oldest->second->ended_at()))
                 oldest = i;
-        if (oldest == runs_.end()) throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
-        runs_.erase(oldest);
+        if (oldest == runs.end()) throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
+        runs.erase(oldest);
     }
-    auto run = std::make_shared<run_state>(thread_id, options_.max_events_per_run);
-    runs_[thread_id] = run;
+    auto run = std::make_shared<run_state>(thread_id, pool_->options.max_events_per_run, pool_);
+    runs[thread_id] = run;
     return run;
 }
 
 std::shared_ptr<run_state> run_registry::find(std::string const& thread_id) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(pool_->mutex);
     purge_locked(steady_clock::now());
-    auto it = runs_.find(thread_id);
-    return it == runs_.end() ? nullptr : it->second;
+    auto it = pool_->runs.find(thread_id);
+    return it == pool_->runs.end() ? nullptr : it->second;
 }
 
 void run_registry::cancel_all() {
     std::vector<std::shared_ptr<run_state>> active;
     {
-        std::lock_guard lock(mutex_);
-        for (auto const& entry : runs_)
+        std::lock_guard lock(pool_->mutex);
+        for (auto const& entry : pool_->runs)
             if (!entry.second->ended()) active.push_back(entry.second);
     }
     for (auto const& run : active) run->request_cancel();
 }
 
 void run_registry::release(run_state const& run) {
-    std::lock_guard lock(mutex_);
-    auto it = runs_.find(run.thread_id());
-    if (it != runs_.end() && it->second.get() == &run) runs_.erase(it);
+    std::lock_guard lock(pool_->mutex);
+    auto it = pool_->runs.find(run.thread_id());
+    if (it != pool_->runs.end() && it->second.get() == &run) pool_->runs.erase(it);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +361,58 @@ asio::awaitable<void> wait_for_ending_run(run_registry& registry, std::string co
     auto run = registry.find(thread_id);
     if (!run || run->ended() || !run->cancel_requested()) co_return;
     co_await wait_run_end(std::move(run), 5s);
+}
+
+namespace {
+// Takes the request out of its thread's queue unless it got its run.
+struct queue_place {
+    run_registry& registry;
+    std::string const& thread_id;
+    std::uint64_t ticket;
+    bool started = false;
+    queue_place(run_registry& r, std::string const& id, std::uint64_t t) : registry(r), thread_id(id), ticket(t) {}
+    ~queue_place() {
+        if (!started) registry.leave_queue(thread_id, ticket);
+    }
+    queue_place(queue_place const&) = delete;
+    queue_place& operator=(queue_place const&) = delete;
+};
+}  // namespace
+
+asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& thread_id,
+                                                        bool& waited) {
+    waited = false;
+    auto const& options = registry.options();
+    if (options.on_busy_thread == BusyThreadPolicy::reject) {
+        co_await wait_for_ending_run(registry, thread_id);
+        co_return registry.begin(thread_id);
+    }
+    queue_place place{registry, thread_id, registry.enqueue(thread_id)};
+    auto const deadline = steady_clock::now() + options.max_queue_wait;
+    auto const executor = co_await asio::this_coro::executor;
+    for (;;) {
+        if (auto run = registry.begin_queued(thread_id, place.ticket)) {
+            place.started = true;
+            co_return run;
+        }
+        waited = true;
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+        if (left.count() <= 0)
+            throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) + " still had a reply running after " +
+                                             std::to_string(options.max_queue_wait.count()) +
+                                             " ms of waiting: retry, or stop it with POST <chatkit path>/runs/" +
+                                             thread_id.substr(0, 100) + "/cancel");
+        auto active = registry.find(thread_id);
+        if (active && !active->ended()) {
+            auto const step = std::min<std::chrono::milliseconds>(left, 1s);
+            co_await wait_run_end(active, step);
+        } else {
+            // A request ahead in the queue is taking its turn.
+            asio::steady_timer pause(executor, std::min<std::chrono::milliseconds>(left, 10ms));
+            auto [ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;
+        }
+    }
 }
 
 asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout) {

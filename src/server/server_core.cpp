@@ -575,13 +575,35 @@ asio::awaitable<bool> thread_exists(request_ops& ops, std::string const& thread_
     co_return found;
 }
 
-// The Response of a streaming request: reserves the thread's run (409 when one is active).
-Response start_run(std::unique_ptr<request_ops>& ops, ThreadMetadata thread, plan p) {
+// The Response of a streaming request, run as `run` (reserved for the thread).
+Response start_run(std::unique_ptr<request_ops>& ops, ThreadMetadata thread, plan p, std::shared_ptr<run_state> run) {
     auto& registry = ops->runs();
-    auto run = registry.begin(thread.id);
     StreamPolicy const policy = ops->stream_policy(thread);
     auto body = std::make_shared<request_run>(std::move(ops), std::move(thread), std::move(p));
     return Response(make_run_job(std::move(body), std::move(run), registry, policy));
+}
+
+// Reserves the thread's run per `RunOptions::on_busy_thread` (409 when one is active, or a wait in
+// the thread's queue), then starts it. After a wait the thread is read again: the run before may
+// have changed it (title, status), and this run saves it at its end.
+asio::awaitable<Response> queue_and_start(std::unique_ptr<request_ops>& ops, ThreadMetadata thread, plan p) {
+    auto& registry = ops->runs();
+    bool waited = false;
+    auto run = co_await reserve_run(registry, thread.id, waited);
+    if (waited) {
+        std::exception_ptr failure;
+        try {
+            auto fresh = co_await ops->load_thread(thread.id);
+            thread = std::move(fresh);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            registry.release(*run);
+            std::rethrow_exception(failure);
+        }
+    }
+    co_return start_run(ops, std::move(thread), std::move(p), std::move(run));
 }
 
 // Prepares a streaming request or answers a non-streaming one.
@@ -598,15 +620,13 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
             throw_error(error::conflict, "The generated thread id " + thread.id.substr(0, 100) + " is already in use");
         thread.created_at = now();
         create_plan p{std::move(r->input), std::move(attachments)};
-        co_await wait_for_ending_run(ops->runs(), thread.id);
-        co_return start_run(ops, std::move(thread), std::move(p));
+        co_return co_await queue_and_start(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsAddUserMessageReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
         auto attachments = co_await load_attachments(*ops, r->input.attachments);
         add_message_plan p{std::move(r->input), std::move(attachments)};
-        co_await wait_for_ending_run(ops->runs(), thread.id);
-        co_return start_run(ops, std::move(thread), std::move(p));
+        co_return co_await queue_and_start(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsAddClientToolOutputReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
@@ -617,8 +637,7 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         if (!call || call->status != ToolCallStatus::pending)
             throw_error(error::invalid_request, "Last thread item in " + thread.id + " was not a ClientToolCallItem");
         tool_output_plan p{*call, std::move(r->result)};
-        co_await wait_for_ending_run(ops->runs(), thread.id);
-        co_return start_run(ops, std::move(thread), std::move(p));
+        co_return co_await queue_and_start(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsAddStructuredInputReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
@@ -628,8 +647,7 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         if (structured->status != StructuredInputStatus::pending)
             throw_error(error::invalid_request, "Structured input item " + r->item_id + " is not pending");
         structured_input_plan p{answer_structured_input(std::move(*structured), r->input)};
-        co_await wait_for_ending_run(ops->runs(), thread.id);
-        co_return start_run(ops, std::move(thread), std::move(p));
+        co_return co_await queue_and_start(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsRetryAfterItemReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
@@ -652,15 +670,13 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
             after = page.after;
         }
         if (!p.message) p.newer.clear();
-        co_await wait_for_ending_run(ops->runs(), thread.id);
-        co_return start_run(ops, std::move(thread), std::move(p));
+        co_return co_await queue_and_start(ops, std::move(thread), std::move(p));
     }
     if (auto* r = std::get_if<ThreadsCustomActionReq>(&params)) {
         auto thread = co_await ops->load_thread(r->thread_id);
         auto sender = co_await load_sender(*ops, r->thread_id, r->item_id);
         action_plan p{std::move(r->action), std::move(sender)};
-        co_await wait_for_ending_run(ops->runs(), thread.id);
-        co_return start_run(ops, std::move(thread), std::move(p));
+        co_return co_await queue_and_start(ops, std::move(thread), std::move(p));
     }
 
     // Non-streaming requests.

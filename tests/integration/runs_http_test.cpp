@@ -295,3 +295,89 @@ TEST_CASE("runs: stopping the server cancels a run that outlived its client", "[
     CHECK(f.has_cancel_note(thread));
     CHECK(f.assistant_text(thread).rfind("w0 w1 w2 ", 0) == 0);
 }
+
+TEST_CASE("runs: the byte budget over all run logs forgets the oldest finished runs; a recent one resumes whole",
+          "[integration][runs]") {
+    auto runs = continue_options();
+    runs.max_log_bytes = 24 * 1024;  // a few runs of ~30 events
+    RunsFixture f(std::make_unique<chatkit::InMemoryStore<TestContext>>(owner_of), runs);
+    std::vector<std::string> threads;
+    for (int i = 0; i < 12; ++i) {
+        auto const r = post(f.port(), create_body("long 20 1"), alice);
+        REQUIRE(r.status == 200);
+        threads.push_back(thread_id_in(r.body));
+    }
+    REQUIRE(eventually([&] { return f.chat->finished.load() == 12; }));
+    // Every reply is stored whole; the oldest run is forgotten, the newest replays from 0 to its end.
+    for (auto const& thread : threads) CHECK(f.assistant_text(thread) == full_text(20));
+    auto const oldest = get_run(f.port(), threads.front(), "?after=0");
+    CHECK(oldest.status == 404);
+    CHECK(oldest.json().at("error").at("code") == "not_found");
+    auto const recent = get_run(f.port(), threads.back(), "?after=0");
+    REQUIRE(recent.status == 200);
+    auto const all = frames_of(recent.body);
+    CHECK(all.front().find("\"thread.created\"") != std::string::npos);
+    CHECK(all.back().find("\"thread.item.done\"") != std::string::npos);
+}
+
+TEST_CASE("runs: with on_busy_thread queue, a second message waits for the running reply and is answered after it",
+          "[integration][runs]") {
+    auto runs = continue_options();
+    runs.on_busy_thread = chatkit::BusyThreadPolicy::queue;
+    runs.max_queued_per_thread = 1;
+    RunsFixture f(std::make_unique<chatkit::InMemoryStore<TestContext>>(owner_of), runs);
+    auto const port = f.port();
+    auto const thread = start_and_leave(port, "long 2 1", "\"thread.created\"");
+    REQUIRE(eventually([&] { return f.chat->finished.load() == 1; }));
+
+    // Two messages at once: the second waits (its stream starts only once the first reply ended),
+    // then both are answered in order and stored in order; no 409.
+    Conn first(port);
+    first.send(post_request("/chatkit", add_message_body(thread, "long 30 40"), alice, true));
+    REQUIRE(first.read_until("w1 "));
+    Response second;
+    std::thread t2([&] { second = post(port, add_message_body(thread, "long 3 1"), alice); });
+    // The queue holds one: a third message meanwhile is refused with 429 and a JSON body.
+    std::this_thread::sleep_for(300ms);
+    auto const third = post(port, add_message_body(thread, "long 1 1"), alice);
+    CHECK(third.status == 429);
+    CHECK(third.json().at("error").at("code") == "rate_limited");
+    auto const a = first.read_response();
+    t2.join();
+    REQUIRE(a.status == 200);
+    REQUIRE(second.status == 200);
+    CHECK(frames_of(a.body).back().find("\"thread.item.done\"") != std::string::npos);
+    CHECK(second.body.find("w2 ") != std::string::npos);
+    REQUIRE(eventually([&] { return f.chat->finished.load() == 3; }));
+    std::vector<std::string> order;
+    for (auto const& item : f.items(thread)) {
+        if (auto const* u = std::get_if<chatkit::UserMessageItem>(&item)) order.push_back("user:" + chatkit::text_of(*u));
+        if (auto const* m = std::get_if<chatkit::AssistantMessageItem>(&item))
+            order.push_back("assistant:" + m->content.at(0).text);
+    }
+    CHECK(order == std::vector<std::string>{"user:long 2 1", "assistant:" + full_text(2), "user:long 30 40",
+                                            "assistant:" + full_text(30), "user:long 3 1",
+                                            "assistant:" + full_text(3)});
+}
+
+TEST_CASE("runs: a queued message that waits longer than max_queue_wait answers 409 and is not stored",
+          "[integration][runs]") {
+    auto runs = continue_options();
+    runs.on_busy_thread = chatkit::BusyThreadPolicy::queue;
+    runs.max_queue_wait = 200ms;
+    RunsFixture f(std::make_unique<chatkit::InMemoryStore<TestContext>>(owner_of), runs);
+    Conn first(f.port());
+    first.send(post_request("/chatkit", create_body("long 40 40"), alice, true));
+    REQUIRE(first.read_until("w1 "));
+    auto const thread = thread_id_in(first.raw());
+    auto const late = post(f.port(), add_message_body(thread, "too late"), alice);
+    CHECK(late.status == 409);
+    CHECK(late.json().at("error").at("code") == "conflict");
+    (void)first.read_response();
+    REQUIRE(eventually([&] { return f.chat->finished.load() == 1; }));
+    for (auto const& item : f.items(thread))
+        if (auto const* u = std::get_if<chatkit::UserMessageItem>(&item)) CHECK(chatkit::text_of(*u) != "too late");
+    // Once the reply ended, the next message starts at once.
+    auto const next = post(f.port(), add_message_body(thread, "long 1 1"), alice);
+    CHECK(next.status == 200);
+}

@@ -20,6 +20,21 @@ enum class StreamPolicy {
     continue_on_disconnect,
 };
 
+/// What a new streaming request on a thread whose run is still active gets.
+enum class BusyThreadPolicy {
+    /// 409 `{"error":{"code":"conflict",...}}` at once (the default).
+    reject,
+    /// It waits in the thread's queue (first come, first served; `RunOptions::max_queued_per_thread`
+    /// waiting at most, one more answers 429 `rate_limited`) and starts once the runs before it
+    /// ended; its response (and stream) starts only then. After `RunOptions::max_queue_wait` it
+    /// answers 409 `conflict`, and nothing of it is stored.
+    queue,
+};
+
+/// Bytes each run-log event counts against `RunOptions::max_log_bytes` besides its frame (the
+/// bookkeeping of one stored frame).
+inline constexpr std::size_t run_log_event_overhead = 64;
+
 /// How a `ChatKitServer` keeps the runs of its threads (`ChatKitServerOptions::runs`).
 ///
 /// A *run* is one streaming request of a thread (a user message, a client tool output, a custom
@@ -29,6 +44,12 @@ enum class StreamPolicy {
 struct RunOptions {
     /// What a disconnect does (overridable per request with `ChatKitServer::stream_policy`).
     StreamPolicy on_disconnect = StreamPolicy::cancel_on_disconnect;
+    /// What a new streaming request on a thread with an active run gets.
+    BusyThreadPolicy on_busy_thread = BusyThreadPolicy::reject;
+    /// With `BusyThreadPolicy::queue`: requests waiting per thread (one more: 429).
+    std::size_t max_queued_per_thread = 4;
+    /// With `BusyThreadPolicy::queue`: longest wait of a queued request (then: 409).
+    std::chrono::milliseconds max_queue_wait = std::chrono::minutes(2);
     /// Longest time a run may take; it is then cancelled with the reference's cancel semantics
     /// (partial reply and hidden note saved), whichever the policy.
     std::chrono::milliseconds max_run_time = std::chrono::minutes(30);
@@ -38,6 +59,15 @@ struct RunOptions {
     /// that needs a dropped event gets 410 `{"error":{"code":"run_log_truncated",...}}` (a stream
     /// already running ends without its last events: re-read the thread).
     std::size_t max_events_per_run = 20000;
+    /// Bytes all run logs of the server keep together: each event counts its SSE frame's size plus
+    /// `run_log_event_overhead` (64). Over it, finished runs are forgotten oldest first (a resume
+    /// of one then answers 404); if the active runs alone are over it, the oldest events of the
+    /// largest active log are dropped (a resume needing them answers 410 `run_log_truncated`).
+    ///
+    /// Worst case memory of the run logs: `max_log_bytes` plus about 1 KiB per tracked run
+    /// (`max_runs`), so about 74 MiB with the defaults, whatever the clients do; `max_events_per_run`
+    /// and `retention` only bound one log and its lifetime below that.
+    std::size_t max_log_bytes = std::size_t{64} << 20;
     /// Runs tracked at once (active, plus finished ones inside the retention window). When it is
     /// reached the oldest finished run is forgotten; when every one is active a new streaming
     /// request answers 429 (`rate_limited`).

@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -21,12 +22,34 @@
 
 namespace chatkit::detail {
 
+class run_state;
+
+/// The shared state of a `run_registry`: its runs by thread id and the byte total of their logs.
+/// Runs reach it through a weak pointer (a detached run may outlive its server).
+struct run_pool {
+    explicit run_pool(RunOptions o) : options(o) {}
+    RunOptions options;
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<run_state>> runs;
+    std::unordered_map<std::string, std::deque<std::uint64_t>> queues;  // tickets waiting, by thread
+    std::uint64_t next_ticket = 0;
+    std::shared_ptr<std::atomic<std::size_t>> bytes = std::make_shared<std::atomic<std::size_t>>(0);
+};
+
+/// Brings the pool's log bytes under `options.max_log_bytes`: forgets finished runs oldest first,
+/// then drops the oldest events of the largest active logs. Call without holding any run's mutex.
+CHATKIT_API void enforce_log_budget(run_pool& pool);
+
 /// One run: its log of SSE frames (index 0 first), whether it ended, and its cancellation. Shared
 /// by the run's coroutine and its followers, which may run on other strands (every member is
 /// guarded by a mutex; wake-ups are posted to each waiter's executor).
 class CHATKIT_API run_state : public std::enable_shared_from_this<run_state> {
 public:
-    run_state(std::string thread_id, std::size_t max_events);
+    /// `pool` is the registry the run belongs to (its byte budget), or null for a run on its own.
+    run_state(std::string thread_id, std::size_t max_events, std::weak_ptr<run_pool> pool = {});
+    ~run_state();
+    run_state(run_state const&) = delete;
+    run_state& operator=(run_state const&) = delete;
 
     std::string const& thread_id() const noexcept { return thread_id_; }
 
@@ -38,8 +61,14 @@ public:
     };
     read_result read(std::uint64_t next, std::size_t max_frames) const;
 
-    /// Appends one frame and wakes the followers.
+    /// Appends one frame and wakes the followers; then, when the pool is over its byte budget,
+    /// enforces it (which may drop events of this log).
     void append(std::string frame);
+    /// Drops the oldest frames until `excess` bytes were freed or the log is empty; returns the bytes
+    /// freed. Followers needing a dropped frame see `truncated`.
+    std::size_t drop_oldest(std::size_t excess);
+    /// Bytes the log counts against the pool's budget (frames plus the per-event overhead).
+    std::size_t log_bytes() const;
     /// Marks the run ended and wakes the followers.
     void finish();
     /// Requests cancellation: sets the flag, wakes the waiters and emits a terminal cancellation on
@@ -74,7 +103,10 @@ private:
 
     std::string thread_id_;
     std::size_t max_events_;
+    std::weak_ptr<run_pool> pool_;
+    std::shared_ptr<std::atomic<std::size_t>> pool_bytes_;  // the pool's total (kept alive by each run)
     mutable std::mutex mutex_;
+    std::size_t bytes_ = 0;
     std::deque<std::string> frames_;
     std::uint64_t first_ = 0;  // index of frames_.front()
     bool ended_ = false;
@@ -90,13 +122,22 @@ private:
 /// retention window. Thread-safe.
 class CHATKIT_API run_registry {
 public:
-    explicit run_registry(RunOptions options) : options_(options) {}
+    explicit run_registry(RunOptions options) : pool_(std::make_shared<run_pool>(options)) {}
 
-    RunOptions const& options() const noexcept { return options_; }
+    RunOptions const& options() const noexcept { return pool_->options; }
+    /// Bytes all run logs count against `RunOptions::max_log_bytes` now.
+    std::size_t log_bytes() const noexcept { return pool_->bytes->load(); }
 
-    /// Reserves a new run of `thread_id`. Throws `Error(conflict)` when the thread has an active run,
-    /// `Error(too_many_requests)` when `max_runs` runs are active.
+    /// Reserves a new run of `thread_id`. Throws `Error(conflict)` when the thread has an active run
+    /// (or requests waiting in its queue), `Error(too_many_requests)` when `max_runs` runs are active.
     std::shared_ptr<run_state> begin(std::string const& thread_id);
+    /// Takes a place in the thread's queue (BusyThreadPolicy::queue); throws
+    /// `Error(too_many_requests)` when `max_queued_per_thread` already wait behind an active run.
+    std::uint64_t enqueue(std::string const& thread_id);
+    /// Reserves the run of the queue place `ticket` when it is first and no run is active; else null.
+    std::shared_ptr<run_state> begin_queued(std::string const& thread_id, std::uint64_t ticket);
+    /// Gives up a queue place.
+    void leave_queue(std::string const& thread_id, std::uint64_t ticket) noexcept;
     /// The thread's active run, or its last one when it ended inside the retention window, or null.
     std::shared_ptr<run_state> find(std::string const& thread_id);
     /// Forgets a reserved run that never started.
@@ -106,10 +147,9 @@ public:
 
 private:
     void purge_locked(std::chrono::steady_clock::time_point now);
+    std::shared_ptr<run_state> begin_locked(std::string const& thread_id);
 
-    RunOptions options_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, std::shared_ptr<run_state>> runs_;
+    std::shared_ptr<run_pool> pool_;
 };
 
 /// A stream a streaming Response owns: runs once, writing SSE frames through `writer`.
@@ -134,6 +174,13 @@ CHATKIT_API asio::awaitable<bool> follow_run(std::shared_ptr<run_state> run, std
 /// cancel request), waits until it ended (at most 5 s), so that a new message sent right after a
 /// stop is not refused as a second run.
 CHATKIT_API asio::awaitable<void> wait_for_ending_run(run_registry& registry, std::string const& thread_id);
+
+/// Reserves the run of a new streaming request of `thread_id` per `RunOptions::on_busy_thread`:
+/// reject (after `wait_for_ending_run`, `run_registry::begin`) or queue (waits for its turn, bounded
+/// by `max_queue_wait`, then `Error(conflict)`). `waited` tells whether it waited behind another run.
+/// Cancelling the coroutine gives up the queue place; `registry` must outlive it.
+CHATKIT_API asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& thread_id,
+                                                                    bool& waited);
 
 /// Waits until `run` ended (bounded by `timeout`).
 CHATKIT_API asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout);
