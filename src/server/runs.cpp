@@ -1,6 +1,9 @@
 // Runs (include/chatkit/server/runs.hpp): the in-process run log, the registry of a server's runs, the
 // job that runs a streaming request as a run under its StreamPolicy, and the resume and cancel calls.
 #include <chatkit/core/error.hpp>
+#include <chatkit/core/ids.hpp>
+#include <chatkit/core/sse.hpp>
+#include <chatkit/protocol/json.hpp>
 #include <chatkit/server/detail/runs.hpp>
 #include <chatkit/server/detail/server_core.hpp>
 #include <chatkit/server/response.hpp>
@@ -16,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace chatkit::detail {
@@ -31,7 +35,7 @@ std::size_t frame_cost(std::string const& frame) { return frame.size() + run_log
 }  // namespace
 
 run_state::run_state(std::string thread_id, std::size_t max_events, std::weak_ptr<run_pool> pool)
-    : thread_id_(std::move(thread_id)), max_events_(std::max<std::size_t>(max_events, 1)), pool_(std::move(pool)) {
+    : thread_id_(std::move(thread_id)), id_("run_" + random_hex(16)), max_events_(std::max<std::size_t>(max_events, 1)), pool_(std::move(pool)) {
     if (auto p = pool_.lock()) pool_bytes_ = p->bytes;
 }
 
@@ -230,6 +234,33 @@ void enforce_log_budget(run_pool& pool) {
     }
 }
 
+run_registry::run_registry(RunOptions options)
+    : pool_(std::make_shared<run_pool>(options)), instance_(random_hex(16)) {}
+
+bool run_registry::add_remote_follower(std::string const& thread_id) {
+    std::lock_guard lock(pool_->mutex);
+    auto& n = remote_followers_[thread_id];
+    if (n >= pool_->options.max_resumers_per_run) {
+        if (n == 0) remote_followers_.erase(thread_id);
+        return false;
+    }
+    ++n;
+    return true;
+}
+
+void run_registry::remove_remote_follower(std::string const& thread_id) noexcept {
+    std::lock_guard lock(pool_->mutex);
+    auto it = remote_followers_.find(thread_id);
+    if (it == remote_followers_.end()) return;
+    if (--it->second == 0) remote_followers_.erase(it);
+}
+
+std::string const& failed_run_frame() {
+    static std::string const frame =
+        sse_data_frame(to_json_text(ThreadStreamEvent{ErrorEvent{"stream.error", std::nullopt, true}}));
+    return frame;
+}
+
 void run_registry::purge_locked(steady_clock::time_point now) {
     std::erase_if(pool_->runs, [&](auto const& entry) {
         auto const& run = *entry.second;
@@ -379,16 +410,24 @@ struct queue_place {
 };
 }  // namespace
 
-asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& thread_id,
-                                                        bool& waited) {
-    waited = false;
+namespace {
+
+[[noreturn]] void throw_queue_timeout(std::string const& thread_id, std::chrono::milliseconds waited) {
+    throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) + " still had a reply running after " +
+                                     std::to_string(waited.count()) +
+                                     " ms of waiting: retry, or stop it with POST <chatkit path>/runs/" +
+                                     thread_id.substr(0, 100) + "/cancel");
+}
+
+// The in-process half of reserve_run.
+asio::awaitable<std::shared_ptr<run_state>> reserve_local(run_registry& registry, std::string const& thread_id,
+                                                          bool& waited, steady_clock::time_point deadline) {
     auto const& options = registry.options();
     if (options.on_busy_thread == BusyThreadPolicy::reject) {
         co_await wait_for_ending_run(registry, thread_id);
         co_return registry.begin(thread_id);
     }
     queue_place place{registry, thread_id, registry.enqueue(thread_id)};
-    auto const deadline = steady_clock::now() + options.max_queue_wait;
     auto const executor = co_await asio::this_coro::executor;
     for (;;) {
         if (auto run = registry.begin_queued(thread_id, place.ticket)) {
@@ -397,11 +436,7 @@ asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, 
         }
         waited = true;
         auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
-        if (left.count() <= 0)
-            throw_error(error::conflict, "Thread " + thread_id.substr(0, 100) + " still had a reply running after " +
-                                             std::to_string(options.max_queue_wait.count()) +
-                                             " ms of waiting: retry, or stop it with POST <chatkit path>/runs/" +
-                                             thread_id.substr(0, 100) + "/cancel");
+        if (left.count() <= 0) throw_queue_timeout(thread_id, options.max_queue_wait);
         auto active = registry.find(thread_id);
         if (active && !active->ended()) {
             auto const step = std::min<std::chrono::milliseconds>(left, 1s);
@@ -412,6 +447,60 @@ asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, 
             auto [ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             (void)ec;
         }
+    }
+}
+
+// Forgets a reserved run unless it was claimed.
+struct reservation {
+    run_registry& registry;
+    std::shared_ptr<run_state> run;
+    bool kept = false;
+    ~reservation() {
+        if (!kept && run) registry.release(*run);
+    }
+};
+
+}  // namespace
+
+asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& owner,
+                                                        std::string const& thread_id, bool& waited) {
+    waited = false;
+    auto const& options = registry.options();
+    auto const deadline = steady_clock::now() + options.max_queue_wait;
+    auto local = co_await reserve_local(registry, thread_id, waited, deadline);
+    reservation held{registry, std::move(local)};
+    auto* shared = registry.shared();
+    if (!shared) {
+        held.kept = true;
+        co_return std::move(held.run);
+    }
+    // The thread may be running on another instance: the shared log holds one run per thread. While
+    // this one waits for it, it stays reserved here, so requests to this instance queue behind it.
+    auto const executor = co_await asio::this_coro::executor;
+    bool const reject = options.on_busy_thread == BusyThreadPolicy::reject;
+    auto const stop_deadline = steady_clock::now() + 5s;
+    for (;;) {
+        if (co_await shared->claim(owner, thread_id, held.run->id(), registry.instance(), options.shared_lease,
+                                   options.retention)) {
+            held.kept = true;
+            co_return std::move(held.run);
+        }
+        if (reject) {
+            // As wait_for_ending_run: a run being stopped (a cancel sent to any instance) is waited for.
+            auto const other = co_await shared->read(owner, thread_id, 0, 0, options.retention, failed_run_frame());
+            bool const stopping = other.found && other.status == SharedRunStatus::running && other.cancel_requested;
+            if (!stopping || steady_clock::now() >= stop_deadline) throw_busy(thread_id);
+        } else {
+            waited = true;
+        }
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            (reject ? stop_deadline : deadline) - steady_clock::now());
+        if (left.count() <= 0) {
+            if (reject) throw_busy(thread_id);
+            throw_queue_timeout(thread_id, options.max_queue_wait);
+        }
+        asio::steady_timer pause(executor, std::min(left, options.shared_poll));
+        co_await pause.async_wait(asio::use_awaitable);
     }
 }
 
@@ -494,6 +583,50 @@ asio::awaitable<void> wait_cancel(std::shared_ptr<run_state> run) {
     }
 }
 
+// Appends the run's events to the shared log as they come (one append at a time: what arrived during
+// the previous one goes in the next), renews its lease at least every heartbeat, relays a stop
+// requested on another instance, and marks the run done after its last event. A failed append is
+// retried at the next heartbeat (the events stay in the in-process log meanwhile), for at most one
+// lease after the run ended. A run whose lease was lost (another instance marked it failed) is
+// stopped. Runs detached on the run's executor; the log must outlive that executor's io_context run.
+asio::awaitable<void> publish(std::shared_ptr<run_state> run, SharedRunLog* log, RunOptions options) {
+    auto const executor = co_await asio::this_coro::executor;
+    auto pause = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
+        asio::steady_timer timer(executor, d);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)ec;
+    };
+    constexpr std::size_t batch = 256;
+    std::uint64_t next = 0;
+    std::optional<steady_clock::time_point> ended_at;
+    for (;;) {
+        auto seen = run->read(next, batch);
+        if (seen.truncated) {
+            next = run->first_kept();  // dropped from the in-process log before it was shared
+            continue;
+        }
+        std::optional<SharedRunAppend> r;
+        try {
+            r = co_await log->append(run->id(), next, seen.frames, options.max_events_per_run, options.shared_lease,
+                                     seen.ended);
+        } catch (...) {
+        }
+        if (!r) {
+            if (seen.ended) {
+                if (!ended_at) ended_at = steady_clock::now();
+                if (steady_clock::now() - *ended_at > options.shared_lease) co_return;  // it is marked failed
+            }
+            co_await pause(options.shared_heartbeat);
+            continue;
+        }
+        next += seen.frames.size();
+        if (!r->owned || r->cancel_requested) run->request_cancel();
+        if (seen.ended || !r->owned) co_return;
+        if (seen.frames.size() == batch) continue;
+        co_await run->wait_change(next, false, options.shared_heartbeat);
+    }
+}
+
 class run_job final : public stream_job {
 public:
     run_job(std::shared_ptr<stream_job> body, std::shared_ptr<run_state> run, run_registry& registry,
@@ -510,6 +643,29 @@ public:
         auto const executor = co_await asio::this_coro::executor;
         run_->set_executor(executor);
         auto const max_time = registry_.options().max_run_time;
+        // With a shared log, the response ends once the run's end is in it: a client that sends the
+        // thread's next message to another instance right after finds the thread free.
+        std::shared_ptr<asio::steady_timer> published;
+        auto published_done = std::make_shared<std::atomic<bool>>(false);
+        if (auto* shared = registry_.shared()) {
+            published = std::make_shared<asio::steady_timer>(executor, steady_clock::time_point::max());
+            asio::co_spawn(executor, publish(run_, shared, registry_.options()),
+                           [published, published_done](std::exception_ptr const&) {
+                               published_done->store(true);
+                               published->cancel();
+                           });
+        }
+        co_await run_body(executor, writer, max_time);
+        if (published && !published_done->load()) {
+            published->expires_after(registry_.options().shared_heartbeat * 5);
+            auto [ec] = co_await published->async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;
+        }
+    }
+
+private:
+    asio::awaitable<void> run_body(asio::any_io_executor executor, StreamWriter& writer,
+                                   std::chrono::milliseconds max_time) {
         if (policy_ == StreamPolicy::continue_on_disconnect) {
             // The run goes on without this response: the client only follows its log, and leaving
             // (this coroutine cancelled, or a failed write) detaches it.
@@ -559,6 +715,49 @@ private:
     std::uint64_t after_;
 };
 
+// The stream of GET .../runs/{thread_id}?after=N for a run another instance executes: polls the
+// shared log every `shared_poll` and writes what is new, until the run ended (or was replaced by a
+// newer run of the thread, or forgotten). A store failure ends the stream (the client resumes again).
+class remote_follow_job final : public stream_job {
+public:
+    remote_follow_job(run_registry& registry, std::string owner, std::string thread_id, std::string run_id,
+                      std::uint64_t after)
+        : registry_(registry), owner_(std::move(owner)), thread_id_(std::move(thread_id)), run_id_(std::move(run_id)),
+          next_(after) {}
+    ~remote_follow_job() override { registry_.remove_remote_follower(thread_id_); }
+    remote_follow_job(remote_follow_job const&) = delete;
+    remote_follow_job& operator=(remote_follow_job const&) = delete;
+
+    asio::awaitable<void> run(StreamWriter& writer) override {
+        auto const& options = registry_.options();
+        auto* log = registry_.shared();
+        auto const executor = co_await asio::this_coro::executor;
+        try {
+            for (;;) {
+                auto seen = co_await log->read(owner_, thread_id_, next_, 256, options.retention, failed_run_frame());
+                if (!seen.found || seen.run_id != run_id_ || next_ < seen.first) co_return;
+                for (auto const& frame : seen.frames) {
+                    co_await writer.write(frame);
+                    ++next_;
+                }
+                if (seen.status != SharedRunStatus::running && next_ >= seen.size) co_return;
+                if (seen.frames.empty()) {
+                    asio::steady_timer timer(executor, options.shared_poll);
+                    co_await timer.async_wait(asio::use_awaitable);  // a disconnect cancels it
+                }
+            }
+        } catch (...) {
+        }
+    }
+
+private:
+    run_registry& registry_;
+    std::string owner_;
+    std::string thread_id_;
+    std::string run_id_;
+    std::uint64_t next_;
+};
+
 }  // namespace
 
 std::unique_ptr<stream_job> make_run_job(std::shared_ptr<stream_job> body, std::shared_ptr<run_state> run,
@@ -571,10 +770,35 @@ std::unique_ptr<stream_job> make_run_job(std::shared_ptr<stream_job> body, std::
 
 namespace {
 
+[[noreturn]] void throw_no_run(std::string const& thread_id) {
+    throw_error(error::not_found, "Thread " + thread_id.substr(0, 100) + " has no recent run");
+}
+
+// Resume of a run the shared log knows and this instance does not run.
+Response resume_remote(request_ops& ops, std::string const& thread_id, SharedRunRead const& seen,
+                       std::uint64_t after) {
+    if (after > seen.size)
+        throw_error(error::invalid_request, "after: the run has " + std::to_string(seen.size) + " events so far");
+    if (after < seen.first)
+        return Response(410, error_body("run_log_truncated", "The run's events before " + std::to_string(seen.first) +
+                                                                 " are no longer kept: re-read the thread"));
+    auto& registry = ops.runs();
+    if (!registry.add_remote_follower(thread_id))
+        throw_error(error::too_many_requests, "Too many clients follow this run");
+    return Response(std::make_unique<remote_follow_job>(registry, ops.owner(), thread_id, seen.run_id, after));
+}
+
 asio::awaitable<Response> resume_impl(request_ops& ops, std::string const& thread_id, std::uint64_t after) {
     (void)co_await ops.load_thread(thread_id);  // tenancy: another owner's thread is not found
-    auto run = ops.runs().find(thread_id);
-    if (!run) throw_error(error::not_found, "Thread " + thread_id.substr(0, 100) + " has no recent run");
+    auto& registry = ops.runs();
+    auto run = registry.find(thread_id);
+    if (auto* shared = registry.shared(); shared && (!run || run->ended())) {
+        // A newer run may execute on another instance (a running one here is the thread's only one).
+        auto seen = co_await shared->read(ops.owner(), thread_id, after, 0, registry.options().retention,
+                                          failed_run_frame());
+        if (seen.found && (!run || seen.run_id != run->id())) co_return resume_remote(ops, thread_id, seen, after);
+    }
+    if (!run) throw_no_run(thread_id);
     auto const size = run->size();
     if (after > size)
         throw_error(error::invalid_request, "after: the run has " + std::to_string(size) + " events so far");
@@ -589,13 +813,26 @@ asio::awaitable<Response> resume_impl(request_ops& ops, std::string const& threa
 
 asio::awaitable<Response> cancel_impl(request_ops& ops, std::string const& thread_id) {
     (void)co_await ops.load_thread(thread_id);
-    auto run = ops.runs().find(thread_id);
+    auto& registry = ops.runs();
+    auto run = registry.find(thread_id);
     bool cancelled = false;
     if (run && !run->ended()) {
         run->request_cancel();
         cancelled = true;
         // Answer once the partial reply is saved (the engine's cancellation path ran), within bounds.
         co_await wait_run_end(run, 10s);
+    } else if (auto* shared = registry.shared()) {
+        // The run may execute on another instance: it sees the stop at its next heartbeat.
+        auto const owner = ops.owner();
+        cancelled = co_await shared->request_cancel(owner, thread_id);
+        auto const executor = co_await asio::this_coro::executor;
+        auto const deadline = steady_clock::now() + 10s;
+        while (cancelled && steady_clock::now() < deadline) {
+            auto seen = co_await shared->read(owner, thread_id, 0, 0, registry.options().retention, failed_run_frame());
+            if (!seen.found || seen.status != SharedRunStatus::running) break;
+            asio::steady_timer timer(executor, registry.options().shared_poll);
+            co_await timer.async_wait(asio::use_awaitable);
+        }
     }
     co_return Response(200, cancelled ? R"({"cancelled":true})" : R"({"cancelled":false})");
 }

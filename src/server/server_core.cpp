@@ -589,7 +589,8 @@ Response start_run(std::unique_ptr<request_ops>& ops, ThreadMetadata thread, pla
 asio::awaitable<Response> queue_and_start(std::unique_ptr<request_ops>& ops, ThreadMetadata thread, plan p) {
     auto& registry = ops->runs();
     bool waited = false;
-    auto run = co_await reserve_run(registry, thread.id, waited);
+    std::string const owner = ops->owner();
+    auto run = co_await reserve_run(registry, owner, thread.id, waited);
     if (waited) {
         std::exception_ptr failure;
         try {

@@ -192,7 +192,7 @@ TEST_CASE("migrations run once when several stores open a database together, and
     test::pg::Raw raw(cluster.url);
     CHECK(raw.rows("SELECT version, description FROM " + options.schema +
                    ".chatkit_migrations ORDER BY version") ==
-          std::vector<std::string>{"1|threads, items and attachments", "2|token usage"});
+          std::vector<std::string>{"1|threads, items and attachments", "2|token usage", "3|shared run log"});
 
     // Data written under the current version stays; a database a newer chatkit-cpp migrated is refused, untouched.
     {
@@ -201,10 +201,10 @@ TEST_CASE("migrations run once when several stores open a database together, and
         run(store.save_thread(thread("thr_1", 1, "kept"), alice));
     }
     raw.exec("INSERT INTO " + options.schema +
-             ".chatkit_migrations (version, description) VALUES (3, 'from the future')");
+             ".chatkit_migrations (version, description) VALUES (4, 'from the future')");
     auto const e = thrown_error([&] { PostgresStore<Ctx> store(options, by_user); });
     CHECK(e.code() == make_error_code(error::store_failure));
-    CHECK(e.message().find("schema is version 3, newer than this chatkit-cpp understands (2)") !=
+    CHECK(e.message().find("schema is version 4, newer than this chatkit-cpp understands (3)") !=
           std::string::npos);
     CHECK(raw.value("SELECT count(*) FROM " + options.schema + ".chatkit_threads") == "1");
 }

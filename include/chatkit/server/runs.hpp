@@ -74,6 +74,25 @@ struct RunOptions {
     std::size_t max_runs = 10000;
     /// Resumers following one run at once; one more answers 429 (`rate_limited`).
     std::size_t max_resumers_per_run = 8;
+
+    // Across instances (a store with a SharedRunLog, such as PostgresStore).
+
+    /// Use the store's shared run log when it has one: every run is also appended to it, so a resume
+    /// or a stop sent to another instance reaches it, and a thread has one running run across all
+    /// instances (another instance's answers 409, or waits with BusyThreadPolicy::queue). False:
+    /// in-process only, each instance on its own.
+    bool share_runs = true;
+    /// How long a run stays held without a sign of life from its instance: when the instance dies, the
+    /// run is marked failed this long after its last heartbeat (its events kept, ending with an `error`
+    /// event), and the thread can run again.
+    std::chrono::milliseconds shared_lease = std::chrono::seconds(15);
+    /// How often a running run appends its new events to the shared log, renews its lease and looks
+    /// for a stop sent to another instance (at least this often while it is quiet; as soon as the
+    /// previous append completed while it streams).
+    std::chrono::milliseconds shared_heartbeat = std::chrono::seconds(1);
+    /// How often an instance following another instance's run polls the shared log for new events
+    /// (the largest extra delay such a resumer sees).
+    std::chrono::milliseconds shared_poll = std::chrono::milliseconds(200);
 };
 
 }  // namespace chatkit

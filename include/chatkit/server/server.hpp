@@ -87,7 +87,9 @@ public:
         : store_(&options.store), attachments_(options.attachments), transcriber_(options.transcriber),
           logger_(std::move(options.logger)), limits_(options.limits),
           runs_(std::make_shared<detail::run_registry>(options.runs)), rate_limiter_(options.rate_limiter),
-          quotas_(options.quotas) {}
+          quotas_(options.quotas) {
+        runs_->share(options.store.shared_run_log());
+    }
     virtual ~ChatKitServer() = default;
     ChatKitServer(ChatKitServer const&) = delete;
     ChatKitServer& operator=(ChatKitServer const&) = delete;

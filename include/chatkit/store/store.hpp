@@ -4,6 +4,7 @@
 #include <chatkit/core/error.hpp>
 #include <chatkit/protocol/items.hpp>
 #include <chatkit/protocol/requests.hpp>
+#include <chatkit/store/run_log.hpp>
 #include <chatkit/store/usage.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -141,6 +142,11 @@ public:
         (void)ctx;
         co_return std::vector<UsageRecord>{};
     }
+
+    /// The run log this store shares between server instances, or null (the default: runs are
+    /// kept in-process only). PostgresStore returns one: a resume or a stop sent to any instance
+    /// then reaches a run executing on another (see SharedRunLog, RunOptions::share_runs).
+    virtual SharedRunLog* shared_run_log() noexcept { return nullptr; }
 };
 
 /// An attachment's content, as a model converter needs it (returned by attachment stores that keep

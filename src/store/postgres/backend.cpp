@@ -1,6 +1,6 @@
 // chatkit-cpp: the PostgreSQL core of PostgresStore.
 //
-// Layout (schema version 2; the versions applied are the rows of chatkit_migrations):
+// Layout (schema version 3; the versions applied are the rows of chatkit_migrations):
 //
 //   chatkit_threads     (owner, id) primary key; created_at (µs since the Unix epoch), seq (from the
 //                       sequence chatkit_thread_seq, kept by updates), item_seq (the last sequence
@@ -17,6 +17,13 @@
 //                       are upserts that add and return the new total (`ON CONFLICT DO UPDATE ...
 //                       RETURNING`), so two instances recording at once are serialised on the row and
 //                       each sees the total including the other's tokens: one source of truth.
+//   chatkit_runs        (version 3) the shared run log's runs: (owner, thread_id) primary key, one run
+//                       per thread (a new run replaces the last); run_id (unique), the instance that
+//                       runs it, status (0 running, 1 done, 2 failed), cancel (a stop was asked),
+//                       first_idx and size (the events kept), lease_until (its instance's lease, on
+//                       the database's clock), ended_at. Index on ended_at (purge).
+//   chatkit_run_events  (run_id, idx) primary key; frame (one SSE frame, as the client got it).
+//                       Deleted with their run (claim replacing it, purge, trim to the newest).
 //
 // JSON is kept as text, byte for byte as written (jsonb would reorder keys and renormalise numbers,
 // and the protocol's bytes must come back unchanged); ids and owners use the "C" collation.
@@ -143,6 +150,28 @@ constexpr migration migrations[] = {
         PRIMARY KEY (owner, day)
     );
     )sql"},
+    {"shared run log", R"sql(
+    CREATE TABLE chatkit_runs (
+        owner       text COLLATE "C" NOT NULL,
+        thread_id   text COLLATE "C" NOT NULL,
+        run_id      text COLLATE "C" NOT NULL UNIQUE,
+        instance    text COLLATE "C" NOT NULL,
+        status      smallint NOT NULL,
+        cancel      boolean NOT NULL,
+        first_idx   bigint NOT NULL,
+        size        bigint NOT NULL,
+        lease_until timestamptz NOT NULL,
+        ended_at    timestamptz,
+        PRIMARY KEY (owner, thread_id)
+    );
+    CREATE INDEX chatkit_runs_by_end ON chatkit_runs (ended_at) WHERE ended_at IS NOT NULL;
+    CREATE TABLE chatkit_run_events (
+        run_id text COLLATE "C" NOT NULL,
+        idx    bigint NOT NULL,
+        frame  text NOT NULL,
+        PRIMARY KEY (run_id, idx)
+    );
+    )sql"},
 };
 static_assert(std::size(migrations) == backend::schema_version);
 
@@ -179,7 +208,23 @@ constexpr char const* usage_day_get = "ck_usage_day_get";
 constexpr char const* usage_total = "ck_usage_total";
 constexpr char const* usage_top_threads = "ck_usage_top_threads";
 constexpr char const* usage_records = "ck_usage_records";
+constexpr char const* run_claim_clear = "ck_run_claim_clear";
+constexpr char const* run_claim = "ck_run_claim";
+constexpr char const* run_purge = "ck_run_purge";
+constexpr char const* run_event_put = "ck_run_event_put";
+constexpr char const* run_advance = "ck_run_advance";
+constexpr char const* run_trim = "ck_run_trim";
+constexpr char const* run_fail_lapsed = "ck_run_fail_lapsed";
+constexpr char const* run_get = "ck_run_get";
+constexpr char const* run_events = "ck_run_events";
+constexpr char const* run_cancel = "ck_run_cancel";
 }  // namespace sql
+
+// A run "can be replaced" by a claim of instance $3: it ended, its lease lapsed, or it is the same
+// instance's (whose in-process registry already knows that run ended).
+#define CK_RUN_REPLACEABLE(r, instance) \
+    "(" r ".status <> 0 OR " r ".lease_until < now() OR " r ".instance = " instance ")"
+#define CK_MS(p) "(" p "::bigint * interval '1 millisecond')"
 
 #define CK_THREAD_CURSOR \
     "WITH c AS (SELECT created_at, seq FROM chatkit_threads WHERE owner = $1 AND id = $2) "
@@ -273,8 +318,49 @@ constexpr statement_text statements[] = {
     {sql::usage_records,
      "SELECT response_id, day, input, cached, output, reasoning FROM chatkit_usage_responses "
      "WHERE owner = $1 AND thread_id = $2 ORDER BY id DESC LIMIT $3"},
+    // Claim: the replaced run's events go (its row locked), then the row becomes the new run's —
+    // or stays another instance's live run (no row returned).
+    {sql::run_claim_clear,
+     "DELETE FROM chatkit_run_events WHERE run_id IN (SELECT r.run_id FROM chatkit_runs r WHERE r.owner = $1 "
+     "AND r.thread_id = $2 AND " CK_RUN_REPLACEABLE("r", "$3::text") " FOR UPDATE)"},
+    {sql::run_claim,
+     "INSERT INTO chatkit_runs AS r (owner, thread_id, run_id, instance, status, cancel, first_idx, size, "
+     "lease_until, ended_at) VALUES ($1, $2, $4, $3, 0, false, 0, 0, now() + " CK_MS("$5") ", NULL) "
+     "ON CONFLICT (owner, thread_id) DO UPDATE SET run_id = excluded.run_id, instance = excluded.instance, "
+     "status = 0, cancel = false, first_idx = 0, size = 0, lease_until = excluded.lease_until, ended_at = NULL "
+     "WHERE " CK_RUN_REPLACEABLE("r", "excluded.instance") " RETURNING 1"},
+    {sql::run_purge,
+     "WITH gone AS (DELETE FROM chatkit_runs WHERE (owner, thread_id, run_id) IN (SELECT owner, thread_id, run_id "
+     "FROM chatkit_runs WHERE ended_at < now() - " CK_MS("$1") " LIMIT 64) RETURNING run_id) "
+     "DELETE FROM chatkit_run_events WHERE run_id IN (SELECT run_id FROM gone)"},
+    {sql::run_event_put,
+     "INSERT INTO chatkit_run_events (run_id, idx, frame) SELECT run_id, $2, $3 FROM chatkit_runs "
+     "WHERE run_id = $1 AND status = 0 ON CONFLICT DO NOTHING"},
+    // $2 first index appended, $3 size after, $4 oldest index to keep, $5 lease, $6 1 to end the run.
+    {sql::run_advance,
+     "UPDATE chatkit_runs SET size = greatest(size, $3::bigint), "
+     "first_idx = greatest(first_idx, $4::bigint, CASE WHEN $2::bigint > size THEN $2::bigint ELSE 0 END), "
+     "lease_until = now() + " CK_MS("$5") ", status = CASE WHEN $6::bigint = 1 THEN 1 ELSE 0 END, "
+     "ended_at = CASE WHEN $6::bigint = 1 THEN now() END WHERE run_id = $1 AND status = 0 RETURNING cancel"},
+    {sql::run_trim,
+     "DELETE FROM chatkit_run_events WHERE run_id = $1 AND idx < (SELECT first_idx FROM chatkit_runs WHERE run_id = $1)"},
+    {sql::run_fail_lapsed,
+     "WITH f AS (UPDATE chatkit_runs SET status = 2, ended_at = now(), size = size + 1 WHERE owner = $1 "
+     "AND thread_id = $2 AND status = 0 AND lease_until < now() RETURNING run_id, size - 1 AS idx) "
+     "INSERT INTO chatkit_run_events (run_id, idx, frame) SELECT run_id, idx, $3 FROM f ON CONFLICT DO NOTHING"},
+    {sql::run_get,
+     "SELECT run_id, status, cancel, first_idx, size, ended_at IS NOT NULL AND ended_at < now() - " CK_MS("$3")
+     " FROM chatkit_runs WHERE owner = $1 AND thread_id = $2"},
+    {sql::run_events,
+     "SELECT idx, frame FROM chatkit_run_events WHERE run_id = (SELECT run_id FROM chatkit_runs WHERE owner = $1 "
+     "AND thread_id = $2) AND idx >= $3 ORDER BY idx LIMIT $4"},
+    {sql::run_cancel,
+     "UPDATE chatkit_runs SET cancel = true WHERE owner = $1 AND thread_id = $2 AND status = 0 "
+     "AND lease_until >= now() RETURNING 1"},
 };
 
+#undef CK_RUN_REPLACEABLE
+#undef CK_MS
 #undef CK_THREAD_CURSOR
 #undef CK_ITEM_CURSOR
 
@@ -834,6 +920,104 @@ asio::awaitable<std::vector<UsageRecord>> backend::load_usage_records(std::strin
     };
     co_return co_await impl_->call<std::vector<UsageRecord>>("load_usage_records", std::move(queries),
                                                              std::move(parse));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared run log
+
+namespace {
+std::int64_t as_ms(std::chrono::milliseconds d) { return std::max<std::int64_t>(d.count(), 0); }
+}  // namespace
+
+asio::awaitable<bool> backend::claim(std::string const& owner, std::string const& thread_id,
+                                     std::string const& run_id, std::string const& instance,
+                                     std::chrono::milliseconds lease, std::chrono::milliseconds retention) {
+    check_storable(owner, "the owner key");
+    check_storable(thread_id, "the thread id");
+    check_storable(run_id, "the run id");
+    check_storable(instance, "the instance id");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::run_claim_clear).text(owner).text(thread_id).text(instance)));
+    queries.push_back(std::move(
+        query(sql::run_claim).text(owner).text(thread_id).text(instance).text(run_id).number(as_ms(lease))));
+    queries.push_back(std::move(query(sql::run_purge).number(as_ms(retention))));
+    impl::parser<bool> parse = [](std::vector<result>& r) { return r[1].rows() == 1; };
+    co_return co_await impl_->call<bool>("claim_run", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<SharedRunAppend> backend::append(std::string const& run_id, std::uint64_t first,
+                                                 std::vector<std::string> const& frames, std::uint64_t keep_last,
+                                                 std::chrono::milliseconds lease, bool end) {
+    check_storable(run_id, "the run id");
+    for (auto const& frame : frames) check_storable(frame, "a run event");
+    std::uint64_t const size = first + frames.size();
+    std::uint64_t const keep_from = size > keep_last ? size - keep_last : 0;
+    std::vector<query> queries;
+    for (std::size_t i = 0; i < frames.size(); ++i)
+        queries.push_back(std::move(
+            query(sql::run_event_put).text(run_id).number(as_count(first + i)).text(frames[i])));
+    queries.push_back(std::move(query(sql::run_advance)
+                                    .text(run_id)
+                                    .number(as_count(first))
+                                    .number(as_count(size))
+                                    .number(as_count(keep_from))
+                                    .number(as_ms(lease))
+                                    .number(end ? 1 : 0)));
+    queries.push_back(std::move(query(sql::run_trim).text(run_id)));
+    impl::parser<SharedRunAppend> parse = [n = frames.size()](std::vector<result>& r) {
+        auto const& advanced = r[n];
+        SharedRunAppend out;
+        out.owned = advanced.rows() == 1;
+        out.cancel_requested = out.owned && advanced.text(0, 0) == "t";
+        return out;
+    };
+    co_return co_await impl_->call<SharedRunAppend>("append_run", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<SharedRunRead> backend::read(std::string const& owner, std::string const& thread_id,
+                                             std::uint64_t after, std::size_t max_frames,
+                                             std::chrono::milliseconds retention, std::string const& failed_frame) {
+    if (!storable(owner) || !storable(thread_id)) co_return SharedRunRead{};
+    check_storable(failed_frame, "a run event");
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::run_fail_lapsed).text(owner).text(thread_id).text(failed_frame)));
+    queries.push_back(std::move(query(sql::run_get).text(owner).text(thread_id).number(as_ms(retention))));
+    if (max_frames > 0)
+        queries.push_back(std::move(
+            query(sql::run_events).text(owner).text(thread_id).number(as_count(after)).number(as_count(max_frames))));
+    impl::parser<SharedRunRead> parse = [after](std::vector<result>& r) {
+        SharedRunRead out;
+        auto const& run = r[1];
+        if (run.rows() != 1 || run.text(0, 5) == "t") return out;  // none, or ended before the retention window
+        out.found = true;
+        out.run_id = std::string(run.text(0, 0));
+        auto const status = run.int64(0, 1);
+        out.status = status == 0 ? SharedRunStatus::running
+                     : status == 1 ? SharedRunStatus::done
+                                   : SharedRunStatus::failed;
+        out.cancel_requested = run.text(0, 2) == "t";
+        out.first = static_cast<std::uint64_t>(run.int64(0, 3));
+        out.size = static_cast<std::uint64_t>(run.int64(0, 4));
+        if (r.size() > 2) {
+            auto const& events = r[2];
+            std::uint64_t next = after;
+            for (int row = 0; row < events.rows(); ++row) {
+                if (static_cast<std::uint64_t>(events.int64(row, 0)) != next) break;  // a gap: stop before it
+                out.frames.emplace_back(events.text(row, 1));
+                ++next;
+            }
+        }
+        return out;
+    };
+    co_return co_await impl_->call<SharedRunRead>("read_run", std::move(queries), std::move(parse));
+}
+
+asio::awaitable<bool> backend::request_cancel(std::string const& owner, std::string const& thread_id) {
+    if (!storable(owner) || !storable(thread_id)) co_return false;
+    std::vector<query> queries;
+    queries.push_back(std::move(query(sql::run_cancel).text(owner).text(thread_id)));
+    impl::parser<bool> parse = [](std::vector<result>& r) { return r[0].rows() == 1; };
+    co_return co_await impl_->call<bool>("cancel_run", std::move(queries), std::move(parse));
 }
 
 }  // namespace chatkit::postgres::detail

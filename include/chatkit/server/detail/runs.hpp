@@ -4,6 +4,7 @@
 #include <chatkit/core/config.hpp>
 #include <chatkit/server/event_sink.hpp>
 #include <chatkit/server/runs.hpp>
+#include <chatkit/store/run_log.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -52,6 +53,8 @@ public:
     run_state& operator=(run_state const&) = delete;
 
     std::string const& thread_id() const noexcept { return thread_id_; }
+    /// The run's id (unguessable; names it in a shared run log).
+    std::string const& id() const noexcept { return id_; }
 
     /// What `read` found from index `next`.
     struct read_result {
@@ -102,6 +105,7 @@ private:
     void wake_locked();
 
     std::string thread_id_;
+    std::string id_;
     std::size_t max_events_;
     std::weak_ptr<run_pool> pool_;
     std::shared_ptr<std::atomic<std::size_t>> pool_bytes_;  // the pool's total (kept alive by each run)
@@ -122,7 +126,19 @@ private:
 /// retention window. Thread-safe.
 class CHATKIT_API run_registry {
 public:
-    explicit run_registry(RunOptions options) : pool_(std::make_shared<run_pool>(options)) {}
+    explicit run_registry(RunOptions options);
+
+    /// Shares the runs through `log` (the store's shared run log; null: in-process only). Call before
+    /// the first request.
+    void share(SharedRunLog* log) noexcept { shared_ = pool_->options.share_runs ? log : nullptr; }
+    /// The shared run log, or null.
+    SharedRunLog* shared() const noexcept { return shared_; }
+    /// This registry's instance id in the shared log (random).
+    std::string const& instance() const noexcept { return instance_; }
+    /// Counts a follower of another instance's run of `thread_id` in; false when
+    /// `max_resumers_per_run` already follow it from here.
+    bool add_remote_follower(std::string const& thread_id);
+    void remove_remote_follower(std::string const& thread_id) noexcept;
 
     RunOptions const& options() const noexcept { return pool_->options; }
     /// Bytes all run logs count against `RunOptions::max_log_bytes` now.
@@ -150,6 +166,9 @@ private:
     std::shared_ptr<run_state> begin_locked(std::string const& thread_id);
 
     std::shared_ptr<run_pool> pool_;
+    SharedRunLog* shared_ = nullptr;
+    std::string instance_;
+    std::unordered_map<std::string, std::size_t> remote_followers_;  // under pool_->mutex
 };
 
 /// A stream a streaming Response owns: runs once, writing SSE frames through `writer`.
@@ -177,10 +196,15 @@ CHATKIT_API asio::awaitable<void> wait_for_ending_run(run_registry& registry, st
 
 /// Reserves the run of a new streaming request of `thread_id` per `RunOptions::on_busy_thread`:
 /// reject (after `wait_for_ending_run`, `run_registry::begin`) or queue (waits for its turn, bounded
-/// by `max_queue_wait`, then `Error(conflict)`). `waited` tells whether it waited behind another run.
-/// Cancelling the coroutine gives up the queue place; `registry` must outlive it.
-CHATKIT_API asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& thread_id,
-                                                                    bool& waited);
+/// by `max_queue_wait`, then `Error(conflict)`); then, with a shared run log, claims the thread there
+/// for `owner` (another instance's running run: 409, or a wait with queue). `waited` tells whether it
+/// waited behind another run. Cancelling the coroutine gives up the queue place; `registry` must
+/// outlive it.
+CHATKIT_API asio::awaitable<std::shared_ptr<run_state>> reserve_run(run_registry& registry, std::string const& owner,
+                                                                    std::string const& thread_id, bool& waited);
+
+/// The `error` event that ends the log of a run whose instance died (a shared run log marks it failed).
+CHATKIT_API std::string const& failed_run_frame();
 
 /// Waits until `run` ended (bounded by `timeout`).
 CHATKIT_API asio::awaitable<void> wait_run_end(std::shared_ptr<run_state> run, std::chrono::milliseconds timeout);

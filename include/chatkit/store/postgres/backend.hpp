@@ -3,10 +3,13 @@
 
 #include <chatkit/core/error.hpp>
 #include <chatkit/protocol/items.hpp>
+#include <chatkit/store/run_log.hpp>
 #include <chatkit/store/usage.hpp>
 #include <chatkit/store/postgres/options.hpp>
 
 #include <boost/asio/awaitable.hpp>
+
+#include <chrono>
 
 #include <cstddef>
 #include <cstdint>
@@ -52,10 +55,10 @@ namespace asio = boost::asio;
  * database cannot hold (nesting deeper than `max_json_depth`, NUL characters); `error::store_failure`
  * for the rest (rows that cannot be read back name the row).
  */
-class CHATKIT_API backend {
+class CHATKIT_API backend final : public SharedRunLog {
 public:
     /** The schema version this library writes (the highest row of `chatkit_migrations`). */
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     /**
      * Connects (blocking, within `Options::connect_timeout`) and migrates the schema under an
@@ -67,7 +70,7 @@ public:
      */
     explicit backend(Options options);
     /** Closes the idle connections. Every call must have completed. */
-    ~backend();
+    ~backend() override;
     backend(backend const&) = delete;
     backend& operator=(backend const&) = delete;
 
@@ -120,6 +123,20 @@ public:
     /** Store::load_usage_records. */
     asio::awaitable<std::vector<UsageRecord>> load_usage_records(std::string const& owner,
                                                                  std::string const& thread_id, int limit);
+
+    // The shared run log (SharedRunLog; tables chatkit_runs and chatkit_run_events): leases and the
+    // retention window are on the database server's clock, so instances need no clock agreement.
+
+    asio::awaitable<bool> claim(std::string const& owner, std::string const& thread_id, std::string const& run_id,
+                                std::string const& instance, std::chrono::milliseconds lease,
+                                std::chrono::milliseconds retention) override;
+    asio::awaitable<SharedRunAppend> append(std::string const& run_id, std::uint64_t first,
+                                            std::vector<std::string> const& frames, std::uint64_t keep_last,
+                                            std::chrono::milliseconds lease, bool end) override;
+    asio::awaitable<SharedRunRead> read(std::string const& owner, std::string const& thread_id, std::uint64_t after,
+                                        std::size_t max_frames, std::chrono::milliseconds retention,
+                                        std::string const& failed_frame) override;
+    asio::awaitable<bool> request_cancel(std::string const& owner, std::string const& thread_id) override;
 
 private:
     struct impl;

@@ -172,6 +172,11 @@ public:
         co_return co_await backend_->load_usage_records(owner, thread_id, limit);
     }
 
+    /** The run log every instance on this database shares (tables `chatkit_runs`,
+     *  `chatkit_run_events`): a resume or a stop sent to any instance reaches a run executing on
+     *  another, and a thread has one running run across instances (see SharedRunLog). */
+    SharedRunLog* shared_run_log() noexcept override { return backend_.get(); }
+
 private:
     OwnerKey owner_key_;
     std::unique_ptr<postgres::detail::backend> backend_;
