@@ -402,10 +402,12 @@ def main() -> int:
         db = os.path.join(tmp, "soak.db")
         # --on-disconnect cancel: the `disconnect` clients check the cancel semantics of a disconnect
         # (partial reply, then the hidden note); the quickstart's default lets replies run on.
-        # Finished replies' events stay in memory for resumes with the default retention (10 minutes),
-        # bounded by RunOptions::max_log_bytes (64 MiB over all run logs).
+        # --run-retention-s 1: finished replies' events are kept in memory for resumes (10 minutes by
+        # default, bounded by RunOptions::max_log_bytes, 64 MiB), which the rounds' RSS comparison
+        # would count as growth; with 1 s they are dropped as the next round starts, and what grows
+        # round after round is a leak again.
         proc = subprocess.Popen([args.binary, "--host", "127.0.0.1", "--port", "0", "--db", db, "--threads", "4",
-                                 "--static-dir", tmp, "--on-disconnect", "cancel"],
+                                 "--static-dir", tmp, "--on-disconnect", "cancel", "--run-retention-s", "1"],
                                 env=env, cwd=tmp,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = proc.stdout.readline().strip()
