@@ -25,7 +25,7 @@ enum class SharedRunStatus {
 struct SharedRunRead {
     bool found = false;        ///< the thread has a run (running, or ended inside the retention window)
     std::string run_id;        ///< the run's id (a new run of the thread replaces the old one)
-    SharedRunStatus status = SharedRunStatus::running;
+    SharedRunStatus status = SharedRunStatus::running;  ///< where the run stands
     bool cancel_requested = false;  ///< a stop was requested (`request_cancel`)
     std::uint64_t first = 0;   ///< index of the first event kept
     std::uint64_t size = 0;    ///< events appended so far
