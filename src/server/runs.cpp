@@ -100,14 +100,22 @@ std::size_t run_state::log_bytes() const {
 
 void run_state::finish() {
     asio::any_io_executor executor;  // released outside the lock
-    std::lock_guard lock(mutex_);
-    ended_ = true;
-    ended_at_ = steady_clock::now();
-    wake_locked();
-    // A finished run is kept for resumes (the retention window), possibly past its io_context: it
-    // must not hold the executor (a strand whose implementation the io_context owns) any longer.
-    executor = std::move(executor_);
-    executor_ = asio::any_io_executor();
+    steady_clock::time_point at;
+    {
+        std::lock_guard lock(mutex_);
+        if (ended_) return;
+        ended_ = true;
+        ended_at_ = at = steady_clock::now();
+        wake_locked();
+        // A finished run is kept for resumes (the retention window), possibly past its io_context: it
+        // must not hold the executor (a strand whose implementation the io_context owns) any longer.
+        executor = std::move(executor_);
+        executor_ = asio::any_io_executor();
+    }
+    if (auto pool = pool_.lock()) {
+        std::lock_guard lock(pool->mutex);
+        pool->finished.push_back(finished_run{at, thread_id_, weak_from_this()});
+    }
 }
 
 void run_state::request_cancel() {
@@ -205,14 +213,15 @@ void enforce_log_budget(run_pool& pool) {
     // once (a follower still reading one sees it truncated), down to 7/8 of the budget so that the
     // scan does not run again at the next event.
     auto const target = limit - limit / 8;
-    std::vector<std::pair<steady_clock::time_point, std::string>> ended;
-    for (auto const& [id, run] : pool.runs)
-        if (run->ended()) ended.emplace_back(run->ended_at(), id);
-    std::sort(ended.begin(), ended.end());
-    for (auto const& [at, id] : ended) {
-        if (pool.bytes->load() <= target) return;
-        auto it = pool.runs.find(id);
-        auto run = it->second;
+    while (!pool.finished.empty() && pool.bytes->load() > target) {
+        auto entry = std::move(pool.finished.front());
+        pool.finished.pop_front();
+        auto run = entry.run.lock();
+        auto it = run ? pool.runs.find(entry.thread_id) : pool.runs.end();
+        if (it == pool.runs.end() || it->second != run) {
+            if (pool.stale_finished > 0) --pool.stale_finished;
+            continue;
+        }
         pool.runs.erase(it);
         (void)run->drop_oldest(static_cast<std::size_t>(-1));
     }
@@ -262,10 +271,36 @@ std::string const& failed_run_frame() {
 }
 
 void run_registry::purge_locked(steady_clock::time_point now) {
-    std::erase_if(pool_->runs, [&](auto const& entry) {
-        auto const& run = *entry.second;
-        return run.ended() && run.ended_at() + pool_->options.retention <= now;
-    });
+    auto& finished = pool_->finished;
+    while (!finished.empty() && finished.front().at + pool_->options.retention <= now) {
+        (void)forget_oldest_finished_locked();
+    }
+    // Entries of runs replaced by a newer run of their thread: dropped once they are half the queue.
+    if (pool_->stale_finished > 64 && pool_->stale_finished * 2 > finished.size()) {
+        std::erase_if(finished, [&](finished_run const& entry) {
+            auto run = entry.run.lock();
+            auto it = run ? pool_->runs.find(entry.thread_id) : pool_->runs.end();
+            return it == pool_->runs.end() || it->second != run;
+        });
+        pool_->stale_finished = 0;
+    }
+}
+
+bool run_registry::forget_oldest_finished_locked() {
+    auto& finished = pool_->finished;
+    while (!finished.empty()) {
+        auto entry = std::move(finished.front());
+        finished.pop_front();
+        auto run = entry.run.lock();
+        auto it = run ? pool_->runs.find(entry.thread_id) : pool_->runs.end();
+        if (it == pool_->runs.end() || it->second != run) {
+            if (pool_->stale_finished > 0) --pool_->stale_finished;
+            continue;
+        }
+        pool_->runs.erase(it);
+        return true;
+    }
+    return false;
 }
 
 namespace {
@@ -330,16 +365,16 @@ std::shared_ptr<run_state> run_registry::begin_locked(std::string const& thread_
                                          " already has a reply running: follow it with GET <chatkit path>/runs/" +
                                          thread_id.substr(0, 100) + " or stop it with POST <chatkit path>/runs/" +
                                          thread_id.substr(0, 100) + "/cancel");
-    if (it == runs.end() && runs.size() >= std::max<std::size_t>(pool_->options.max_runs, 1)) {
-        auto oldest = runs.end();
-        for (auto i = runs.begin(); i != runs.end(); ++i)
-            if (i->second->ended() && (oldest == runs.end() || i->second->ended_at() < oldest->second->ended_at()))
-                oldest = i;
-        if (oldest == runs.end()) throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
-        runs.erase(oldest);
-    }
+    if (it == runs.end() && runs.size() >= std::max<std::size_t>(pool_->options.max_runs, 1) &&
+        !forget_oldest_finished_locked())
+        throw_error(error::too_many_requests, "Too many replies are running; retry shortly");
     auto run = std::make_shared<run_state>(thread_id, pool_->options.max_events_per_run, pool_);
-    runs[thread_id] = run;
+    if (it != runs.end()) {
+        ++pool_->stale_finished;  // the thread's finished run, replaced: its queue entry is stale
+        it->second = run;
+    } else {
+        runs.emplace(thread_id, run);
+    }
     return run;
 }
 

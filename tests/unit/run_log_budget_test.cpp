@@ -1,6 +1,7 @@
 // The byte budget over all run logs of a server (RunOptions::max_log_bytes, issue 18): many runs keep
 // the total under it, the oldest finished runs are forgotten first, an active log is trimmed only
 // when the active runs alone are over it.
+#include <chatkit/core/error.hpp>
 #include <chatkit/server/detail/runs.hpp>
 
 #include <catch2/catch.hpp>
@@ -79,4 +80,43 @@ TEST_CASE("run logs: a run's bytes leave the total when it is forgotten", "[unit
     }
     CHECK(registry.find("thr_a") == nullptr);  // retention 0: purged
     CHECK(registry.log_bytes() == 0);
+}
+
+TEST_CASE("run registry: at max_runs the run that finished first is forgotten, active runs never are",
+          "[unit][runs]") {
+    chatkit::RunOptions options;
+    options.max_runs = 3;
+    run_registry registry(options);
+    auto a = registry.begin("thr_a");
+    auto b = registry.begin("thr_b");
+    auto c = registry.begin("thr_c");
+    b->finish();  // b ends first, then a; c stays active
+    a->finish();
+    auto d = registry.begin("thr_d");
+    CHECK(registry.find("thr_b") == nullptr);
+    CHECK(registry.find("thr_a") == a);
+    auto e = registry.begin("thr_e");
+    CHECK(registry.find("thr_a") == nullptr);
+    // c and d and e are active: a fourth thread is refused, and a new run of a thread replaces its
+    // finished one without counting twice.
+    CHECK_THROWS_AS(registry.begin("thr_f"), chatkit::Error);
+    e->finish();
+    auto e2 = registry.begin("thr_e");
+    CHECK(registry.find("thr_e") == e2);
+    CHECK_THROWS_AS(registry.begin("thr_f"), chatkit::Error);
+    CHECK(registry.find("thr_c") == c);
+}
+
+TEST_CASE("run registry: thousands of runs of the same threads keep only the last run of each",
+          "[unit][runs]") {
+    chatkit::RunOptions options;
+    options.max_runs = 100;
+    run_registry registry(options);
+    // Replaced runs leave stale entries in the finished queue; they are skipped and compacted, so
+    // the oldest finished run still tracked is what max_runs forgets.
+    for (int round = 0; round < 200; ++round)
+        for (int t = 0; t < 50; ++t) registry.begin("thr_" + std::to_string(t))->finish();
+    for (int t = 50; t < 150; ++t) registry.begin("thr_" + std::to_string(t))->finish();
+    for (int t = 0; t < 50; ++t) CHECK(registry.find("thr_" + std::to_string(t)) == nullptr);
+    for (int t = 50; t < 150; ++t) CHECK(registry.find("thr_" + std::to_string(t)) != nullptr);
 }

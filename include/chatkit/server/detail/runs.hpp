@@ -25,6 +25,13 @@ namespace chatkit::detail {
 
 class run_state;
 
+/// A finished run, in the order runs finished (`run_pool::finished`).
+struct finished_run {
+    std::chrono::steady_clock::time_point at;
+    std::string thread_id;
+    std::weak_ptr<run_state> run;
+};
+
 /// The shared state of a `run_registry`: its runs by thread id and the byte total of their logs.
 /// Runs reach it through a weak pointer (a detached run may outlive its server).
 struct run_pool {
@@ -32,6 +39,11 @@ struct run_pool {
     RunOptions options;
     std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<run_state>> runs;
+    /// Finished runs, oldest end first: what retention, `max_runs` and the byte budget forget first,
+    /// each in O(1) per run. Entries whose run is no longer its thread's (replaced or forgotten) are
+    /// skipped, and dropped in a compaction once they are half of the queue.
+    std::deque<finished_run> finished;
+    std::size_t stale_finished = 0;
     std::unordered_map<std::string, std::deque<std::uint64_t>> queues;  // tickets waiting, by thread
     std::uint64_t next_ticket = 0;
     std::shared_ptr<std::atomic<std::size_t>> bytes = std::make_shared<std::atomic<std::size_t>>(0);
@@ -72,7 +84,7 @@ public:
     std::size_t drop_oldest(std::size_t excess);
     /// Bytes the log counts against the pool's budget (frames plus the per-event overhead).
     std::size_t log_bytes() const;
-    /// Marks the run ended and wakes the followers.
+    /// Marks the run ended, wakes the followers and queues the run in its pool's `finished`.
     void finish();
     /// Requests cancellation: sets the flag, wakes the waiters and emits a terminal cancellation on
     /// the run's executor (reaching a detached run through `cancel_slot()`).
@@ -163,6 +175,8 @@ public:
 
 private:
     void purge_locked(std::chrono::steady_clock::time_point now);
+    /// Forgets the oldest finished run still tracked; false when there is none.
+    bool forget_oldest_finished_locked();
     std::shared_ptr<run_state> begin_locked(std::string const& thread_id);
 
     std::shared_ptr<run_pool> pool_;
