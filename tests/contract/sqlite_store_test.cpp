@@ -667,6 +667,121 @@ TEST_CASE("SqliteStore fails a write cleanly when the database stays locked", "[
     CHECK(all_item_ids(store, "thr_1", alice) == std::vector<std::string>{"m1"});
 }
 
+namespace {
+
+// The code of the Error in `e` (an empty code when `e` is null or not an Error).
+boost::system::error_code code_of(std::exception_ptr const& e) {
+    if (!e) return {};
+    try {
+        std::rethrow_exception(e);
+    } catch (Error const& error) {
+        return error.code();
+    } catch (...) {
+        return make_error_code(error::internal);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("SqliteStore fails only the failing write of writes committed together", "[sqlite][concurrency]") {
+    TempDir dir;
+    auto options = options_for(dir.file());
+    options.busy_timeout = std::chrono::milliseconds(10'000);
+    SqliteStore<Ctx> store(options, by_user);
+    Ctx alice;
+    run(store.save_thread(thread("thr_1", 0), alice));
+
+    // While another connection holds the write lock, the writes queue up behind the first one; once
+    // it is released they run, most of them in one transaction.
+    RawDb locker(dir.file());
+    locker.exec("BEGIN IMMEDIATE");
+    locker.exec("INSERT INTO sequences (name, value) VALUES ('lock', 0)");
+    asio::io_context io;
+    std::vector<ThreadItem> items;
+    for (int n = 0; n < 8; ++n) items.push_back(message("m" + std::to_string(n), "thr_1", n));
+    std::vector<std::string> const thread_ids{"thr_1", "thr_1", "thr_1", "thr_missing",
+                                              "thr_1", "thr_1", "thr_1", "thr_1"};
+    std::vector<std::exception_ptr> errors(items.size());
+    std::vector<bool> done(items.size(), false);
+    for (std::size_t n = 0; n < items.size(); ++n)
+        asio::co_spawn(io, store.add_thread_item(thread_ids[n], items[n], alice), [&, n](std::exception_ptr e) {
+            done[n] = true;
+            errors[n] = e;
+        });
+    asio::steady_timer timer(io, std::chrono::milliseconds(100));
+    timer.async_wait([&](boost::system::error_code) { locker.exec("ROLLBACK"); });
+    io.run();
+
+    for (std::size_t n = 0; n < items.size(); ++n) {
+        CHECK(done[n]);
+        if (n == 3)
+            CHECK(code_of(errors[n]) == make_error_code(error::not_found));  // Thread thr_missing not found
+        else
+            CHECK_FALSE(errors[n]);
+    }
+    CHECK(all_item_ids(store, "thr_1", alice) ==
+          std::vector<std::string>{"m0", "m1", "m2", "m4", "m5", "m6", "m7"});
+    CHECK(all_item_ids(store, "thr_missing", alice).empty());
+}
+
+TEST_CASE("SqliteStore refuses a write with store_busy when max_queued_writes are waiting",
+          "[sqlite][concurrency]") {
+    TempDir dir;
+    auto options = options_for(dir.file());
+    options.busy_timeout = std::chrono::milliseconds(10'000);
+    options.max_queued_writes = 1;
+    SqliteStore<Ctx> store(options, by_user);
+    Ctx alice;
+    run(store.save_thread(thread("thr_1", 0), alice));
+
+    // The writer waits for the lock with at most one write, one more waits in the queue: of three
+    // writes, at least one finds the queue full.
+    RawDb locker(dir.file());
+    locker.exec("BEGIN IMMEDIATE");
+    locker.exec("INSERT INTO sequences (name, value) VALUES ('lock', 0)");
+    asio::io_context io;
+    std::vector<ThreadItem> items{message("m0", "thr_1", 0), message("m1", "thr_1", 1), message("m2", "thr_1", 2)};
+    std::string const thread_id = "thr_1";
+    std::vector<std::exception_ptr> errors(items.size());
+    int finished = 0;
+    int refused_before_release = 0;
+    bool released = false;
+    for (std::size_t n = 0; n < items.size(); ++n)
+        asio::co_spawn(io, store.add_thread_item(thread_id, items[n], alice), [&, n](std::exception_ptr e) {
+            ++finished;
+            errors[n] = e;
+            if (e && !released) ++refused_before_release;
+        });
+    asio::steady_timer timer(io, std::chrono::milliseconds(100));
+    timer.async_wait([&](boost::system::error_code) {
+        released = true;
+        locker.exec("ROLLBACK");
+    });
+    io.run();
+
+    CHECK(finished == 3);
+    std::vector<std::string> stored;
+    int refused = 0;
+    for (std::size_t n = 0; n < items.size(); ++n) {
+        if (!errors[n]) {
+            stored.push_back(item_id(items[n]));
+            continue;
+        }
+        ++refused;
+        auto const e = thrown_error([&] { std::rethrow_exception(errors[n]); });
+        CHECK(e.code() == make_error_code(error::store_busy));  // 503 with Retry-After to the client
+        CHECK_THAT(e.message(), Catch::Contains("max_queued_writes"));
+    }
+    CHECK(refused >= 1);
+    CHECK(refused_before_release == refused);  // refused at once, not after waiting
+    CHECK(all_item_ids(store, "thr_1", alice) == stored);
+    // Once the queue has room again, writes are accepted.
+    ThreadItem later = message("m3", "thr_1", 3);
+    run(store.add_thread_item("thr_1", later, alice));
+    stored.push_back("m3");
+    CHECK(all_item_ids(store, "thr_1", alice) == stored);
+}
+
 #ifdef CHATKIT_SQLITE_CRASH_CHILD
 namespace {
 

@@ -8,6 +8,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,12 +20,41 @@ namespace chatkit::sqlite::detail {
 namespace asio = boost::asio;
 
 /**
+ * A write waiting in a backend's queue for the writer thread (see `backend::submit`).
+ *
+ * The backend calls `run()` on the writer thread inside the transaction of a group of writes, then
+ * `complete()` once that transaction has committed or the write has failed. The object must stay
+ * valid until `complete()` is called; `complete()` may destroy it.
+ */
+class CHATKIT_API write_op {
+public:
+    /** Runs the write's statements through the backend's write methods, which join the group's
+     *  transaction. What it throws fails this write alone (its SAVEPOINT is rolled back). May be
+     *  called again when SQLite rolled back the whole group for another write's failure (a full
+     *  disk): the write's earlier effects are then undone. */
+    virtual void run() = 0;
+    /** The write committed (`failure` is null) or failed with `failure`; called once, on the writer
+     *  thread, after the group's transaction ended. Must not throw. */
+    virtual void complete(std::exception_ptr failure) noexcept = 0;
+
+protected:
+    write_op() = default;
+    write_op(write_op const&) = default;
+    write_op& operator=(write_op const&) = default;
+    virtual ~write_op() = default;
+};
+
+/**
  * The SQLite database behind a SqliteStore: one writer connection on its own thread, optional
  * read connections on a small pool of threads, every row partitioned by an owner key.
  *
  * The data methods are synchronous and block on SQLite; they are thread-safe (the writer
- * connection is guarded by a mutex, each read borrows a free read connection). SqliteStore runs
- * them on `write_executor()` / `read_executor()` so that they never block an I/O thread.
+ * connection is guarded by a mutex, each read borrows a free read connection). Called directly, a
+ * write method runs its own transaction. SqliteStore runs reads on `read_executor()` and submits
+ * writes to the writer's queue (`submit`), so that they never block an I/O thread: the writer thread
+ * takes every queued write at once and runs them as a group commit, one transaction with a SAVEPOINT
+ * per write, so concurrent writes share one commit (one WAL append and lock round) and one wake-up
+ * of the writer.
  *
  * Failures throw `chatkit::Error`: `error::not_found` as the Store contract says, and
  * `error::store_failure` for SQLite errors and rows that cannot be read back (the message names
@@ -46,6 +77,13 @@ public:
 
     /** The single thread that runs writes. */
     asio::any_io_executor write_executor() const noexcept;
+    /**
+     * Queues `op` for the writer thread: it runs with the writes queued with it in one transaction
+     * (group commit), and `op.complete()` is called after that transaction has committed.
+     * @returns false, without queueing `op` or calling it, when `SqliteOptions::max_queued_writes`
+     *          writes are already waiting (the caller fails with `error::store_busy`).
+     */
+    bool submit(write_op& op);
     /** The threads that run reads (the writer's thread when there are no read connections). */
     asio::any_io_executor read_executor() const noexcept;
 

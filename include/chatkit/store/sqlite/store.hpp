@@ -89,6 +89,71 @@ asio::awaitable<R> run_on(asio::any_io_executor const& pool, work_ref<R> work) {
     if constexpr (!std::is_void_v<R>) co_return std::move(*result);
 }
 
+/**
+ * Queues `work()` as a write of `db` (group commit on its writer thread) and resumes the awaiting
+ * coroutine on its own executor once the transaction holding the write has committed, with the
+ * result, or rethrows what `work()` threw. Fails with `error::store_busy`, without queueing, when
+ * `SqliteOptions::max_queued_writes` writes are already waiting.
+ *
+ * The caller's executor counts as busy (outstanding work) until the result is back. The call cannot
+ * be cancelled: once queued, the write runs to its end.
+ *
+ * @par Object lifetimes
+ * `db` and the callable `work` refers to (and whatever that refers to) must stay valid until the
+ * awaitable completes; in SqliteStore they live in the awaiting coroutine's frame, which stays
+ * suspended, and alive, until then.
+ */
+template <class R>
+asio::awaitable<R> run_write(backend& db, work_ref<R> work) {
+    using stored = std::conditional_t<std::is_void_v<R>, bool, R>;
+    std::optional<stored> result;
+    std::exception_ptr failure;
+    auto initiation = [&db, work, &result, &failure](auto handler) {
+        using handler_type = decltype(handler);
+        using executor_type = std::decay_t<decltype(asio::prefer(
+            asio::get_associated_executor(std::declval<handler_type&>()), asio::execution::outstanding_work.tracked))>;
+        executor_type tracked =
+            asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+        // Owned by the queue from submit() to complete(), which resumes the caller and deletes it.
+        struct op final : write_op {
+            op(work_ref<R> w, std::optional<stored>& r, std::exception_ptr& f, handler_type&& h, executor_type&& e)
+                : work_(w), result_(r), failure_(f), handler_(std::move(h)), caller_(std::move(e)) {}
+            void run() override {
+                if constexpr (std::is_void_v<R>) {
+                    work_();
+                    result_.emplace(true);
+                } else {
+                    result_.emplace(work_());
+                }
+            }
+            void complete(std::exception_ptr e) noexcept override {
+                if (e) {
+                    result_.reset();
+                    failure_ = std::move(e);
+                }
+                auto h = std::move(handler_);
+                auto c = std::move(caller_);
+                delete this;
+                asio::post(c, std::move(h));
+            }
+            work_ref<R> work_;
+            std::optional<stored>& result_;
+            std::exception_ptr& failure_;
+            handler_type handler_;
+            executor_type caller_;
+        };
+        auto* queued = new op(work, result, failure, std::move(handler), std::move(tracked));
+        if (db.submit(*queued)) return;
+        queued->complete(std::make_exception_ptr(
+            Error(make_error_code(error::store_busy), "SqliteStore: too many writes are waiting for the database "
+                                     "(SqliteOptions::max_queued_writes); retry later")));
+    };
+    co_await asio::async_initiate<asio::use_awaitable_t<> const, void()>(std::move(initiation),
+                                                                         asio::use_awaitable);
+    if (failure) std::rethrow_exception(failure);
+    if constexpr (!std::is_void_v<R>) co_return std::move(*result);
+}
+
 }  // namespace sqlite::detail
 
 /**
@@ -114,6 +179,14 @@ asio::awaitable<R> run_on(asio::any_io_executor const& pool, work_ref<R> work) {
  * connection each; WAL lets them run while the writer writes). The awaitable then completes on the
  * caller's executor. A slow disk or a lock held by another process delays the store's callers, never
  * the I/O threads of the `io_context`.
+ *
+ * @par Group commit
+ * A write joins the writer's queue (at most `SqliteOptions::max_queued_writes`; beyond that it fails
+ * at once with `error::store_busy`). The writer thread takes every write queued at that moment and
+ * runs them in one transaction, each inside a SAVEPOINT: a write that fails is rolled back alone and
+ * its caller gets its own error, the others commit together. Every caller resumes only after the
+ * COMMIT of its write, so concurrent streams share commits (and wake-ups of the writer) without
+ * weakening the rule that a completed write is stored.
  *
  * @par Thread safety
  * Safe to call concurrently from any number of threads and strands.
@@ -162,9 +235,8 @@ public:
     asio::awaitable<void> save_thread(ThreadMetadata const& thread, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->save_thread(owner, thread); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<Page<ThreadMetadata>> load_threads(int limit, std::optional<std::string> const& after,
@@ -190,18 +262,16 @@ public:
                                           Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->save_item(owner, thread_id, item); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<void> save_item(std::string const& thread_id, ThreadItem const& item,
                                     Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->save_item(owner, thread_id, item); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<ThreadItem> load_item(std::string const& thread_id, std::string const& item_id,
@@ -216,26 +286,23 @@ public:
     asio::awaitable<void> delete_thread(std::string const& thread_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->delete_thread(owner, thread_id); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<void> delete_thread_item(std::string const& thread_id, std::string const& item_id,
                                              Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->delete_thread_item(owner, thread_id, item_id); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<void> save_attachment(Attachment const& attachment, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->save_attachment(owner, attachment); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<Attachment> load_attachment(std::string const& attachment_id,
@@ -250,17 +317,15 @@ public:
     asio::awaitable<void> delete_attachment(std::string const& attachment_id, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { backend_->delete_attachment(owner, attachment_id); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<void> ref(work);
-        co_await sqlite::detail::run_on<void>(ex, ref);
+        co_await sqlite::detail::run_write<void>(*backend_, ref);
     }
 
     asio::awaitable<UsageTotals> record_usage(UsageRecord const& record, Context const& ctx) override {
         std::string const owner = owner_key_(ctx);
         auto work = [&] { return backend_->record_usage(owner, record); };
-        auto const ex = backend_->write_executor();
         sqlite::detail::work_ref<UsageTotals> ref(work);
-        co_return co_await sqlite::detail::run_on<UsageTotals>(ex, ref);
+        co_return co_await sqlite::detail::run_write<UsageTotals>(*backend_, ref);
     }
 
     asio::awaitable<UsageTotals> load_usage_totals(std::string const& thread_id, std::int64_t day,
