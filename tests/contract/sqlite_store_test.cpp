@@ -698,7 +698,8 @@ TEST_CASE("SqliteStore fails only the failing write of writes committed together
     locker.exec("INSERT INTO sequences (name, value) VALUES ('lock', 0)");
     asio::io_context io;
     std::vector<ThreadItem> items;
-    for (int n = 0; n < 8; ++n) items.push_back(message("m" + std::to_string(n), "thr_1", n));
+    items.reserve(8);
+    for (int n = 0; n < 8; ++n) items.emplace_back(message("m" + std::to_string(n), "thr_1", n));
     std::vector<std::string> const thread_ids{"thr_1", "thr_1", "thr_1", "thr_missing",
                                               "thr_1", "thr_1", "thr_1", "thr_1"};
     std::vector<std::exception_ptr> errors(items.size());
@@ -778,7 +779,7 @@ TEST_CASE("SqliteStore refuses a write with store_busy when max_queued_writes ar
     // Once the queue has room again, writes are accepted.
     ThreadItem later = message("m3", "thr_1", 3);
     run(store.add_thread_item("thr_1", later, alice));
-    stored.push_back("m3");
+    stored.emplace_back("m3");
     CHECK(all_item_ids(store, "thr_1", alice) == stored);
 }
 
