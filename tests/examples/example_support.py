@@ -125,3 +125,19 @@ class PostgresCluster:
         import sys
         if self.own:
             subprocess.run([sys.executable, PG_CLUSTER_SCRIPT, "stop", self.info["dir"]])
+
+
+def finish_servers(check: Checks, procs: list, log_path: str, cluster=None,
+                   what: str = "a surviving quickstart") -> None:
+    """The end of a test that started servers logging to `log_path`: stops each one still running
+    (checking it exits 0 after SIGTERM), prints the log's tail when a check failed, removes the log,
+    and closes `cluster` (a PostgresCluster) when given."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            check(stop_server(proc) == 0, f"{what} exits 0 after SIGTERM")
+    if check.failed:
+        with open(log_path) as f:
+            print("--- server stderr ---\n" + f.read()[-4000:])
+    os.remove(log_path)
+    if cluster is not None:
+        cluster.close()

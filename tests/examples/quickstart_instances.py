@@ -25,7 +25,8 @@ import time
 import urllib.error
 import urllib.request
 
-from example_support import Checks, PostgresCluster, clean_env, skip_without_postgres, start_server, stop_server, user_input
+from example_support import (Checks, PostgresCluster, clean_env, finish_servers, skip_without_postgres, start_server,
+                             user_input)
 
 skip_without_postgres("two quickstarts on one PostgreSQL database")
 binary = sys.argv[1]
@@ -230,13 +231,6 @@ try:
         status, body = post(b, {"type": "items.list", "params": {"thread_id": bob_thread, "order": "desc", "limit": 1}}, "bob")
         check(texts(json.loads(body))[-1:] == ["You said: Still there, B?"], "B's answer is the newest item")
 finally:
-    for proc in procs:
-        if proc.poll() is None:
-            check(stop_server(proc) == 0, "the surviving quickstart exits 0 after SIGTERM")
-    if check.failed:
-        with open(log_path) as f:
-            print("--- quickstart stderr ---\n" + f.read()[-4000:])
-    os.remove(log_path)
-    cluster.close()
+    finish_servers(check, procs, log_path, cluster, "the surviving quickstart")
 
 sys.exit(check.finish())

@@ -18,7 +18,8 @@ import os
 import sys
 import time
 
-from example_support import Checks, PostgresCluster, clean_env, skip_without_postgres, start_server, stop_server, user_input
+from example_support import (Checks, PostgresCluster, clean_env, finish_servers, skip_without_postgres, start_server,
+                             user_input)
 
 skip_without_postgres("the quickstart's answers to lost PostgreSQL connections")
 binary = sys.argv[1]
@@ -143,12 +144,6 @@ try:
         final_events = [json.loads(line[6:]) for line in final.read().split(b"\n") if line.startswith(b"data: ")]
         check(final.status == 200 and final_events[-1]["type"] == "thread.item.done", "a new message gets its whole answer")
 finally:
-    if proc is not None:
-        check(stop_server(proc) == 0, "the quickstart exits 0 after SIGTERM")
-    if check.failed:
-        with open(log_path) as f:
-            print("--- quickstart stderr ---\n" + f.read()[-4000:])
-    os.remove(log_path)
-    cluster.close()
+    finish_servers(check, [proc], log_path, cluster, "the quickstart")
 
 sys.exit(check.finish())

@@ -24,7 +24,8 @@ import time
 import urllib.error
 import urllib.request
 
-from example_support import Checks, PostgresCluster, clean_env, skip_without_postgres, start_server, stop_server, user_input
+from example_support import (Checks, PostgresCluster, clean_env, finish_servers, skip_without_postgres, start_server,
+                             user_input)
 
 skip_without_postgres("a run followed across two quickstarts on one PostgreSQL database")
 binary = sys.argv[1]
@@ -194,13 +195,6 @@ try:
               f"B answers the thread's next message ({status})")
         check(newest_assistant_text(b, thread) == "You said: still there?", "B's answer is stored")
 finally:
-    for proc in procs:
-        if proc.poll() is None:
-            check(stop_server(proc) == 0, "a surviving quickstart exits 0 after SIGTERM")
-    if check.failed:
-        with open(log_path) as f:
-            print("--- quickstart stderr ---\n" + f.read()[-4000:])
-    os.remove(log_path)
-    cluster.close()
+    finish_servers(check, procs, log_path, cluster, "a surviving quickstart")
 
 sys.exit(check.finish())
