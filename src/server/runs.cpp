@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 // run_state
 
 namespace {
-std::size_t frame_cost(std::string const& frame) { return frame.size() + run_log_event_overhead; }
+std::size_t frame_cost(std::string_view frame) { return frame.size() + run_log_event_overhead; }
 }  // namespace
 
 run_state::run_state(std::string thread_id, std::size_t max_events, std::weak_ptr<run_pool> pool)
@@ -43,6 +43,30 @@ run_state::~run_state() {
     if (pool_bytes_) pool_bytes_->fetch_sub(bytes_);
 }
 
+std::string_view run_state::frame_locked(std::size_t k) const noexcept {
+    std::size_t const begin = k == 0 ? 0 : ends_[k - 1];
+    return std::string_view(text_).substr(begin, ends_[k] - begin);
+}
+
+// Drops the oldest kept frame (there is one); returns its cost.
+std::size_t run_state::drop_front_locked() {
+    std::size_t const freed = frame_cost(frame_locked(head_));
+    ++head_;
+    ++first_;
+    if (head_ == ends_.size()) {
+        text_.clear();
+        ends_.clear();
+        head_ = 0;
+    } else if (head_ >= kept_locked()) {
+        std::size_t const cut = ends_[head_ - 1];
+        text_.erase(0, cut);
+        ends_.erase(ends_.begin(), ends_.begin() + static_cast<std::ptrdiff_t>(head_));
+        for (auto& end : ends_) end -= cut;
+        head_ = 0;
+    }
+    return freed;
+}
+
 run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frames) const {
     std::lock_guard lock(mutex_);
     read_result out;
@@ -50,24 +74,21 @@ run_state::read_result run_state::read(std::uint64_t next, std::size_t max_frame
         out.truncated = true;
         return out;
     }
-    std::uint64_t const end = first_ + frames_.size();
+    std::uint64_t const end = first_ + kept_locked();
     for (std::uint64_t i = next; i < end && out.frames.size() < max_frames; ++i)
-        out.frames.push_back(frames_[static_cast<std::size_t>(i - first_)]);
+        out.frames.emplace_back(frame_locked(head_ + static_cast<std::size_t>(i - first_)));
     out.ended = ended_ && next + out.frames.size() >= end;
     return out;
 }
 
-void run_state::append(std::string frame) {
+void run_state::append(std::string_view frame) {
     {
         std::lock_guard lock(mutex_);
-        std::size_t added = frame_cost(frame);
+        std::size_t const added = frame_cost(frame);
         std::size_t freed = 0;
-        frames_.push_back(std::move(frame));
-        if (frames_.size() > max_events_) {
-            freed = frame_cost(frames_.front());
-            frames_.pop_front();
-            ++first_;
-        }
+        text_.append(frame);
+        ends_.push_back(text_.size());
+        if (kept_locked() > max_events_) freed = drop_front_locked();
         bytes_ = bytes_ + added - freed;
         if (pool_bytes_) {
             pool_bytes_->fetch_add(added);
@@ -82,11 +103,14 @@ void run_state::append(std::string frame) {
 std::size_t run_state::drop_oldest(std::size_t excess) {
     std::lock_guard lock(mutex_);
     std::size_t freed = 0;
-    while (freed < excess && !frames_.empty()) {
-        freed += frame_cost(frames_.front());
-        frames_.pop_front();
-        ++first_;
+    if (excess >= bytes_ && kept_locked() > 0) {  // all of it: release the buffers too
+        first_ += kept_locked();
+        freed = bytes_;
+        std::string().swap(text_);
+        std::vector<std::size_t>().swap(ends_);
+        head_ = 0;
     }
+    while (freed < excess && kept_locked() > 0) freed += drop_front_locked();
     bytes_ -= freed;
     if (pool_bytes_) pool_bytes_->fetch_sub(freed);
     if (freed > 0) wake_locked();
@@ -106,6 +130,9 @@ void run_state::finish() {
         if (ended_) return;
         ended_ = true;
         ended_at_ = at = steady_clock::now();
+        // Kept for the retention window: give back the room the buffers grew into.
+        text_.shrink_to_fit();
+        ends_.shrink_to_fit();
         wake_locked();
         // A finished run is kept for resumes (the retention window), possibly past its io_context: it
         // must not hold the executor (a strand whose implementation the io_context owns) any longer.
@@ -144,7 +171,7 @@ bool run_state::cancel_requested() const {
 
 std::uint64_t run_state::size() const {
     std::lock_guard lock(mutex_);
-    return first_ + frames_.size();
+    return first_ + kept_locked();
 }
 
 std::uint64_t run_state::first_kept() const {
@@ -188,7 +215,7 @@ asio::awaitable<void> run_state::wait_change(std::uint64_t seen, bool wake_on_ca
     bool ready = false;
     {
         std::lock_guard lock(mutex_);
-        ready = first_ + frames_.size() != seen || ended_ || (wake_on_cancel && cancel_requested_);
+        ready = first_ + kept_locked() != seen || ended_ || (wake_on_cancel && cancel_requested_);
         if (!ready) {
             std::erase_if(waiters_, [](waiter const& w) { return w.timer.expired(); });
             waiters_.push_back(waiter{executor, timer});
@@ -556,7 +583,7 @@ public:
     explicit log_writer(run_state& run) : run_(run) {}
     asio::awaitable<void> write(std::string_view frame) override {
         if (run_.cancel_requested()) throw Error(error::stream_cancelled, "the run was cancelled");
-        run_.append(std::string(frame));
+        run_.append(frame);
         co_return;
     }
 
@@ -570,7 +597,7 @@ public:
     tee_writer(run_state& run, StreamWriter& client) : run_(run), client_(client) {}
     asio::awaitable<void> write(std::string_view frame) override {
         if (run_.cancel_requested()) throw Error(error::stream_cancelled, "the run was cancelled");
-        run_.append(std::string(frame));
+        run_.append(frame);
         co_await client_.write(frame);
     }
 

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace {
@@ -66,6 +67,51 @@ TEST_CASE("run logs: active runs alone over the budget lose the oldest events of
     CHECK(registry.find("thr_small") == nullptr);
     CHECK(large->first_kept() <= kept + 1);
     CHECK(registry.log_bytes() <= options.max_log_bytes);
+}
+
+TEST_CASE("run logs: a log keeping its newest events reads back exactly the frames appended", "[unit][runs]") {
+    chatkit::RunOptions options;
+    options.max_events_per_run = 5;
+    run_registry registry(options);
+    auto run = registry.begin("thr_frames");
+    auto numbered = [](int i) { return "data: {\"n\":" + std::to_string(i) + "}\n\n"; };
+    std::size_t expected_bytes = 0;
+    for (int i = 0; i < 37; ++i) {
+        run->append(numbered(i));
+        // Every frame from the first kept one reads back whole and in order, across the drops and
+        // the compactions of the log's buffer.
+        auto const first = run->first_kept();
+        CHECK(run->size() == static_cast<std::uint64_t>(i + 1));
+        CHECK(first == static_cast<std::uint64_t>(std::max(0, i - 4)));
+        auto const got = run->read(first, 100);
+        REQUIRE(got.frames.size() == run->size() - first);
+        for (std::size_t k = 0; k < got.frames.size(); ++k)
+            CHECK(got.frames[k] == numbered(static_cast<int>(first + k)));
+        if (first > 0) CHECK(run->read(first - 1, 100).truncated);
+    }
+    for (int i = 32; i < 37; ++i) expected_bytes += numbered(i).size() + chatkit::run_log_event_overhead;
+    CHECK(run->log_bytes() == expected_bytes);
+    CHECK(registry.log_bytes() == expected_bytes);
+    // A read from the middle, bounded by max_frames.
+    auto const two = run->read(34, 2);
+    REQUIRE(two.frames.size() == 2);
+    CHECK(two.frames[0] == numbered(34));
+    CHECK(two.frames[1] == numbered(35));
+    CHECK_FALSE(two.ended);
+    // Dropping the oldest frames by bytes: one frame's worth drops one frame; everything empties it.
+    CHECK(run->drop_oldest(1) == numbered(32).size() + chatkit::run_log_event_overhead);
+    CHECK(run->first_kept() == 33);
+    CHECK(run->read(33, 100).frames.front() == numbered(33));
+    run->finish();
+    auto const all_left = run->log_bytes();
+    CHECK(run->drop_oldest(static_cast<std::size_t>(-1)) == all_left);
+    CHECK(run->log_bytes() == 0);
+    CHECK(registry.log_bytes() == 0);
+    CHECK(run->first_kept() == 37);
+    auto const none = run->read(37, 100);
+    CHECK(none.frames.empty());
+    CHECK(none.ended);
+    CHECK(run->read(36, 100).truncated);
 }
 
 TEST_CASE("run logs: a run's bytes leave the total when it is forgotten", "[unit][runs]") {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -78,7 +79,7 @@ public:
 
     /// Appends one frame and wakes the followers; then, when the pool is over its byte budget,
     /// enforces it (which may drop events of this log).
-    void append(std::string frame);
+    void append(std::string_view frame);
     /// Drops the oldest frames until `excess` bytes were freed or the log is empty; returns the bytes
     /// freed. Followers needing a dropped frame see `truncated`.
     std::size_t drop_oldest(std::size_t excess);
@@ -123,8 +124,16 @@ private:
     std::shared_ptr<std::atomic<std::size_t>> pool_bytes_;  // the pool's total (kept alive by each run)
     mutable std::mutex mutex_;
     std::size_t bytes_ = 0;
-    std::deque<std::string> frames_;
-    std::uint64_t first_ = 0;  // index of frames_.front()
+    // The kept frames back to back in one buffer (one allocation per log, not one per frame):
+    // frame k of `ends_` spans [k == 0 ? 0 : ends_[k - 1], ends_[k]) of `text_`. Dropped frames stay
+    // in front (`head_` of them) until they are as many as the kept ones, then both are compacted.
+    std::string text_;
+    std::vector<std::size_t> ends_;
+    std::size_t head_ = 0;
+    std::uint64_t first_ = 0;  // index of the first kept frame (ends_[head_])
+    std::size_t kept_locked() const noexcept { return ends_.size() - head_; }
+    std::string_view frame_locked(std::size_t k) const noexcept;
+    std::size_t drop_front_locked();
     bool ended_ = false;
     bool cancel_requested_ = false;
     std::size_t followers_ = 0;
