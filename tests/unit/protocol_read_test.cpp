@@ -24,6 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace chatkit;
 using namespace protocol_test;
 using namespace std::string_literals;
@@ -483,6 +486,37 @@ TEST_CASE("Default ids: prefix, underscore and 32 lowercase hex digits, unique a
     CHECK(chatkit::random_hex(12).size() == 24);
     CHECK(chatkit::random_hex(0).empty());
     CHECK(chatkit::random_hex(100).size() == 200);
+}
+
+TEST_CASE("Random ids: a forked child never hands out its parent's next bytes", "[protocol]") {
+    // Ids are cut from per-thread batches of CSPRNG output; a child forked with part of a batch
+    // left must draw a new one, or parent and child would generate the same next ids.
+    (void)chatkit::random_hex(16);  // the batch now has bytes left
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    pid_t const child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        std::string const id = chatkit::random_hex(16);
+        auto const written = ::write(pipe_fds[1], id.data(), id.size());
+        ::_exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+    }
+    ::close(pipe_fds[1]);
+    std::string const mine = chatkit::random_hex(16);
+    std::string theirs(32, '\0');
+    std::size_t got = 0;
+    while (got < theirs.size()) {
+        auto const n = ::read(pipe_fds[0], theirs.data() + got, theirs.size() - got);
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(pipe_fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    REQUIRE(got == 32);
+    CHECK(std::regex_match(theirs, std::regex("[0-9a-f]{32}")));
+    CHECK(mine != theirs);
 }
 
 TEST_CASE("Item accessors, hidden items, event and update type names", "[protocol]") {
