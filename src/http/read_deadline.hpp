@@ -1,11 +1,12 @@
-// chatkit-cpp HTTP layer (private): the per-connection read deadline of the bundled listener
-// (server.cpp).
+// chatkit-cpp HTTP layer (private): the per-connection read deadline and the per-request body
+// reservation of the bundled listener (server.cpp).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -57,6 +58,32 @@ private:
         bool expired = false;
     };
     std::shared_ptr<state> state_;  // shared with a pending handler, which may outlive the connection
+};
+
+// A request body's share of ServerOptions::body_budget, returned when the reservation is destroyed
+// (after the request was answered).
+class body_reservation {
+public:
+    explicit body_reservation(std::atomic<std::uint64_t>& in_flight) noexcept : in_flight_(in_flight) {}
+    body_reservation(body_reservation const&) = delete;
+    body_reservation& operator=(body_reservation const&) = delete;
+    ~body_reservation() {
+        if (bytes_ != 0) in_flight_.fetch_sub(bytes_, std::memory_order_relaxed);
+    }
+
+    // Takes `bytes` when the total stays within `budget`.
+    bool take(std::uint64_t bytes, std::uint64_t budget) noexcept {
+        std::uint64_t current = in_flight_.load(std::memory_order_relaxed);
+        do {
+            if (bytes > budget || current > budget - bytes) return false;
+        } while (!in_flight_.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed));
+        bytes_ += bytes;
+        return true;
+    }
+
+private:
+    std::atomic<std::uint64_t>& in_flight_;
+    std::uint64_t bytes_ = 0;
 };
 
 }  // namespace chatkit::http::detail

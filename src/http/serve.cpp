@@ -428,9 +428,11 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
             co_await forever.async_wait(asio::use_awaitable);
             co_return;
         }
-        // Small reads: the watcher usually sees nothing or EOF, and a large read would grow the
-        // connection's buffer (held as long as the stream) for nothing.
-        auto const ec = co_await stream.read_some(buffer, std::min<std::size_t>(cap - buffer.size(), 1024));
+        // Small reads: the watcher usually sees nothing or EOF, and the room a pending read prepares
+        // in the connection's buffer is held as long as the stream. 128 bytes while nothing came,
+        // then up to 1 KiB at a time (a client pipelining its next request).
+        std::size_t const room = buffer.size() == 0 ? 128 : 1024;
+        auto const ec = co_await stream.read_some(buffer, std::min<std::size_t>(cap - buffer.size(), room));
         if (!ec) continue;
         auto const state = co_await asio::this_coro::cancellation_state;
         if (state.cancelled() != asio::cancellation_type::none)
@@ -440,9 +442,10 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
     }
 }
 
-asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buffer, Response& response,
-                                      request_line line, ServeOptions const& options) {
-    bool const chunked = line.version >= 11;  // HTTP/1.0 has no chunked coding: close-delimited body
+// Writes the head of a streamed response (its own coroutine: the header's fields are not kept for
+// the life of the stream).
+asio::awaitable<error_code> write_stream_head(transport& stream, request_line line, ServeOptions const& options) {
+    bool const chunked = line.version >= 11;
     http_::response<http_::empty_body> header{http_::status::ok, line.version};
     for (auto const& field : options.response_headers)
         header.insert(field.name_string(), field.value());
@@ -455,10 +458,16 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
     } else {
         header.keep_alive(false);
     }
-
     stream.set_timeout(options.write_timeout);
-    auto ec = co_await stream.write_header(header);
+    auto const ec = co_await stream.write_header(header);
     stream.set_timeout(std::nullopt);
+    co_return ec;
+}
+
+asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buffer, Response& response,
+                                      request_line line, ServeOptions const& options) {
+    bool const chunked = line.version >= 11;  // HTTP/1.0 has no chunked coding: close-delimited body
+    auto ec = co_await write_stream_head(stream, line, options);
     if (ec) co_return false;  // gone before the stream started: nothing was saved yet
 
     // The connection's read buffer (4 KiB after reading the request) would be held for the life of
@@ -580,9 +589,14 @@ asio::awaitable<prepared_request> prepare_run_request(RequestInfo& info, run_tar
 
 }  // namespace
 
-asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
-                                 std::string_view body, request_line line, request_handler& handler,
-                                 ServeOptions const& options) {
+namespace {
+
+// Runs the request up to its answer: writes it when it is immediate (an error, a JSON body) and
+// returns whether the connection stays open, or leaves a streamed reply in `streaming`. (serve_core
+// keeps only `streaming` while the reply streams, not this step's answers.)
+asio::awaitable<bool> answer_or_prepare(transport& stream, RequestInfo& info, std::string_view body, request_line line,
+                                        request_handler& handler, ServeOptions const& options,
+                                        std::optional<Response>& streaming) {
     // No header that could split the response is ever written: the configured headers are checked
     // before the request runs, a prepared answer (WWW-Authenticate from the context factory) before
     // it is written.
@@ -599,7 +613,19 @@ asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, 
             *prepared.answer = std::move(*refusal);
         co_return co_await write_response(stream, *prepared.answer, options);
     }
-    co_return co_await stream_response(stream, buffer, *prepared.response, line, options);
+    streaming = std::move(prepared.response);
+    co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<bool> serve_core(transport& stream, beast::flat_buffer& buffer, RequestInfo& info,
+                                 std::string_view body, request_line line, request_handler& handler,
+                                 ServeOptions const& options) {
+    std::optional<Response> streaming;
+    bool const keep = co_await answer_or_prepare(stream, info, body, line, handler, options, streaming);
+    if (!streaming) co_return keep;
+    co_return co_await stream_response(stream, buffer, *streaming, line, options);
 }
 
 }  // namespace detail

@@ -116,32 +116,6 @@ asio::awaitable<error_code> write_text(Stream& stream, std::string_view text) {
     co_return ec;
 }
 
-// A request body's share of ServerOptions::body_budget, returned when the reservation is destroyed
-// (after the request was answered).
-class body_reservation {
-public:
-    explicit body_reservation(std::atomic<std::uint64_t>& in_flight) noexcept : in_flight_(in_flight) {}
-    body_reservation(body_reservation const&) = delete;
-    body_reservation& operator=(body_reservation const&) = delete;
-    ~body_reservation() {
-        if (bytes_ != 0) in_flight_.fetch_sub(bytes_, std::memory_order_relaxed);
-    }
-
-    // Takes `bytes` when the total stays within `budget`.
-    bool take(std::uint64_t bytes, std::uint64_t budget) noexcept {
-        std::uint64_t current = in_flight_.load(std::memory_order_relaxed);
-        do {
-            if (bytes > budget || current > budget - bytes) return false;
-        } while (!in_flight_.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed));
-        bytes_ += bytes;
-        return true;
-    }
-
-private:
-    std::atomic<std::uint64_t>& in_flight_;
-    std::uint64_t bytes_ = 0;
-};
-
 std::string service_unavailable_response() {
     std::string const body = error_body("unavailable", "Too many connections, retry later");
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -605,92 +579,115 @@ struct listener::impl {
             if (!first) header_due = steady_clock::now() + options.header_timeout;
             first = false;
 
-            http_::request_parser<http_::string_body> parser;
-            parser.header_limit(options.header_limit);
-            parser.body_limit(largest_body_limit());
-            {
-                deadline.arm_until(header_due);
-                auto const ec = co_await read_header(stream, buffer, parser);
-                if (deadline.disarm()) {
-                    co_await send_error(stream, 408, "Request header timeout", 11, false);
-                    co_return;
-                }
-                if (ec) {
-                    if (auto const status = read_failure_status(ec)) {
-                        std::string const message = *status == 413 ? body_limit_message() : ec.message();
-                        co_await send_error(stream, *status, message, 11, false);
-                    }
-                    co_return;
-                }
-            }
-
-            auto const& head = parser.get();
-            unsigned const version = head.version();
-            if (auto const problem = smuggling_problem(head.base(), version)) {
-                co_await send_error(stream, 400, *problem, version, false);
-                co_return;
-            }
-            // The header check (authentication) before any byte of the body is read.
-            std::any admission;
-            if (options.header_check && is_checked(head)) {
-                std::optional<rejection> refused;
-                RequestInfo info;
-                info.method = head.method();
-                info.target = head.target();
-                info.remote_endpoint = st.remote;
-                info.fields = &head.base();
-                try {
-                    admission = options.header_check(info);
-                } catch (...) {
-                    refused = current_rejection("header check", logger());
-                }
-                if (refused) {
-                    co_await send_refusal(stream, *refused, head, version);
-                    co_return;
-                }
-            }
-            // The body limit of this request's route (the header was read with the largest one).
-            std::uint64_t const body_limit = body_limit_for(head.target());
-            if (auto const length = parser.content_length(); length && *length > body_limit) {
-                co_await send_error(stream, 413, body_limit_message(body_limit), version, false);
-                co_return;
-            }
-            parser.body_limit(body_limit);
             // Room for the body in the global budget, held until the request is answered.
             body_reservation reserved(body_in_flight);
-            if (!parser.is_done()) {
-                auto const length = parser.content_length();
-                if (!reserved.take(length ? *length : body_limit, options.body_budget)) {
-                    log(LogLevel::warning, "body budget exhausted: answering 503");
-                    co_await send_error(stream, 503, "Too many request bodies in flight, retry later", version, false);
-                    co_return;
-                }
-            }
-            if (!parser.is_done() && version >= 11 && iequals(head[http_::field::expect], "100-continue")) {
-                auto const ec = co_await write_text(stream, "HTTP/1.1 100 Continue\r\n\r\n");
-                if (ec) co_return;
-            }
-            if (!parser.is_done()) {
-                deadline.arm(options.body_timeout);
-                auto const ec = co_await read_body(stream, buffer, parser);
-                if (deadline.disarm()) {
-                    co_await send_error(stream, 408, "Request body timeout", version, false);
-                    co_return;
-                }
-                if (ec) {
-                    if (auto const status = read_failure_status(ec)) {
-                        std::string const message = *status == 413 ? body_limit_message(body_limit) : ec.message();
-                        co_await send_error(stream, *status, message, version, false);
-                    }
-                    co_return;
-                }
-            }
-
-            auto request = parser.release();
-            if (st.draining) request.keep_alive(false);
-            bool const keep = co_await dispatch_request(st, stream, buffer, request, admission);
+            auto incoming = co_await read_request(st, stream, buffer, deadline, header_due, reserved);
+            if (!incoming) co_return;
+            if (st.draining) incoming->request.keep_alive(false);
+            bool const keep = co_await dispatch_request(st, stream, buffer, incoming->request, incoming->admission);
             if (!keep) co_return;
         }
+    }
+
+    // A request read whole and admitted by the header check (its admission kept for the handler).
+    struct incoming_request {
+        http_::request<http_::string_body> request;
+        std::any admission;
+    };
+
+    // Reads one request's header, runs the header check, then reads its body (taking its room in
+    // `reserved`), answering the errors itself (400, 401/403 from the check, 408, 413, 503); nullopt:
+    // the connection ends. Its own
+    // coroutine, so that the parser and the error paths' locals are not kept in serve_connection's
+    // frame while a reply streams.
+    template <class Stream>
+    asio::awaitable<std::optional<incoming_request>> read_request(session_state& st, Stream& stream,
+                                                                  beast::flat_buffer& buffer, read_deadline& deadline,
+                                                                  steady_clock::time_point header_due,
+                                                                  body_reservation& reserved) {
+        http_::request_parser<http_::string_body> parser;
+        parser.header_limit(options.header_limit);
+        parser.body_limit(largest_body_limit());
+        {
+            deadline.arm_until(header_due);
+            auto const ec = co_await read_header(stream, buffer, parser);
+            if (deadline.disarm()) {
+                co_await send_error(stream, 408, "Request header timeout", 11, false);
+                co_return std::nullopt;
+            }
+            if (ec) {
+                if (auto const status = read_failure_status(ec)) {
+                    std::string const message = *status == 413 ? body_limit_message() : ec.message();
+                    co_await send_error(stream, *status, message, 11, false);
+                }
+                co_return std::nullopt;
+            }
+        }
+
+        auto const& head = parser.get();
+        unsigned const version = head.version();
+        if (auto const problem = smuggling_problem(head.base(), version)) {
+            co_await send_error(stream, 400, *problem, version, false);
+            co_return std::nullopt;
+        }
+        // The header check (authentication) before any byte of the body is read.
+        std::optional<incoming_request> out;
+        out.emplace();
+        std::any& admission = out->admission;
+        if (options.header_check && is_checked(head)) {
+            std::optional<rejection> refused;
+            RequestInfo info;
+            info.method = head.method();
+            info.target = head.target();
+            info.remote_endpoint = st.remote;
+            info.fields = &head.base();
+            try {
+                admission = options.header_check(info);
+            } catch (...) {
+                refused = current_rejection("header check", logger());
+            }
+            if (refused) {
+                co_await send_refusal(stream, *refused, head, version);
+                co_return std::nullopt;
+            }
+        }
+        // The body limit of this request's route (the header was read with the largest one).
+        std::uint64_t const body_limit = body_limit_for(head.target());
+        if (auto const length = parser.content_length(); length && *length > body_limit) {
+            co_await send_error(stream, 413, body_limit_message(body_limit), version, false);
+            co_return std::nullopt;
+        }
+        parser.body_limit(body_limit);
+        if (!parser.is_done()) {
+            auto const length = parser.content_length();
+            if (!reserved.take(length ? *length : body_limit, options.body_budget)) {
+                log(LogLevel::warning, "body budget exhausted: answering 503");
+                co_await send_error(stream, 503, "Too many request bodies in flight, retry later", version, false);
+                co_return std::nullopt;
+            }
+        }
+        if (!parser.is_done() && version >= 11 && iequals(head[http_::field::expect], "100-continue")) {
+            auto const ec = co_await write_text(stream, "HTTP/1.1 100 Continue\r\n\r\n");
+            if (ec) co_return std::nullopt;
+        }
+        if (!parser.is_done()) {
+            deadline.arm(options.body_timeout);
+            auto const ec = co_await read_body(stream, buffer, parser);
+            if (deadline.disarm()) {
+                co_await send_error(stream, 408, "Request body timeout", version, false);
+                co_return std::nullopt;
+            }
+            if (ec) {
+                if (auto const status = read_failure_status(ec)) {
+                    std::string const message = *status == 413 ? body_limit_message(body_limit) : ec.message();
+                    co_await send_error(stream, *status, message, version, false);
+                }
+                co_return std::nullopt;
+            }
+        }
+
+        out->request = parser.release();
+        co_return out;
     }
 
     std::string body_limit_message(std::uint64_t limit) const {
@@ -804,9 +801,49 @@ struct listener::impl {
             fields.set(http_::field::access_control_allow_credentials, "true");
     }
 
+    // A CORS preflight (OPTIONS with Access-Control-Request-Method and an Origin).
+    static bool is_preflight(http_::request<http_::string_body> const& req) {
+        return req.method() == http_::verb::options && !req[http_::field::origin].empty() &&
+               req.find(http_::field::access_control_request_method) != req.end();
+    }
+
+    // Serves one request. ChatKit requests go to serve_chatkit, everything else to serve_other: a
+    // streamed reply keeps this frame and serve_chatkit's for its whole life, not the locals of the
+    // other answers (g++ keeps every local of a coroutine in its frame).
     template <class Stream>
     asio::awaitable<bool> dispatch_request(session_state& st, Stream& stream, beast::flat_buffer& buffer,
                                            http_::request<http_::string_body>& req, std::any const& admission) {
+        std::string_view const target = req.target();
+        if (!is_preflight(req) && route_for(target) == nullptr && is_chatkit_path(target.substr(0, target.find('?'))))
+            return serve_chatkit(st, stream, buffer, req, admission);
+        return serve_other(st, stream, req, admission);
+    }
+
+    template <class Stream>
+    asio::awaitable<bool> serve_chatkit(session_state& st, Stream& stream, beast::flat_buffer& buffer,
+                                        http_::request<http_::string_body>& req, std::any const& admission) {
+        std::string_view const origin = req[http_::field::origin];
+        ServeOptions const* serve_options = &options.serve;
+        std::optional<ServeOptions> with_cors;
+        if (!origin.empty() && origin_allowed(origin)) {
+            with_cors.emplace(options.serve);
+            add_cors(with_cors->response_headers, origin);
+            serve_options = &*with_cors;
+        }
+        RequestInfo info;
+        info.method = req.method();
+        info.target = req.target();
+        info.remote_endpoint = st.remote;
+        info.fields = &req.base();
+        if (options.header_check) info.admission = &admission;
+        stream_transport<Stream> transport(stream);
+        request_line const line{req.method(), req.version(), req.keep_alive()};
+        co_return co_await serve_core(transport, buffer, info, req.body(), line, handler, *serve_options);
+    }
+
+    template <class Stream>
+    asio::awaitable<bool> serve_other(session_state& st, Stream& stream, http_::request<http_::string_body>& req,
+                                      std::any const& admission) {
         std::string_view const target = req.target();
         std::string_view const path = target.substr(0, target.find('?'));
         std::string_view const origin = req[http_::field::origin];
@@ -816,8 +853,7 @@ struct listener::impl {
         auto const method = req.method();
 
         // CORS preflight.
-        if (method == http_::verb::options && !origin.empty() &&
-            req.find(http_::field::access_control_request_method) != req.end()) {
+        if (is_preflight(req)) {
             if (!cors_allowed)
                 co_return co_await send_error(stream, 403, "Origin not allowed", version, keep_alive);
             http_::response<http_::empty_body> res{http_::status::no_content, version};
@@ -831,25 +867,6 @@ struct listener::impl {
 
         if (auto const* route = route_for(target))
             co_return co_await serve_route(st, stream, *route, req, origin, cors_allowed, admission);
-
-        if (is_chatkit_path(path)) {
-            ServeOptions const* serve_options = &options.serve;
-            std::optional<ServeOptions> with_cors;
-            if (cors_allowed) {
-                with_cors.emplace(options.serve);
-                add_cors(with_cors->response_headers, origin);
-                serve_options = &*with_cors;
-            }
-            RequestInfo info;
-            info.method = method;
-            info.target = target;
-            info.remote_endpoint = st.remote;
-            info.fields = &req.base();
-            if (options.header_check) info.admission = &admission;
-            stream_transport<Stream> transport(stream);
-            request_line const line{method, version, keep_alive};
-            co_return co_await serve_core(transport, buffer, info, req.body(), line, handler, *serve_options);
-        }
 
         if (path == options.health_path) {
             if (method != http_::verb::get && method != http_::verb::head) {

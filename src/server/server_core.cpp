@@ -124,7 +124,12 @@ public:
 
     // Writes an event without persistence (events the server produces itself). Pass a named event:
     // the frame is built before the coroutine starts, so no temporary spans a suspension.
-    asio::awaitable<void> write(ThreadStreamEvent const& event) { return write_frame(sse_data_frame(to_json_text(event))); }
+    asio::awaitable<void> write(ThreadStreamEvent const& event) { return write_frame(frame_of(event)); }
+
+    // The SSE frame of `event`. Coroutines that stay suspended for a whole reply (run, respond_to,
+    // run_plan) keep a frame string, not the event: g++ keeps every local of a coroutine for its
+    // life, and a ThreadStreamEvent is about 460 bytes of each held stream's memory.
+    static std::string frame_of(ThreadStreamEvent const& event) { return sse_data_frame(to_json_text(event)); }
 
     asio::awaitable<void> write_frame(std::string frame) {
         if (cancelled_) throw Error(error::stream_cancelled, "the client went away");
@@ -156,8 +161,8 @@ public:
     asio::awaitable<void> run(std::function<asio::awaitable<void>(EventSink&)> const& body) {
         std::exception_ptr failure;
         try {
-            ThreadStreamEvent options = StreamOptionsEvent{ops_.get_stream_options(thread_)};
-            co_await write(options);
+            std::string options = frame_of(StreamOptionsEvent{ops_.get_stream_options(thread_)});
+            co_await write_frame(std::move(options));
             snapshot_ = thread_;
             EventSink sink(*this);
             auto work = body(sink);
@@ -180,8 +185,8 @@ public:
         }
         if (failure_) failure = failure_;  // a failed persist wins over what the body made of it
         try {
-            ThreadStreamEvent event = error_event_for(failure, ops_.logger());
-            co_await write(event);
+            std::string event = frame_of(error_event_for(failure, ops_.logger()));
+            co_await write_frame(std::move(event));
             co_await check_thread_change();
         } catch (...) {
             failure = std::current_exception();
@@ -324,8 +329,8 @@ public:
             if (cancellation_requested(state)) co_return;  // the client left during setup: nothing to say
             ops_->logger().log(LogLevel::error, "stream setup failed: " + setup_error);
             try {
-                ThreadStreamEvent event = ErrorEvent{"stream.error", std::nullopt, true};
-                co_await engine.write(event);
+                std::string event = stream_engine::frame_of(ErrorEvent{"stream.error", std::nullopt, true});
+                co_await engine.write_frame(std::move(event));
             } catch (...) {
             }
         }
@@ -349,22 +354,29 @@ private:
         co_return message;
     }
 
-    // Stores the user message, sends it, then runs respond() in the engine (PROTOCOL.md §4.2).
-    asio::awaitable<void> respond_to(stream_engine& engine, UserMessageInput& input,
-                                     std::vector<Attachment>& attachments) {
+    // Stores the user message and sends it; it becomes `input_`. (Its own coroutine: its locals,
+    // the item and the event, are gone before respond() runs for the rest of the reply.)
+    asio::awaitable<void> store_user_message(stream_engine& engine, UserMessageInput& input,
+                                             std::vector<Attachment>& attachments) {
         auto message = co_await build_user_message(input, attachments);
         ThreadItem item = *message;
         co_await ops_->add_thread_item(thread_.id, item);
         ThreadStreamEvent done = ThreadItemDoneEvent{std::move(item)};
         co_await engine.write(done);
         input_ = std::move(message);
+    }
+
+    // Stores the user message, sends it, then runs respond() in the engine (PROTOCOL.md §4.2).
+    asio::awaitable<void> respond_to(stream_engine& engine, UserMessageInput& input,
+                                     std::vector<Attachment>& attachments) {
+        co_await store_user_message(engine, input, attachments);
         co_await run_respond(engine);
     }
 
     asio::awaitable<void> run_plan(stream_engine& engine, create_plan& p) {
         co_await ops_->save_thread(thread_);
-        ThreadStreamEvent created = ThreadCreatedEvent{Thread{thread_, {}}};
-        co_await engine.write(created);
+        std::string created = stream_engine::frame_of(ThreadCreatedEvent{Thread{thread_, {}}});
+        co_await engine.write_frame(std::move(created));
         co_await respond_to(engine, p.input, p.attachments);
     }
 
