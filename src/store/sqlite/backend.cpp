@@ -26,9 +26,11 @@
 
 #include "sqlite_detail.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
 #include <sqlite3.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -251,6 +253,10 @@ void backend::open() {
         i.readers.push_back(std::move(reader));
     }
     if (readers > 0) i.read_pool.emplace(readers);
+    // Named threads (top -H, perf, gdb; at most 15 characters): the writer and the read threads.
+    asio::post(i.write_pool, [] { ::pthread_setname_np(::pthread_self(), "ck-sqlite-write"); });
+    if (i.read_pool)
+        for (std::size_t n = 0; n < readers; ++n) asio::post(*i.read_pool, [] { ::pthread_setname_np(::pthread_self(), "ck-sqlite-read"); });
     i.max_queued = std::max<std::size_t>(i.options.max_queued_writes, 1);
 }
 
