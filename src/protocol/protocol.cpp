@@ -361,11 +361,22 @@ char const* id_prefix(StoreItemType type) noexcept {
     return "id";
 }
 
+namespace {
+thread_local std::string fresh_thread_id;  // the last default thread id made on this thread, unclaimed
+}  // namespace
+
 std::string default_generate_id(StoreItemType type) {
     std::string id = id_prefix(type);
     id.push_back('_');
     id += random_hex(id_random_bits / 8);
+    if (type == StoreItemType::thread) fresh_thread_id = id;
     return id;
+}
+
+bool detail::claim_fresh_thread_id(std::string const& id) noexcept {
+    if (fresh_thread_id.empty() || id != fresh_thread_id) return false;
+    fresh_thread_id.clear();
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------------

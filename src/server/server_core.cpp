@@ -628,8 +628,10 @@ asio::awaitable<Response> route(std::unique_ptr<request_ops>& ops, ChatKitReques
         ThreadMetadata thread;
         thread.id = ops->generate_thread_id();
         // A generated id that names an existing thread is an error, never a merge of two
-        // conversations (default ids carry 128 random bits; a custom generator may repeat itself).
-        if (co_await thread_exists(*ops, thread.id))
+        // conversations. A default id just made carries 128 fresh random bits and is not looked up;
+        // a custom generator's may repeat itself.
+        bool const fresh = chatkit::detail::claim_fresh_thread_id(thread.id);
+        if (!fresh && co_await thread_exists(*ops, thread.id))
             throw_error(error::conflict, "The generated thread id " + thread.id.substr(0, 100) + " is already in use");
         thread.created_at = now();
         create_plan p{std::move(r->input), std::move(attachments)};

@@ -840,6 +840,30 @@ TEST_CASE("a generated thread id that is already in use is a 409, never a merge 
         CHECK(json::serialize(to_json(item)).find("second conversation") == std::string::npos);
 }
 
+namespace {
+// A generator that made one default id and keeps returning it: only its first use is a fresh id.
+struct CachedDefaultIdStore final : InMemoryStore<Ctx> {
+    std::string id;
+    std::string generate_thread_id(Ctx const& ctx) override {
+        if (id.empty()) id = InMemoryStore<Ctx>::generate_thread_id(ctx);
+        return id;
+    }
+};
+}  // namespace
+
+TEST_CASE("a default thread id handed out twice is a 409 the second time", "[server]") {
+    CachedDefaultIdStore store;
+    TestServer server({.store = store});
+    auto first = test::call(server, test::create_request("first conversation"));
+    REQUIRE(first.status == 200);
+    auto second = test::call(server, test::create_request("second conversation"));
+    CHECK(second.status == 409);
+    std::optional<std::string> after;
+    auto const items = test::run(store.load_thread_items(store.id, after, 100, Order::asc, Ctx{})).data;
+    for (auto const& item : items)
+        CHECK(json::serialize(to_json(item)).find("second conversation") == std::string::npos);
+}
+
 TEST_CASE_METHOD(AttachmentsFixture, "ServerLimits bound the lists a request carries", "[server][limits]") {
     CHECK(server.limits().max_attachments_per_message == 16);
     CHECK(server.limits().max_page_limit == 100);

@@ -623,4 +623,12 @@ CHATKIT_API char const* id_prefix(StoreItemType type) noexcept;
 /// bits from the OS CSPRNG instead of the reference's 32.
 CHATKIT_API std::string default_generate_id(StoreItemType type);
 
+namespace detail {
+/// True when `id` is the thread id `default_generate_id` made last on this OS thread and no one
+/// claimed it yet; claims it. Such an id is 128 fresh random bits, so the server creates its thread
+/// without first looking for one with that id (an id from anywhere else, or claimed twice, is
+/// looked up).
+CHATKIT_API bool claim_fresh_thread_id(std::string const& id) noexcept;
+}  // namespace detail
+
 }  // namespace chatkit
