@@ -636,11 +636,7 @@ struct listener::impl {
         std::any& admission = out->admission;
         if (options.header_check && is_checked(head)) {
             std::optional<rejection> refused;
-            RequestInfo info;
-            info.method = head.method();
-            info.target = head.target();
-            info.remote_endpoint = st.remote;
-            info.fields = &head.base();
+            RequestInfo const info = request_info(st, head.base(), nullptr);
             try {
                 admission = options.header_check(info);
             } catch (...) {
@@ -801,6 +797,18 @@ struct listener::impl {
             fields.set(http_::field::access_control_allow_credentials, "true");
     }
 
+    // What the handlers see of a request from `st` (`admission`: the header check's, or null).
+    static RequestInfo request_info(session_state const& st, http_::request_header<> const& head,
+                                    std::any const* admission) {
+        RequestInfo info;
+        info.method = head.method();
+        info.target = head.target();
+        info.remote_endpoint = st.remote;
+        info.fields = &head;
+        info.admission = admission;
+        return info;
+    }
+
     // A CORS preflight (OPTIONS with Access-Control-Request-Method and an Origin).
     static bool is_preflight(http_::request<http_::string_body> const& req) {
         return req.method() == http_::verb::options && !req[http_::field::origin].empty() &&
@@ -830,12 +838,7 @@ struct listener::impl {
             add_cors(with_cors->response_headers, origin);
             serve_options = &*with_cors;
         }
-        RequestInfo info;
-        info.method = req.method();
-        info.target = req.target();
-        info.remote_endpoint = st.remote;
-        info.fields = &req.base();
-        if (options.header_check) info.admission = &admission;
+        RequestInfo info = request_info(st, req.base(), options.header_check ? &admission : nullptr);
         stream_transport<Stream> transport(stream);
         request_line const line{req.method(), req.version(), req.keep_alive()};
         co_return co_await serve_core(transport, buffer, info, req.body(), line, handler, *serve_options);
@@ -906,12 +909,7 @@ struct listener::impl {
     asio::awaitable<bool> serve_route(session_state& st, Stream& stream, Route const& route,
                                       http_::request<http_::string_body>& req, std::string_view origin,
                                       bool cors_allowed, std::any const& admission) {
-        RequestInfo info;
-        info.method = req.method();
-        info.target = req.target();
-        info.remote_endpoint = st.remote;
-        info.fields = &req.base();
-        if (options.header_check) info.admission = &admission;
+        RequestInfo info = request_info(st, req.base(), options.header_check ? &admission : nullptr);
         RouteRequest request{&info, req.body()};
         RouteResponse answer;
         try {
