@@ -822,25 +822,7 @@ namespace {
 struct RepeatingIdStore final : InMemoryStore<Ctx> {
     std::string generate_thread_id(Ctx const&) override { return "thr_always_the_same"; }
 };
-}  // namespace
 
-TEST_CASE("a generated thread id that is already in use is a 409, never a merge of two conversations", "[server]") {
-    RepeatingIdStore store;
-    TestServer server({.store = store});
-    auto first = test::call(server, test::create_request("first conversation"));
-    REQUIRE(first.status == 200);
-    auto second = test::call(server, test::create_request("second conversation"));
-    CHECK(second.status == 409);
-    CHECK(second.json.at("error").at("code") == "conflict");
-    std::optional<std::string> after;
-    auto const items = test::run(store.load_thread_items("thr_always_the_same", after, 100, Order::asc, Ctx{})).data;
-    REQUIRE_FALSE(items.empty());
-    CHECK(json::serialize(to_json(items.front())).find("first conversation") != std::string::npos);
-    for (auto const& item : items)
-        CHECK(json::serialize(to_json(item)).find("second conversation") == std::string::npos);
-}
-
-namespace {
 // A generator that made one default id and keeps returning it: only its first use is a fresh id.
 struct CachedDefaultIdStore final : InMemoryStore<Ctx> {
     std::string id;
@@ -849,19 +831,35 @@ struct CachedDefaultIdStore final : InMemoryStore<Ctx> {
         return id;
     }
 };
-}  // namespace
 
-TEST_CASE("a default thread id handed out twice is a 409 the second time", "[server]") {
-    CachedDefaultIdStore store;
+// Two threads.create on `store`, whose generator gives both the id `thread_id` (read after them):
+// the first is answered, the second is a 409 and leaves the first conversation as it was.
+void check_second_create_conflicts(InMemoryStore<Ctx>& store, std::string const& thread_id) {
     TestServer server({.store = store});
     auto first = test::call(server, test::create_request("first conversation"));
     REQUIRE(first.status == 200);
     auto second = test::call(server, test::create_request("second conversation"));
     CHECK(second.status == 409);
+    CHECK(second.json.at("error").at("code") == "conflict");
     std::optional<std::string> after;
-    auto const items = test::run(store.load_thread_items(store.id, after, 100, Order::asc, Ctx{})).data;
+    auto const items = test::run(store.load_thread_items(thread_id, after, 100, Order::asc, Ctx{})).data;
+    REQUIRE_FALSE(items.empty());
+    CHECK(json::serialize(to_json(items.front())).find("first conversation") != std::string::npos);
     for (auto const& item : items)
         CHECK(json::serialize(to_json(item)).find("second conversation") == std::string::npos);
+}
+}  // namespace
+
+TEST_CASE("a generated thread id that is already in use is a 409, never a merge of two conversations", "[server]") {
+    RepeatingIdStore store;
+    check_second_create_conflicts(store, "thr_always_the_same");
+}
+
+TEST_CASE("a default thread id handed out twice is a 409 the second time", "[server]") {
+    // The first use is a fresh id (created without a lookup); the second must still be looked up.
+    // `store.id` is passed by reference: the check reads it once the generator has filled it.
+    CachedDefaultIdStore store;
+    check_second_create_conflicts(store, store.id);
 }
 
 TEST_CASE_METHOD(AttachmentsFixture, "ServerLimits bound the lists a request carries", "[server][limits]") {
