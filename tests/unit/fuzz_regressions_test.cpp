@@ -54,6 +54,22 @@ TEST_CASE("fuzz_diff_widget: text growing inside a Transition is neither a delta
     CHECK(std::holds_alternative<WidgetRootUpdated>(updates[0]));
 }
 
+TEST_CASE("fuzz_json_readers: a URL whose host has a space is rejected, not normalized unstably",
+          "[protocol][fuzz]") {
+    // "htt://psxa % :       " was accepted, written as "htt://psxa % " and re-read as "htt://psxa %".
+    for (char const* url : {"htt://psxa % :       ", "https://a b/p", "foo://a|b", "http://a<b>/"}) {
+        INFO(url);
+        auto const bad = parse_json(std::string(R"({"id":"atc_2","name":"t.png","mime_type":"image/png","type":"image","preview_url":")") +
+                                    url + "\"}");
+        CHECK_THROWS_AS(from_json<Attachment>(bad), Error);
+    }
+    // A space in the path is still fine (percent-encoded when written).
+    auto const ok = parse_json(
+        R"({"id":"atc_2","name":"t.png","mime_type":"image/png","type":"image","preview_url":"https://a/b c"})");
+    auto const once = chatkit::serialize(to_json(from_json<Attachment>(ok)));
+    CHECK(once.find("https://a/b%20c") != std::string::npos);
+}
+
 TEST_CASE("fuzz_json_readers: a URL whose host has a stray ':' is rejected, not normalized unstably",
           "[protocol][fuzz]") {
     // "https://exam::#..." was accepted, written as "https://exam:/#..." and re-read as
