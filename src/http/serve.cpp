@@ -434,9 +434,13 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
         std::size_t const room = buffer.size() == 0 ? 128 : 1024;
         auto const ec = co_await stream.read_some(buffer, std::min<std::size_t>(cap - buffer.size(), room));
         if (!ec) continue;
-        auto const state = co_await asio::this_coro::cancellation_state;
-        if (state.cancelled() != asio::cancellation_type::none)
-            throw boost::system::system_error(asio::error::operation_aborted, "disconnect watcher");
+        // EOF or a reset counts even when the stream ended meanwhile (the read completed, then the
+        // cancellation came): the socket reported it once, and a later read would wait for it forever.
+        if (ec == asio::error::operation_aborted) {
+            auto const state = co_await asio::this_coro::cancellation_state;
+            if (state.cancelled() != asio::cancellation_type::none)
+                throw boost::system::system_error(asio::error::operation_aborted, "disconnect watcher");
+        }
         client_gone = true;
         co_return;
     }
@@ -482,11 +486,16 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
         // One race of three (a single parallel group keeps the coroutine frames held by a long
         // stream few): the events finishing and being written, a failed write (the flusher
         // returns) or the client leaving (the watcher returns) ends the other two.
+        //
+        // The watcher comes first: the three start in this order, so its read is pending before
+        // the flusher's first write. Beast's `expires_after` arms every direction without a
+        // pending operation, so a read started after the flusher armed its write timeout would
+        // inherit it, and a stream pausing longer than the write timeout would be cut.
         auto group = asio::experimental::make_parallel_group(
-            asio::co_spawn(executor, run_events(response, writer), asio::deferred),
-            asio::co_spawn(executor, writer.flush_loop(options.heartbeat), asio::deferred),
             asio::co_spawn(executor, watch_disconnect(stream, buffer, options.max_buffered_bytes, client_gone),
-                           asio::deferred));
+                           asio::deferred),
+            asio::co_spawn(executor, run_events(response, writer), asio::deferred),
+            asio::co_spawn(executor, writer.flush_loop(options.heartbeat), asio::deferred));
         auto const one_success = asio::experimental::wait_for_one_success();
         auto outcome = co_await group.async_wait(one_success, asio::use_awaitable);
         (void)outcome;

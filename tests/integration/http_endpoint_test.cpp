@@ -311,6 +311,35 @@ TEST_CASE("heartbeat comments fill silences without interleaving with events", "
     CHECK(reply_text(events) == "second");
 }
 
+TEST_CASE("a stream that pauses longer than the write timeout is not cut while the client reads",
+          "[integration][http]") {
+    // The first events are written before respond() pauses; the write timeout of those writes
+    // must not become a deadline for the read that watches for the client leaving.
+    Fixture f([](chatkit::http::ServerOptions& o) { o.serve.write_timeout = 100ms; });
+    for (int round = 0; round < 3; ++round) {
+        auto const r = post(f.port(), create_body("pause"));
+        REQUIRE(r.status == 200);
+        CHECK(reply_text(events_of(r)) == "second");
+        CHECK(f.chatkit_server.cancelled.load() == 0);
+    }
+    CHECK(f.error_log().empty());
+}
+
+TEST_CASE("a client that leaves as a stream ends gets its connection closed at once", "[integration][http]") {
+    // The client's end-of-file can reach the server while the stream is still winding up (the last
+    // bytes written, the stream's coroutines not yet done); the server must see it then, not wait
+    // for the idle timeout (75 s) to close. Several I/O threads make that window likely.
+    Fixture f([](chatkit::http::ServerOptions& o) { o.threads = 4; });
+    for (int round = 0; round < 300; ++round) {
+        Conn conn(f.port());
+        conn.send(post_request("/chatkit", create_body("hello")));
+        auto const r = conn.read_response();
+        REQUIRE(reply_text(events_of(r)) == "echo: hello");
+        conn.shutdown_send();
+        REQUIRE(conn.wait_closed(2s));
+    }
+}
+
 TEST_CASE("HTTP/1.0 streams are close-delimited", "[integration][http]") {
     Fixture f;
     auto const body = create_body("old client");

@@ -549,6 +549,9 @@ public:
         return out;
     }
 
+    /// Half-closes: the server reads end-of-file, this side can still read.
+    void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
+
     /// True when the server closes the connection within `timeout`; what it sent meanwhile is in
     /// `*received` (when given).
     bool wait_closed(std::chrono::milliseconds timeout = 3s, std::string* received = nullptr) {
