@@ -22,11 +22,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -35,9 +38,11 @@
 #include <any>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -249,28 +254,59 @@ asio::awaitable<bool> write_response(transport& stream, http_::response<http_::s
     co_return !ec && res.keep_alive();
 }
 
-// The StreamWriter of one SSE response. Frames are queued and written by a separate flusher
-// coroutine (`flush_loop`), which writes everything queued since its previous write as one chunk:
-// a producer that emits several events without suspending (a burst of deltas) costs one write
-// instead of one per event, while a producer that waits between events (a model) still sees each
-// event written as soon as it suspends. The producer waits only when more than `max_pending` bytes
-// are queued (a slow reader) and at the end, until everything is written (`drain`). Each write runs
-// under the write timeout; a failure is sticky and makes the next `write` throw.
 // The heartbeat an idle stream gets: `: keepalive\n\n`.
 std::string const& keepalive_comment() {
     static std::string const comment = sse_comment("keepalive");
     return comment;
 }
 
+// The bytes of a streamed response's head (status line and header fields), as Beast writes them.
+std::string stream_head_bytes(request_line line, ServeOptions const& options) {
+    http_::response<http_::empty_body> header{http_::status::ok, line.version};
+    for (auto const& field : options.response_headers)
+        header.insert(field.name_string(), field.value());
+    header.set(http_::field::content_type, "text/event-stream; charset=utf-8");
+    header.set(http_::field::cache_control, "no-cache");
+    header.set("X-Accel-Buffering", "no");
+    if (line.version >= 11) {
+        header.chunked(true);
+        header.keep_alive(line.keep_alive);
+    } else {
+        header.keep_alive(false);  // HTTP/1.0 has no chunked coding: close-delimited body
+    }
+    http_::response_serializer<http_::empty_body> serializer(header);
+    serializer.split(true);
+    std::string bytes;
+    error_code ec;
+    while (!ec && !serializer.is_header_done()) {
+        serializer.next(ec, [&](error_code&, auto const& buffers) {
+            for (auto const buffer : beast::buffers_range_ref(buffers))
+                bytes.append(static_cast<char const*>(buffer.data()), buffer.size());
+            serializer.consume(beast::buffer_bytes(buffers));
+        });
+    }
+    return bytes;
+}
+
+// The StreamWriter of one SSE response. Frames are queued and written by a separate flusher
+// coroutine (`flush_loop`), which writes everything queued since its previous write as one chunk:
+// a producer that emits several events without suspending (a burst of deltas) costs one write
+// instead of one per event, while a producer that waits between events (a model) still sees each
+// event written as soon as it suspends. The response's head goes with the first write (the first
+// frames, a heartbeat, or the end), and the last chunk with the last one: after `ending()` the queued
+// frames wait for the end, so a reply produced in one burst is a single write. The producer waits only when more than `max_pending` bytes are queued
+// (a slow reader) and at the end, until everything is written (`finish`). Each write runs under the
+// write timeout; a failure is sticky and makes the next `write` throw.
 class sse_writer final : public StreamWriter {
 public:
     sse_writer(transport& stream, asio::any_io_executor const& executor, ServeOptions const& options,
-               bool chunked)
+               request_line line)
         : stream_(stream),
           data_ready_(executor),
           space_ready_(executor),
           options_(options),
-          chunked_(chunked),
+          head_(stream_head_bytes(line, options)),
+          chunked_(line.version >= 11),
           last_write_(steady_clock::now()) {}
 
     // Queues one frame. Throws once a write failed or this coroutine thread was cancelled (see
@@ -287,23 +323,30 @@ public:
         if (failure_) throw boost::system::system_error(failure_, "writing an SSE frame");
     }
 
-    // Appends `data` to the queue and wakes the flusher (nothing once closed or failed).
+    // Appends `data` to the queue and wakes the flusher (nothing once finishing or failed).
     void queue(std::string_view data) {
-        if (closed_ || failure_) return;
+        if (finishing_ || failure_) return;
         pending_.append(data);
+        holding_ = false;
         wake(data_ready_);
     }
 
-    // Waits until every queued byte is written (or a write failed); later frames are dropped.
-    asio::awaitable<void> drain() {
-        while (!failure_ && flusher_ != flusher_state::exited && (busy_ || !pending_.empty())) {
+    // The events are over: what is queued waits for finish() (or the next heartbeat), to be
+    // written with the last chunk.
+    void ending() noexcept override { holding_ = true; }
+
+    // Ends the body: waits until every queued byte, the head if it was not sent yet and the last
+    // chunk (chunked responses) are written, or a write failed. Later frames are dropped.
+    asio::awaitable<void> finish() {
+        finishing_ = true;
+        wake(data_ready_);
+        while (!failure_ && flusher_ != flusher_state::exited && !finished_) {
             auto const state = co_await asio::this_coro::cancellation_state;
             if (state.cancelled() != asio::cancellation_type::none) break;  // the flusher is cancelled too
             space_ready_.expires_at(asio::steady_timer::time_point::max());
             auto [ec] = co_await space_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
             (void)ec;  // woken by the flusher, or cancelled (checked above)
         }
-        closed_ = true;
     }
 
     // Writes queued bytes as they come, and a `: keepalive` comment when nothing was written for
@@ -313,35 +356,41 @@ public:
         flusher_guard guard(*this);
         if (heartbeat) heartbeat = std::max(*heartbeat, std::chrono::milliseconds(1));
         for (;;) {
-            while (pending_.empty()) {
-                data_ready_.expires_at(heartbeat ? last_write_ + *heartbeat : asio::steady_timer::time_point::max());
+            while ((pending_.empty() || holding_) && !(finishing_ && !finished_)) {
+                bool const beat = heartbeat && !finishing_;
+                data_ready_.expires_at(beat ? last_write_ + *heartbeat : asio::steady_timer::time_point::max());
                 auto [ec] = co_await data_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
                 auto const state = co_await asio::this_coro::cancellation_state;
                 if (state.cancelled() != asio::cancellation_type::none)
                     throw boost::system::system_error(asio::error::operation_aborted, "SSE flusher");
-                // The timer ran out (not woken by `queue`) on an idle stream: time for a heartbeat.
-                if (!ec && heartbeat && !closed_ && pending_.empty() && steady_clock::now() >= last_write_ + *heartbeat)
-                    pending_.append(keepalive_comment());
+                // The timer ran out (not woken by `queue`): time for a heartbeat on an idle stream,
+                // and for held events to go out without waiting longer for the end.
+                if (!ec && beat && !finishing_ && steady_clock::now() >= last_write_ + *heartbeat) {
+                    if (pending_.empty()) pending_.append(keepalive_comment());
+                    holding_ = false;
+                }
             }
             writing_.swap(pending_);
             pending_.clear();
-            busy_ = true;
+            bool const last = finishing_;  // nothing is queued after this write
             stream_.set_timeout(options_.write_timeout);
-            auto const ec = co_await stream_.write_chunk(writing_, chunked_);
+            auto const ec = co_await write_framed(last);
             stream_.set_timeout(std::nullopt);
-            busy_ = false;
             writing_.clear();
             if (writing_.capacity() > max_kept_capacity) writing_.shrink_to_fit();  // a held stream keeps little
-            if (ec)
+            if (ec) {
                 failure_ = ec;
-            else
+            } else {
                 last_write_ = steady_clock::now();
+                finished_ = last;
+            }
             wake(space_ready_);
             if (failure_) co_return;
         }
     }
 
-    bool failed() const noexcept { return static_cast<bool>(failure_); }
+    // True once the body's end was written.
+    bool finished() const noexcept { return finished_; }
 
 private:
     static constexpr std::size_t max_pending = 64 * 1024;
@@ -352,19 +401,47 @@ private:
     enum class flusher_state { not_started, running, exited };
 
     // Marks the flusher running, and on its exit (a failed write, or cancelled) wakes a waiting
-    // producer; unless the stream was already drained, the writer is unusable from then on (queued
-    // bytes will never be written).
+    // producer; unless the body was finished, the writer is unusable from then on (queued bytes
+    // will never be written).
     struct flusher_guard {
         explicit flusher_guard(sse_writer& w) : w_(w) { w_.flusher_ = flusher_state::running; }
         ~flusher_guard() {
             w_.flusher_ = flusher_state::exited;
-            if (!w_.failure_ && !w_.closed_) w_.failure_ = asio::error::operation_aborted;
+            if (!w_.failure_ && !w_.finished_) w_.failure_ = asio::error::operation_aborted;
             wake(w_.space_ready_);
         }
         flusher_guard(flusher_guard const&) = delete;
         flusher_guard& operator=(flusher_guard const&) = delete;
         sse_writer& w_;
     };
+
+    // Writes `writing_` framed as one write: the head first if it was not sent, the bytes as one
+    // chunk (raw bytes on a close-delimited body), then the last chunk when `last`.
+    asio::awaitable<error_code> write_framed(bool last) {
+        static constexpr std::string_view crlf = "\r\n";
+        static constexpr std::string_view crlf_last = "\r\n0\r\n\r\n";
+        std::array<asio::const_buffer, 4> buffers;
+        std::size_t count = 0;
+        std::array<char, 20> size_line{};
+        if (!head_.empty()) buffers[count++] = asio::buffer(head_);
+        if (!chunked_) {
+            if (!writing_.empty()) buffers[count++] = asio::buffer(writing_);
+        } else if (!writing_.empty()) {
+            auto const [end, error] = std::to_chars(size_line.data(), size_line.data() + size_line.size() - 2,
+                                                    writing_.size(), 16);
+            (void)error;  // 16 hex digits always fit
+            end[0] = '\r';
+            end[1] = '\n';
+            buffers[count++] = asio::buffer(size_line.data(), static_cast<std::size_t>(end + 2 - size_line.data()));
+            buffers[count++] = asio::buffer(writing_);
+            buffers[count++] = asio::buffer(last ? crlf_last : crlf);
+        } else if (last) {
+            buffers[count++] = asio::buffer(crlf_last.substr(2));
+        }
+        auto const ec = co_await stream_.write_bytes(std::span<asio::const_buffer const>(buffers.data(), count));
+        if (!ec && !head_.empty()) std::string().swap(head_);
+        co_return ec;
+    }
 
     static void wake(asio::steady_timer& timer) noexcept {
         try {
@@ -384,9 +461,11 @@ private:
     asio::steady_timer data_ready_;   // the flusher waits on it for queued bytes
     asio::steady_timer space_ready_;  // the producer waits on it for the queue to shrink
     ServeOptions const& options_;
+    std::string head_;  // the response's head until it is written
     bool chunked_;
-    bool busy_ = false;
-    bool closed_ = false;
+    bool holding_ = false;    // ending() was called and no frame came since
+    bool finishing_ = false;  // finish() was called: no more frames
+    bool finished_ = false;   // the body's end was written
     flusher_state flusher_ = flusher_state::not_started;
     std::string pending_;
     std::string writing_;
@@ -410,7 +489,7 @@ asio::awaitable<void> run_events(Response& response, sse_writer& writer) {
     } catch (...) {
     }
     try {
-        co_await writer.drain();
+        co_await writer.finish();
     } catch (...) {
     }
 }
@@ -446,40 +525,14 @@ asio::awaitable<void> watch_disconnect(transport& stream, beast::flat_buffer& bu
     }
 }
 
-// Writes the head of a streamed response (its own coroutine: the header's fields are not kept for
-// the life of the stream).
-asio::awaitable<error_code> write_stream_head(transport& stream, request_line line, ServeOptions const& options) {
-    bool const chunked = line.version >= 11;
-    http_::response<http_::empty_body> header{http_::status::ok, line.version};
-    for (auto const& field : options.response_headers)
-        header.insert(field.name_string(), field.value());
-    header.set(http_::field::content_type, "text/event-stream; charset=utf-8");
-    header.set(http_::field::cache_control, "no-cache");
-    header.set("X-Accel-Buffering", "no");
-    if (chunked) {
-        header.chunked(true);
-        header.keep_alive(line.keep_alive);
-    } else {
-        header.keep_alive(false);
-    }
-    stream.set_timeout(options.write_timeout);
-    auto const ec = co_await stream.write_header(header);
-    stream.set_timeout(std::nullopt);
-    co_return ec;
-}
-
 asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buffer, Response& response,
                                       request_line line, ServeOptions const& options) {
-    bool const chunked = line.version >= 11;  // HTTP/1.0 has no chunked coding: close-delimited body
-    auto ec = co_await write_stream_head(stream, line, options);
-    if (ec) co_return false;  // gone before the stream started: nothing was saved yet
-
     // The connection's read buffer (4 KiB after reading the request) would be held for the life of
     // the stream: release it when empty; the watcher reads at most 1 KiB at a time.
     if (buffer.size() == 0) buffer.shrink_to_fit();
 
     auto const executor = co_await asio::this_coro::executor;
-    sse_writer writer(stream, executor, options, chunked);
+    sse_writer writer(stream, executor, options, line);
     bool client_gone = false;
     bool interrupted = false;
     try {
@@ -504,13 +557,9 @@ asio::awaitable<bool> stream_response(transport& stream, beast::flat_buffer& buf
     }
 
     auto const state = co_await asio::this_coro::cancellation_state;
-    if (interrupted || client_gone || writer.failed() || state.cancelled() != asio::cancellation_type::none)
+    if (interrupted || client_gone || !writer.finished() || state.cancelled() != asio::cancellation_type::none)
         co_return false;
-    if (!chunked) co_return false;
-    stream.set_timeout(options.write_timeout);
-    ec = co_await stream.write_last_chunk();
-    stream.set_timeout(std::nullopt);
-    co_return !ec && line.keep_alive;
+    co_return line.version >= 11 && line.keep_alive;  // a close-delimited body ends with the connection
 }
 
 }  // namespace

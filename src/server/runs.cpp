@@ -600,6 +600,7 @@ public:
         run_.append(frame);
         co_await client_.write(frame);
     }
+    void ending() noexcept override { client_.ending(); }
 
 private:
     run_state& run_;
@@ -626,6 +627,7 @@ asio::awaitable<void> drive(std::shared_ptr<stream_job> body, std::shared_ptr<ru
         co_await body->run(writer);
     } catch (...) {
     }
+    writer.ending();  // the rest (ending the run, the race around it) writes nothing
     deadline.cancel();
     run->finish();
 }

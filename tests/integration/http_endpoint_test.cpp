@@ -72,6 +72,7 @@ TEST_CASE("threads.create streams SSE: headers, whole frames per chunk, byte-exa
         joined += chunk;
     }
     CHECK(r.chunks.size() < events.size());
+    CHECK(r.chunks.size() == 1);
     CHECK(joined == r.body);
     CHECK(f.error_log().empty());
 }

@@ -3,6 +3,7 @@
 #include "http_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/dynamic_body.hpp>
@@ -438,6 +439,80 @@ TEST_CASE("serve() answers ChatKit requests on the application's own Beast liste
     asio::post(ioc, [&] { acceptor.close(); });
     conn.close();
     runner.join();
+}
+
+namespace {
+
+// An application's stream type that records the bytes of each write it is asked for.
+struct recording_stream {
+    beast::tcp_stream& next;
+    std::vector<std::string>& writes;
+
+    using executor_type = beast::tcp_stream::executor_type;
+    executor_type get_executor() noexcept { return next.get_executor(); }
+
+    template <class Buffers, class Token>
+    auto async_read_some(Buffers const& buffers, Token&& token) {
+        return next.async_read_some(buffers, std::forward<Token>(token));
+    }
+    template <class Buffers, class Token>
+    auto async_write_some(Buffers const& buffers, Token&& token) {
+        writes.push_back(beast::buffers_to_string(buffers));
+        return next.async_write_some(buffers, std::forward<Token>(token));
+    }
+};
+
+// Serves one request of one connection through a recording_stream; the writes land in `writes`.
+std::vector<std::string> writes_of_one_reply(std::string const& text) {
+    chatkit::InMemoryStore<TestContext> store;
+    TestServer chatkit_server({.store = store});
+    chatkit::http::ContextFactory<TestContext> const factory = make_context;
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    std::vector<std::string> writes;
+    auto session = [&]() -> asio::awaitable<void> {
+        auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+        beast::tcp_stream next(std::move(socket));
+        recording_stream stream{next, writes};
+        beast::flat_buffer buffer;
+        bhttp::request<bhttp::string_body> request;
+        co_await bhttp::async_read(next, buffer, request, asio::use_awaitable);
+        co_await chatkit::http::serve(chatkit_server, stream, buffer, request, factory);
+    };
+    asio::co_spawn(ioc, session(), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+    std::thread runner([&] { ioc.run(); });
+    Conn conn(acceptor.local_endpoint().port());
+    conn.send(post_request("/chatkit", create_body(text)));
+    auto const reply = conn.read_response();
+    runner.join();
+    CHECK(reply.status == 200);
+    return writes;
+}
+
+}  // namespace
+
+TEST_CASE("serve() writes a reply produced in one burst as one write: header, events and last chunk",
+          "[integration][http]") {
+    auto const writes = writes_of_one_reply("burst");
+    REQUIRE(writes.size() == 1);
+    CHECK(writes[0].starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(writes[0].find("\r\nTransfer-Encoding: chunked\r\n") != std::string::npos);
+    CHECK(writes[0].find("echo: burst") != std::string::npos);
+    CHECK(writes[0].ends_with("\n\n\r\n0\r\n\r\n"));
+}
+
+TEST_CASE("serve() writes the events before a pause at once, and the last chunk with the last events",
+          "[integration][http]") {
+    auto const writes = writes_of_one_reply("pause");  // "first", a 300 ms wait, "second"
+    REQUIRE(writes.size() == 2);
+    CHECK(writes[0].starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(writes[0].find("first") != std::string::npos);
+    CHECK(writes[0].find("second") == std::string::npos);
+    CHECK(writes[0].ends_with("\n\n\r\n"));
+    CHECK(writes[1].find("second") != std::string::npos);
+    CHECK(writes[1].ends_with("\n\n\r\n0\r\n\r\n"));
 }
 
 TEST_CASE("a header value with CR, LF or NUL is never written: the response becomes a 500", "[integration][http]") {

@@ -22,6 +22,11 @@ public:
     /// Writes one complete SSE frame (`data: <json>\n\n`) and flushes it.
     /// Throws (any exception) when the client is gone; the engine then runs the cancellation path.
     virtual asio::awaitable<void> write(std::string_view frame) = 0;
+
+    /// Says that the events are over: no frame is expected after this call, so a writer may keep
+    /// what it queued until the stream ends and send it with the body's end (one write). A frame
+    /// written afterwards is still written. The default does nothing.
+    virtual void ending() noexcept {}
 };
 
 namespace detail {

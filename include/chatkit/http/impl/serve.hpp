@@ -18,9 +18,6 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -32,6 +29,7 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,13 +52,9 @@ public:
     /// Writes a complete response.
     virtual asio::awaitable<boost::system::error_code> write(
         beast::http::response<beast::http::string_body>& message) = 0;
-    /// Writes the header of a response whose body follows (chunked, or close-delimited).
-    virtual asio::awaitable<boost::system::error_code> write_header(
-        beast::http::response<beast::http::empty_body>& header) = 0;
-    /// Writes `data` as one chunk (`chunked`) or as raw body bytes (close-delimited body).
-    virtual asio::awaitable<boost::system::error_code> write_chunk(std::string_view data, bool chunked) = 0;
-    /// Writes the last chunk (`0\r\n\r\n`).
-    virtual asio::awaitable<boost::system::error_code> write_last_chunk() = 0;
+    /// Writes `buffers` in order as one write (a gathered `sendmsg` on a plain socket): the
+    /// already framed bytes of a streamed response (its head, chunks, the last chunk).
+    virtual asio::awaitable<boost::system::error_code> write_bytes(std::span<asio::const_buffer const> buffers) = 0;
     /// Reads at most `max_bytes` (and at least one) into `buffer`.
     virtual asio::awaitable<boost::system::error_code> read_some(beast::flat_buffer& buffer,
                                                                  std::size_t max_bytes) = 0;
@@ -98,31 +92,8 @@ public:
         co_return ec;
     }
 
-    asio::awaitable<boost::system::error_code> write_header(
-        beast::http::response<beast::http::empty_body>& header) override {
-        beast::http::response_serializer<beast::http::empty_body> serializer(header);
-        auto [ec, n] = co_await beast::http::async_write_header(stream_, serializer,
-                                                                asio::as_tuple(asio::use_awaitable));
-        (void)n;
-        co_return ec;
-    }
-
-    asio::awaitable<boost::system::error_code> write_chunk(std::string_view data, bool chunked) override {
-        asio::const_buffer payload(data.data(), data.size());
-        if (chunked) {
-            auto chunk = beast::http::make_chunk(payload);
-            auto [ec, n] = co_await asio::async_write(stream_, chunk, asio::as_tuple(asio::use_awaitable));
-            (void)n;
-            co_return ec;
-        }
-        auto [ec, n] = co_await asio::async_write(stream_, payload, asio::as_tuple(asio::use_awaitable));
-        (void)n;
-        co_return ec;
-    }
-
-    asio::awaitable<boost::system::error_code> write_last_chunk() override {
-        auto last = beast::http::make_chunk_last();
-        auto [ec, n] = co_await asio::async_write(stream_, last, asio::as_tuple(asio::use_awaitable));
+    asio::awaitable<boost::system::error_code> write_bytes(std::span<asio::const_buffer const> buffers) override {
+        auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
         (void)n;
         co_return ec;
     }
