@@ -592,19 +592,25 @@ private:
 };
 
 // The writer of a run its client is attached to (cancel_on_disconnect): the log, then the client.
+// `pass_ending`: the response ends right after the run (no wait for a shared log to publish its end),
+// so the client's writer may hold the last events for the end of the body.
 class tee_writer final : public StreamWriter {
 public:
-    tee_writer(run_state& run, StreamWriter& client) : run_(run), client_(client) {}
+    tee_writer(run_state& run, StreamWriter& client, bool pass_ending)
+        : run_(run), client_(client), pass_ending_(pass_ending) {}
     asio::awaitable<void> write(std::string_view frame) override {
         if (run_.cancel_requested()) throw Error(error::stream_cancelled, "the run was cancelled");
         run_.append(frame);
         co_await client_.write(frame);
     }
-    void ending() noexcept override { client_.ending(); }
+    void ending() noexcept override {
+        if (pass_ending_) client_.ending();
+    }
 
 private:
     run_state& run_;
     StreamWriter& client_;
+    bool pass_ending_;
 };
 
 // Runs `body` to its end as the run `run`, writing through `tee` (or the log alone), bounded by
@@ -744,7 +750,7 @@ private:
         }
         // cancel_on_disconnect: the run is this response's; a disconnect (this coroutine cancelled)
         // or a cancel request (wait_cancel completes) cancels it, and the race waits for its end.
-        tee_writer tee(*run_, writer);
+        tee_writer tee(*run_, writer, registry_.shared() == nullptr);
         try {
             auto group = asio::experimental::make_parallel_group(
                 asio::co_spawn(executor, drive(body_, run_, &tee, max_time), asio::deferred),
