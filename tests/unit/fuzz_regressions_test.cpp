@@ -70,6 +70,21 @@ TEST_CASE("fuzz_json_readers: a URL whose host has a space is rejected, not norm
     CHECK(once.find("https://a/b%20c") != std::string::npos);
 }
 
+TEST_CASE("fuzz_json_readers: a tab among a URL's slashes does not hide its host from the check",
+          "[protocol][fuzz]") {
+    // "https:\\<tab>\\8-8<8" was accepted (the check stopped at the tab and saw an empty host),
+    // written as "https://8-8<8/" once the tab was removed, and refused when read back.
+    auto const bad = parse_json(
+        R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":"https:\\\t\\8-8<8"})");
+    CHECK_THROWS_AS(from_json<Attachment>(bad), Error);
+    // With a valid host the tab is dropped, and the written form reads back to itself.
+    auto const ok = parse_json(
+        R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":"https:/\t/a.example/p"})");
+    auto const once = chatkit::serialize(to_json(from_json<Attachment>(ok)));
+    CHECK(once.find("\"https://a.example/p\"") != std::string::npos);
+    CHECK(chatkit::serialize(to_json(from_json<Attachment>(parse_json(once)))) == once);
+}
+
 TEST_CASE("fuzz_json_readers: a URL whose host has a stray ':' is rejected, not normalized unstably",
           "[protocol][fuzz]") {
     // "https://exam::#..." was accepted, written as "https://exam:/#..." and re-read as
