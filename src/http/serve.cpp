@@ -294,9 +294,10 @@ std::string stream_head_bytes(request_line line, ServeOptions const& options) {
 // instead of one per event, while a producer that waits between events (a model) still sees each
 // event written as soon as it suspends. The response's head goes with the first write (the first
 // frames, a heartbeat, or the end), and the last chunk with the last one: after `ending()` the queued
-// frames wait for the end, so a reply produced in one burst is a single write. The producer waits only when more than `max_pending` bytes are queued
-// (a slow reader) and at the end, until everything is written (`finish`). Each write runs under the
-// write timeout; a failure is sticky and makes the next `write` throw.
+// frames wait for the end, so a reply produced in one burst is a single write. The producer waits
+// only when more than `max_pending` bytes are queued (a slow reader) and at the end, until
+// everything is written (`finish`). Each write runs under the write timeout; a failure is sticky and
+// makes the next `write` throw.
 class sse_writer final : public StreamWriter {
 public:
     sse_writer(transport& stream, asio::any_io_executor const& executor, ServeOptions const& options,
