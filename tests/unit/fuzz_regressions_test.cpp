@@ -85,6 +85,26 @@ TEST_CASE("fuzz_json_readers: a tab among a URL's slashes does not hide its host
     CHECK(chatkit::serialize(to_json(from_json<Attachment>(parse_json(once)))) == once);
 }
 
+TEST_CASE("fuzz_json_readers: a file URL's host has no port, credentials or forbidden code point",
+          "[protocol][fuzz]") {
+    // "file://pleu.::" was accepted, written as "file://pleu.:" and re-read as "file://pleu.".
+    for (char const* url : {"file://pleu.::", "file://host:8080/p", "file://u@host/p", "file://a b/p"}) {
+        INFO(url);
+        auto const bad = parse_json(std::string(R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":")") +
+                                    url + "\"}");
+        CHECK_THROWS_AS(from_json<Attachment>(bad), Error);
+    }
+    // Local paths, a plain host and an IPv6 literal are fine and read back to themselves.
+    for (char const* url : {"file:///tmp/a.png", "file://host/p", "file://[::1]/p"}) {
+        INFO(url);
+        auto const ok = parse_json(std::string(R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":")") +
+                                   url + "\"}");
+        auto const once = chatkit::serialize(to_json(from_json<Attachment>(ok)));
+        CHECK(once.find(url) != std::string::npos);
+        CHECK(chatkit::serialize(to_json(from_json<Attachment>(parse_json(once)))) == once);
+    }
+}
+
 TEST_CASE("fuzz_json_readers: a URL whose host has a stray ':' is rejected, not normalized unstably",
           "[protocol][fuzz]") {
     // "https://exam::#..." was accepted, written as "https://exam:/#..." and re-read as
