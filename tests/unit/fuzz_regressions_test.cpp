@@ -10,10 +10,21 @@
 #include <boost/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <variant>
 
 using namespace chatkit;
 namespace json = boost::json;
+
+namespace {
+
+// An image attachment whose preview_url is `url` (JSON string text: escapes are read as JSON).
+JsonValue image_with_preview(std::string_view url) {
+    return parse_json(std::string(R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":")") +
+                      std::string(url) + "\"}");
+}
+
+}  // namespace
 
 TEST_CASE("fuzz_diff_widget: text growing inside an array nested in children replaces the root",
           "[widgets][fuzz]") {
@@ -59,8 +70,7 @@ TEST_CASE("fuzz_json_readers: a URL whose host has a space is rejected, not norm
     // "htt://psxa % :       " was accepted, written as "htt://psxa % " and re-read as "htt://psxa %".
     for (char const* url : {"htt://psxa % :       ", "https://a b/p", "foo://a|b", "http://a<b>/"}) {
         INFO(url);
-        auto const bad = parse_json(std::string(R"({"id":"atc_2","name":"t.png","mime_type":"image/png","type":"image","preview_url":")") +
-                                    url + "\"}");
+        auto const bad = image_with_preview(url);
         CHECK_THROWS_AS(from_json<Attachment>(bad), Error);
     }
     // A space in the path is still fine (percent-encoded when written).
@@ -90,15 +100,13 @@ TEST_CASE("fuzz_json_readers: a file URL's host has no port, credentials or forb
     // "file://pleu.::" was accepted, written as "file://pleu.:" and re-read as "file://pleu.".
     for (char const* url : {"file://pleu.::", "file://host:8080/p", "file://u@host/p", "file://a b/p"}) {
         INFO(url);
-        auto const bad = parse_json(std::string(R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":")") +
-                                    url + "\"}");
+        auto const bad = image_with_preview(url);
         CHECK_THROWS_AS(from_json<Attachment>(bad), Error);
     }
     // Local paths, a plain host and an IPv6 literal are fine and read back to themselves.
     for (char const* url : {"file:///tmp/a.png", "file://host/p", "file://[::1]/p"}) {
         INFO(url);
-        auto const ok = parse_json(std::string(R"({"id":"atc_2","name":"p.png","mime_type":"image/png","type":"image","preview_url":")") +
-                                   url + "\"}");
+        auto const ok = image_with_preview(url);
         auto const once = chatkit::serialize(to_json(from_json<Attachment>(ok)));
         CHECK(once.find(url) != std::string::npos);
         CHECK(chatkit::serialize(to_json(from_json<Attachment>(parse_json(once)))) == once);
